@@ -1,0 +1,243 @@
+package target
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"strconv"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// ErrAttributeNotFound is matched (errors.Is) by the AttributeError of a
+// missing mbox or key.
+var ErrAttributeNotFound = errors.New("attribute not found")
+
+// AttributeError reports a missing attribute or one of another type than
+// asked for.
+type AttributeError struct {
+	Mbox string
+	Key  string
+	// Want is the type asked for ("string", "bool", "int", "float"); empty
+	// when the attribute is missing.
+	Want string
+	// Got is the attribute's value when it has another type.
+	Got any
+}
+
+func (e *AttributeError) Error() string {
+	if e.Want == "" {
+		return fmt.Sprintf("target: attribute %q does not exist for mbox %q", e.Key, e.Mbox)
+	}
+	return fmt.Sprintf("target: attribute %q of mbox %q is %s (%v), not %s", e.Key, e.Mbox, jsonKind(e.Got), e.Got, e.Want)
+}
+
+// Is makes errors.Is(err, ErrAttributeNotFound) true for missing attributes.
+func (e *AttributeError) Is(target error) bool {
+	return target == ErrAttributeNotFound && e.Want == ""
+}
+
+// Attributes is the view GetAttributes returns: the JSON offers of each
+// mbox merged into one attribute map per mbox (prefetched then executed
+// mboxes, later offers overriding earlier keys, as the SDKs merge them).
+// Numbers are json.Number, so integers keep their precision. Safe for
+// concurrent reads.
+type Attributes struct {
+	response *Response
+	byMbox   map[string]map[string]any
+}
+
+// newAttributes indexes the JSON offers of resp by mbox.
+func newAttributes(resp *Response) (*Attributes, error) {
+	a := &Attributes{response: resp, byMbox: map[string]map[string]any{}}
+	if resp == nil || resp.Response == nil {
+		return a, nil
+	}
+	if pf := resp.Response.Prefetch; pf != nil {
+		if err := a.merge(pf.Mboxes); err != nil {
+			return nil, err
+		}
+	}
+	if ex := resp.Response.Execute; ex != nil {
+		if err := a.merge(ex.Mboxes); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *Attributes) merge(mboxes []delivery.MboxResponse) error {
+	for i := range mboxes {
+		m := &mboxes[i]
+		for j := range m.Options {
+			opt := &m.Options[j]
+			if opt.Type != delivery.OptionJSON || len(opt.Content) == 0 {
+				continue
+			}
+			content, err := decodeJSONObject(opt.Content)
+			if err != nil {
+				return fmt.Errorf("target: json offer %d of mbox %q: %w", j, m.Name, err)
+			}
+			if content == nil {
+				continue
+			}
+			attrs := a.byMbox[m.Name]
+			if attrs == nil {
+				attrs = make(map[string]any, len(content))
+				a.byMbox[m.Name] = attrs
+			}
+			maps.Copy(attrs, content)
+		}
+	}
+	return nil
+}
+
+// decodeJSONObject decodes an offer's content; content that is not an
+// object (null, or a JSON string holding an object, as some edges send)
+// is handled: null gives nil, a string is decoded once more.
+func decodeJSONObject(raw json.RawMessage) (map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	if len(raw) > 0 && raw[0] == '"' {
+		var inner string
+		if err := json.Unmarshal(raw, &inner); err != nil {
+			return nil, err
+		}
+		raw = []byte(inner)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var content map[string]any
+	if err := dec.Decode(&content); err != nil {
+		return nil, fmt.Errorf("content is not a JSON object: %w", err)
+	}
+	return content, nil
+}
+
+// Response returns the GetOffers response the attributes come from.
+func (a *Attributes) Response() *Response { return a.response }
+
+// Value returns the attribute key of mbox, or an *AttributeError (matching
+// ErrAttributeNotFound) naming the mbox and key when there is none.
+func (a *Attributes) Value(mbox, key string) (any, error) {
+	attrs, ok := a.byMbox[mbox]
+	if !ok {
+		return nil, &AttributeError{Mbox: mbox, Key: key}
+	}
+	v, ok := attrs[key]
+	if !ok {
+		return nil, &AttributeError{Mbox: mbox, Key: key}
+	}
+	return v, nil
+}
+
+// String returns a string attribute.
+func (a *Attributes) String(mbox, key string) (string, error) {
+	v, err := a.Value(mbox, key)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", &AttributeError{Mbox: mbox, Key: key, Want: "string", Got: v}
+	}
+	return s, nil
+}
+
+// Bool returns a boolean attribute.
+func (a *Attributes) Bool(mbox, key string) (bool, error) {
+	v, err := a.Value(mbox, key)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, &AttributeError{Mbox: mbox, Key: key, Want: "bool", Got: v}
+	}
+	return b, nil
+}
+
+// Int returns a numeric attribute that is a whole number (1, -3, 2.0,
+// 1e3) as an int64.
+func (a *Attributes) Int(mbox, key string) (int64, error) {
+	v, err := a.Value(mbox, key)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, &AttributeError{Mbox: mbox, Key: key, Want: "int", Got: v}
+	}
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		return i, nil
+	}
+	f, err := n.Float64()
+	if err != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, &AttributeError{Mbox: mbox, Key: key, Want: "int", Got: v}
+	}
+	return int64(f), nil
+}
+
+// Float returns a numeric attribute as a float64.
+func (a *Attributes) Float(mbox, key string) (float64, error) {
+	v, err := a.Value(mbox, key)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, &AttributeError{Mbox: mbox, Key: key, Want: "float", Got: v}
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return 0, &AttributeError{Mbox: mbox, Key: key, Want: "float", Got: v}
+	}
+	return f, nil
+}
+
+// AsMap returns a copy of the attributes of mbox; it is empty when the mbox
+// has none, as the SDKs' asObject(mbox).
+func (a *Attributes) AsMap(mbox string) map[string]any {
+	attrs := maps.Clone(a.byMbox[mbox])
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return attrs
+}
+
+// All returns a copy of every mbox's attributes, keyed by mbox name.
+func (a *Attributes) All() map[string]map[string]any {
+	all := make(map[string]map[string]any, len(a.byMbox))
+	for name, attrs := range a.byMbox {
+		all[name] = maps.Clone(attrs)
+	}
+	return all
+}
+
+// MarshalJSON encodes All(), as the SDKs' toJSON.
+func (a *Attributes) MarshalJSON() ([]byte, error) {
+	return json.Marshal(a.byMbox)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a bool"
+	case json.Number, float64:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}

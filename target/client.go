@@ -1,0 +1,183 @@
+package target
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// Client calls Adobe Target. It is safe for concurrent use by any number of
+// goroutines; make one per Target client code and share it. Close it when
+// done.
+type Client struct {
+	cfg config
+
+	http *http.Client
+	// ownTransport is the transport New made (nil when the caller supplied
+	// one); Close closes its idle connections.
+	ownTransport *http.Transport
+
+	// locationHint is the edge cluster remembered from the last answer
+	// (initially WithTargetLocationHint), used when a call brings none.
+	locationHint atomic.Pointer[string]
+
+	telemetry *telemetryStore
+	events    *eventDispatcher
+
+	closeOnce sync.Once
+}
+
+// New validates the options and returns a Client. WithClient and
+// WithOrganizationID are required. Configuration errors are *ConfigError
+// naming the field. The clientReady event is emitted once New has returned.
+func New(opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:       cfg,
+		telemetry: newTelemetryStore(cfg.telemetryEnabled),
+		events:    newEventDispatcher(cfg.handlers, cfg.logger),
+	}
+	switch {
+	case cfg.httpClient != nil:
+		c.http = cfg.httpClient
+	case cfg.transport != nil:
+		c.http = &http.Client{Transport: cfg.transport}
+	default:
+		c.ownTransport = newTransport(cfg.maxIdleConnsPerHost)
+		c.http = &http.Client{Transport: c.ownTransport}
+	}
+	if cfg.targetLocationHint != "" {
+		hint := cfg.targetLocationHint
+		c.locationHint.Store(&hint)
+	}
+	cfg.logger.Debug("target client created",
+		zap.String("client", cfg.clientCode),
+		zap.String("decisioningMethod", string(cfg.decisioningMethod)),
+		zap.Duration("timeout", cfg.timeout))
+	c.events.emit(Event{Type: EventClientReady})
+	return c, nil
+}
+
+// Close waits for pending event handlers and releases idle connections of
+// the client's own transport. Calls made after Close still work (with a new
+// connection); events are no longer delivered.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.events.close()
+		if c.ownTransport != nil {
+			c.ownTransport.CloseIdleConnections()
+		}
+	})
+	return nil
+}
+
+// LocationHint returns the edge cluster the client currently routes calls
+// without a cluster of their own to: the last one Target answered with, else
+// WithTargetLocationHint, else "".
+func (c *Client) LocationHint() string {
+	if hint := c.locationHint.Load(); hint != nil {
+		return *hint
+	}
+	return ""
+}
+
+// DecisioningMethod returns the client's configured decisioning method.
+func (c *Client) DecisioningMethod() delivery.DecisioningMethod {
+	return c.cfg.decisioningMethod
+}
+
+// GetOffers completes opts.Request, sends it to the Delivery API and returns
+// the answer with the cookies to set. Errors: *ValidationError for bad
+// options (nothing is sent), *HTTPError for a non-2xx answer,
+// *TransportError for a connection failure or the client's timeout, and the
+// context's error when ctx ends first.
+func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
+	if err := validateGetOffers("GetOffers", &opts); err != nil {
+		return nil, err
+	}
+	call := opts.call("GetOffers")
+	if call.decisioningMethod == "" {
+		call.decisioningMethod = c.cfg.decisioningMethod
+	}
+	return c.deliverServerSide(ctx, call)
+}
+
+// SendNotifications sends display and click notifications (and pending
+// telemetry). It always goes to the Delivery API, whatever the decisioning
+// method. Errors are those of GetOffers.
+func (c *Client) SendNotifications(ctx context.Context, opts SendNotificationsOptions) (*Response, error) {
+	if err := validateSendNotifications(&opts, c.telemetry.hasEntries()); err != nil {
+		return nil, err
+	}
+	return c.sendNotifications(ctx, opts.call())
+}
+
+// sendNotifications is the remote notification path, also meant for the
+// on-device engine's display notifications.
+func (c *Client) sendNotifications(ctx context.Context, call callOptions) (*Response, error) {
+	call.decisioningMethod = delivery.DecisioningServerSide
+	return c.deliverServerSide(ctx, call)
+}
+
+// deliverServerSide runs one remote call: plan, attach telemetry, send,
+// record telemetry, process the answer and remember the location hint.
+func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	plan := c.planCall(call)
+	if r := plan.request; r.Execute == nil && r.Prefetch == nil && len(r.Notifications) == 0 &&
+		len(call.request.Notifications) > 0 && !c.telemetry.hasEntries() {
+		// Every notification was invalid, and nothing else is left to send.
+		return nil, &ValidationError{Method: call.method, Field: "request.notifications",
+			Reason: "no valid notification left (each needs an id, a timestamp and a type click or display)"}
+	}
+	if plan.method == delivery.DecisioningServerSide {
+		c.telemetry.attachTelemetry(plan.request)
+	}
+	if ce := c.cfg.logger.Check(zap.DebugLevel, "delivery request sent"); ce != nil {
+		ce.Write(zap.String("decisioningMethod", string(plan.method)), zap.String("host", plan.host),
+			zap.Any("request", plan.request))
+	}
+
+	answer, timings, err := c.sendDelivery(ctx, plan)
+	if err != nil {
+		c.cfg.logger.Debug("delivery request failed", zap.String("host", plan.host),
+			zap.String("requestId", plan.request.RequestID), zap.Error(err))
+		return nil, err
+	}
+	now := c.cfg.now()
+	if c.telemetry.enabled {
+		c.telemetry.add(telemetryEntry(plan.request, answer, plan.method, timings, now))
+	}
+	if ce := c.cfg.logger.Check(zap.DebugLevel, "delivery response received"); ce != nil {
+		ce.Write(zap.Any("response", answer))
+	}
+	resp := processResponse(plan, answer, now)
+	c.rememberLocationHint(resp)
+	return resp, nil
+}
+
+// rememberLocationHint keeps the cluster of the answer for later calls, as
+// the SDKs' preserveLocationHint does.
+func (c *Client) rememberLocationHint(resp *Response) {
+	if resp.TargetLocationHintCookie == nil {
+		return
+	}
+	hint := resp.TargetLocationHintCookie.Value
+	if current := c.locationHint.Load(); current != nil && *current == hint {
+		return
+	}
+	c.locationHint.Store(&hint)
+}

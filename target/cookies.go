@@ -1,0 +1,181 @@
+package target
+
+import (
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Cookie names used by Adobe Target. The mbox cookie is a composite of
+// "name#value#expires" entries joined by "|"; the session and PC entries are
+// the ones the client reads and writes.
+const (
+	// TargetCookieName is the name of the composite Target cookie.
+	TargetCookieName = "mbox"
+	// LocationHintCookieName is the name of the cookie carrying the edge
+	// cluster a visitor was routed to.
+	LocationHintCookieName = "mboxEdgeCluster"
+
+	sessionIDEntry = "session"
+	deviceIDEntry  = "PC"
+
+	sessionIDMaxAge    = 1860     // seconds, as the official SDKs
+	deviceIDMaxAge     = 63244800 // seconds (two years), as the official SDKs
+	locationHintMaxAge = 1860     // seconds, as the official SDKs
+)
+
+// Cookie is a cookie the caller should set on the visitor's browser: the
+// composite Target cookie or the location-hint cookie.
+type Cookie struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// MaxAge is the cookie lifetime in seconds.
+	MaxAge int `json:"maxAge"`
+}
+
+// HTTPCookie returns c as an *http.Cookie with Path "/" and MaxAge set, ready
+// for http.SetCookie.
+func (c Cookie) HTTPCookie() *http.Cookie {
+	return &http.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge, Path: "/"}
+}
+
+// CookieEntry is one entry of the composite Target cookie.
+type CookieEntry struct {
+	Name  string
+	Value string
+	// Expires is the entry's expiry, a Unix time in seconds.
+	Expires int64
+}
+
+// ParseTargetCookie parses the value of the composite mbox cookie into its
+// entries, keyed by entry name, as the official SDKs do: entries are
+// "name#value#expires" separated by "|", name and value are URI-component
+// encoded, and entries whose expiry is before now are dropped. Malformed
+// entries (too few parts, a non-numeric expiry, a bad escape, invalid UTF-8)
+// are ignored; the function never fails and never panics. When two entries
+// share a name the later one wins.
+func ParseTargetCookie(raw string, now time.Time) map[string]CookieEntry {
+	entries := make(map[string]CookieEntry, 2)
+	if raw == "" {
+		return entries
+	}
+	nowSeconds := ceilUnixSeconds(now)
+	for part := range strings.SplitSeq(raw, "|") {
+		entry, ok := parseCookieEntry(part)
+		if !ok || nowSeconds > entry.Expires {
+			continue
+		}
+		entries[entry.Name] = entry
+	}
+	return entries
+}
+
+func parseCookieEntry(part string) (CookieEntry, bool) {
+	name, rest, ok := strings.Cut(part, "#")
+	if !ok {
+		return CookieEntry{}, false
+	}
+	value, rest, ok := strings.Cut(rest, "#")
+	if !ok {
+		return CookieEntry{}, false
+	}
+	// Like the SDKs, only the third field is the expiry; extra fields are ignored.
+	expiresText, _, _ := strings.Cut(rest, "#")
+	expires, err := strconv.ParseInt(strings.TrimSpace(expiresText), 10, 64)
+	if err != nil {
+		return CookieEntry{}, false
+	}
+	decodedName, err := url.PathUnescape(name)
+	if err != nil || !utf8.ValidString(decodedName) || decodedName == "" {
+		return CookieEntry{}, false
+	}
+	decodedValue, err := url.PathUnescape(value)
+	if err != nil || !utf8.ValidString(decodedValue) {
+		return CookieEntry{}, false
+	}
+	return CookieEntry{Name: decodedName, Value: decodedValue, Expires: expires}, true
+}
+
+// NewTargetCookie serializes entries into the composite mbox cookie. Its
+// MaxAge is the time from now to the latest entry expiry, rounded up to the
+// second, as the official SDKs compute it.
+func NewTargetCookie(entries []CookieEntry, now time.Time) Cookie {
+	var b strings.Builder
+	maxExpires := int64(math.MinInt64)
+	for i, entry := range entries {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(encodeURIComponent(entry.Name))
+		b.WriteByte('#')
+		b.WriteString(encodeURIComponent(entry.Value))
+		b.WriteByte('#')
+		b.WriteString(strconv.FormatInt(entry.Expires, 10))
+		maxExpires = max(maxExpires, entry.Expires)
+	}
+	maxAge := 0
+	if len(entries) > 0 {
+		nowMillis := now.UnixMilli()
+		diff := maxExpires*1000 - nowMillis
+		if diff < 0 {
+			diff = -diff
+		}
+		maxAge = int((diff + 999) / 1000)
+	}
+	return Cookie{Name: TargetCookieName, Value: b.String(), MaxAge: maxAge}
+}
+
+// ceilUnixSeconds is now in Unix seconds rounded up, as the SDKs compare expiries.
+func ceilUnixSeconds(now time.Time) int64 {
+	millis := now.UnixMilli()
+	seconds := millis / 1000
+	if millis%1000 > 0 {
+		seconds++
+	}
+	return seconds
+}
+
+// encodeURIComponent escapes s as JavaScript's encodeURIComponent does, so
+// cookies written by this client are read back by the JavaScript libraries.
+func encodeURIComponent(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if !uriUnreserved(s[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if uriUnreserved(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&0x0f])
+	}
+	return b.String()
+}
+
+func uriUnreserved(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '!', '~', '*', '\'', '(', ')':
+		return true
+	}
+	return false
+}

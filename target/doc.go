@@ -1,0 +1,45 @@
+// Package target is an Adobe Target client for Go: the server-side path of
+// the official Node.js and Python SDKs, safe for thousands of concurrent
+// calls.
+//
+// Make one Client per Target client code and share it:
+//
+//	client, err := target.New(
+//		target.WithClient("acmeclient"),
+//		target.WithOrganizationID("65453EA95574003E7F000101@AdobeOrg"),
+//	)
+//	...
+//	defer client.Close()
+//
+// Then, per visitor request:
+//
+//   - GetOffers completes a delivery.DeliveryRequest (request id, visitor id
+//     from the incoming mbox cookie, context defaults, Analytics logging,
+//     property token, environment id), routes it to the visitor's edge
+//     cluster, and returns the answer with the cookies to set
+//     (Response.TargetCookie, Response.TargetLocationHintCookie).
+//   - SendNotifications reports displayed prefetched content and clicks.
+//   - GetAttributes asks for mboxes and returns their JSON offers merged per
+//     mbox, with typed getters.
+//
+// Every method blocks until Target answers, the client's timeout (default
+// 3s) elapses, or the context ends; run it in a goroutine, or use the Async
+// forms, which return a Future, to overlap the Target call with other work.
+//
+// Errors are typed: *ConfigError from New, *ValidationError for options
+// rejected before sending, *HTTPError for a non-2xx answer and
+// *TransportError for a failed connection or the client's timeout (both
+// with Retryable), and the context's own error when the context ends first.
+//
+// Routing follows the SDKs: a call goes to mboxedge{cluster}.tt.omtrdc.net
+// when the visitor's edge cluster is known (from the tntId suffix, the
+// location-hint cookie, or the cluster Target last answered with), else to
+// the configured server domain, else to {client}.tt.omtrdc.net.
+//
+// Telemetry is on by default: each call's timings are sent to Adobe with the
+// next call, as the Node.js SDK does; WithTelemetry(false) turns it off.
+//
+// Decisioning: server-side only in this version. On-device and hybrid
+// decisioning are rejected by New with a *ConfigError until the on-device
+// engine is wired in.
+package target

@@ -1,0 +1,107 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// ErrNotReady is returned when a decisioning method that needs the on-device
+// decisioning engine is used before the engine has loaded its artifact.
+var ErrNotReady = errors.New("target: unable to fulfill request; decisioning engine not ready")
+
+// ConfigError reports an invalid client configuration given to New.
+type ConfigError struct {
+	// Field is the configuration field at fault, e.g. "client".
+	Field string
+	// Value is the offending value, rendered for the message ("" when missing).
+	Value string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("target: invalid config: %s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("target: invalid config: %s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// ValidationError reports call options rejected before any request is sent,
+// with the same meaning as the official SDKs' validation messages.
+type ValidationError struct {
+	// Method is the client method that rejected the options, e.g. "GetOffers".
+	Method string
+	// Field is the option or request field at fault, e.g. "request.execute".
+	Field string
+	// Reason is the SDK's message, e.g. "either pageLoad or mboxes is required in execute".
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("target: %s: invalid options: %s: %s", e.Method, e.Field, e.Reason)
+}
+
+// HTTPError is a non-2xx answer from the Delivery API.
+type HTTPError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message is Target's error message (the "message" of its JSON error
+	// body), or the start of the body when it is not JSON.
+	Message string
+	// URL is the request URL, query included.
+	URL string
+	// RequestID is the X-Request-Id the client sent with the request.
+	RequestID string
+}
+
+func (e *HTTPError) Error() string {
+	text := http.StatusText(e.Status)
+	if e.Message != "" {
+		return fmt.Sprintf("target: delivery API answered %d %s: %s", e.Status, text, e.Message)
+	}
+	return fmt.Sprintf("target: delivery API answered %d %s", e.Status, text)
+}
+
+// Retryable reports whether sending the same request again may succeed:
+// server errors (5xx), 429 Too Many Requests and 408 Request Timeout.
+func (e *HTTPError) Retryable() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
+}
+
+// TransportError is a failure to get an answer from the Delivery API: the
+// connection failed, the configured timeout elapsed, or the body could not
+// be read or decoded.
+type TransportError struct {
+	// Op is what failed: "send", "read" or "decode".
+	Op string
+	// URL is the request URL.
+	URL string
+	// Timeout is true when the client's configured timeout elapsed.
+	Timeout bool
+	// Err is the underlying error.
+	Err error
+}
+
+func (e *TransportError) Error() string {
+	if e.Timeout {
+		return fmt.Sprintf("target: %s %s: timed out: %v", e.Op, e.URL, e.Err)
+	}
+	return fmt.Sprintf("target: %s %s: %v", e.Op, e.URL, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Retryable reports whether the failure is transient: timeouts and
+// connection failures are; an undecodable answer is not.
+func (e *TransportError) Retryable() bool {
+	return e.Op != "decode"
+}
+
+// IsRetryable reports whether err (or an error it wraps) says the call may
+// succeed if retried. Validation errors, configuration errors and context
+// cancellation are not retryable.
+func IsRetryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
+}

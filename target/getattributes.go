@@ -1,0 +1,73 @@
+package target
+
+import (
+	"context"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// GetAttributes adds mboxNames to the execute mboxes of opts.Request (a
+// copy of it; an empty web request when nil), calls GetOffers and returns
+// the JSON offers merged per mbox. Mboxes already in the request are not
+// added twice; added mboxes are numbered after the highest index in execute.
+// Errors are those of GetOffers, plus a *ValidationError when mboxNames is
+// empty or holds an empty name.
+func (c *Client) GetAttributes(ctx context.Context, mboxNames []string, opts GetOffersOptions) (*Attributes, error) {
+	if len(mboxNames) == 0 {
+		return nil, &ValidationError{Method: "GetAttributes", Field: "mboxNames", Reason: reasonMboxNamesRequired}
+	}
+	for _, name := range mboxNames {
+		if name == "" {
+			return nil, &ValidationError{Method: "GetAttributes", Field: "mboxNames", Reason: reasonMboxNameEmpty}
+		}
+	}
+	opts.Request = addMboxesToExecute(mboxNames, opts.Request)
+	if err := validateGetOffers("GetAttributes", &opts); err != nil {
+		return nil, err
+	}
+	call := opts.call("GetAttributes")
+	if call.decisioningMethod == "" {
+		call.decisioningMethod = c.cfg.decisioningMethod
+	}
+	resp, err := c.deliverServerSide(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	return newAttributes(resp)
+}
+
+// addMboxesToExecute returns a copy of request with the mboxes of names
+// that the request does not ask for yet (in execute or prefetch) appended
+// to its execute mboxes, as the SDKs' addMboxesToRequest.
+func addMboxesToExecute(names []string, request *delivery.DeliveryRequest) *delivery.DeliveryRequest {
+	var r *delivery.DeliveryRequest
+	if request == nil {
+		r = &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb}}
+	} else {
+		r = request.Clone()
+	}
+	requested := map[string]bool{}
+	if r.Prefetch != nil {
+		for _, m := range r.Prefetch.Mboxes {
+			requested[m.Name] = true
+		}
+	}
+	if r.Execute == nil {
+		r.Execute = &delivery.ExecuteRequest{}
+	}
+	highest := 0
+	for _, m := range r.Execute.Mboxes {
+		requested[m.Name] = true
+		highest = max(highest, m.Index)
+	}
+	next := highest + 1
+	for _, name := range names {
+		if requested[name] {
+			continue
+		}
+		requested[name] = true
+		r.Execute.Mboxes = append(r.Execute.Mboxes, delivery.MboxRequest{Name: name, Index: next})
+		next++
+	}
+	return r
+}

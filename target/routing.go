@@ -1,0 +1,50 @@
+package target
+
+import "strings"
+
+const (
+	edgeClusterPrefix = "mboxedge"
+	targetHostSuffix  = "tt.omtrdc.net"
+)
+
+// ClusterFromTntID returns the edge cluster encoded in a Target visitor id of
+// the form "{uuid}.{cluster}_{node}" (for example "338e3c1e.35_0" → "35"), or
+// "" when id does not have that form.
+func ClusterFromTntID(id string) string {
+	_, nodeDetails, ok := strings.Cut(id, ".")
+	if !ok || nodeDetails == "" || strings.Contains(nodeDetails, ".") {
+		return ""
+	}
+	cluster, node, ok := strings.Cut(nodeDetails, "_")
+	if !ok || cluster == "" || strings.Contains(node, "_") {
+		return ""
+	}
+	return cluster
+}
+
+// clusterFromEdgeHost returns the cluster of an edge host name such as
+// "mboxedge35.tt.omtrdc.net" ("35"), or "" when host is not a four-label
+// edge host name.
+func clusterFromEdgeHost(host string) string {
+	if strings.Count(host, ".") != 3 {
+		return ""
+	}
+	first, _, _ := strings.Cut(host, ".")
+	if first == "" {
+		return ""
+	}
+	return strings.Replace(first, edgeClusterPrefix, "", 1)
+}
+
+// targetHost picks the host a request goes to, in the SDKs' order: the edge
+// cluster host when a cluster is known, else the configured server domain,
+// else the client's own Target host.
+func targetHost(serverDomain, cluster, clientCode string) string {
+	if cluster != "" {
+		return edgeClusterPrefix + cluster + "." + targetHostSuffix
+	}
+	if serverDomain != "" {
+		return serverDomain
+	}
+	return clientCode + "." + targetHostSuffix
+}
