@@ -1,0 +1,45 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/targetflow/targetflow/pipeline"
+)
+
+// BenchmarkOverheadPerStage measures what the framework costs per item per
+// stage: items flow through k no-op stages into a discarding sink, and the
+// time per item is divided by the number of components it crosses.
+// Target: under 1 µs per item per stage (reported as ns/item/stage).
+func BenchmarkOverheadPerStage(b *testing.B) {
+	for _, k := range []int{1, 4, 8} {
+		for _, conc := range []int{1, 4} {
+			b.Run(fmt.Sprintf("stages=%d/concurrency=%d", k, conc), func(b *testing.B) {
+				b.ReportAllocs()
+				n := b.N
+				items := make([]pipeline.Item, n)
+				src := pipeline.NewSource("bench", func(_ context.Context, emit pipeline.EmitFunc) error {
+					for i := range items {
+						if !emit(&items[i]) {
+							return nil
+						}
+					}
+					return nil
+				})
+				bld := pipeline.From(src)
+				for i := range k {
+					bld = bld.Via(pipeline.NewStage(fmt.Sprint("noop", i), noop, pipeline.Concurrency(conc)))
+				}
+				p := bld.To(pipeline.NewSink("discard", noop))
+				b.ResetTimer()
+				if _, err := p.Run(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				perItem := float64(b.Elapsed().Nanoseconds()) / float64(n)
+				b.ReportMetric(perItem/float64(k+1), "ns/item/stage")
+			})
+		}
+	}
+}
