@@ -1,0 +1,250 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/sink"
+	"github.com/targetflow/targetflow/source"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func collect(t *testing.T, src *pipeline.Source) ([]*pipeline.Item, error) {
+	t.Helper()
+	var items []*pipeline.Item
+	_, err := pipeline.From(src).To(sink.Collect(&items)).Run(context.Background())
+	return items, err
+}
+
+// outcome is what a test expects of one emitted item.
+type outcome struct {
+	seq  int64
+	line int
+	// errHas is a substring of the item's error; empty: no error.
+	errHas string
+	id     string // the visitor's tntId or thirdPartyId
+}
+
+func check(t *testing.T, items []*pipeline.Item, want []outcome) {
+	t.Helper()
+	if len(items) != len(want) {
+		t.Fatalf("got %d items, want %d", len(items), len(want))
+	}
+	for i, w := range want {
+		it := items[i]
+		if it.Seq != w.seq || it.Line != w.line {
+			t.Errorf("item %d: seq %d line %d, want seq %d line %d", i, it.Seq, it.Line, w.seq, w.line)
+		}
+		switch {
+		case w.errHas == "" && it.Err != nil:
+			t.Errorf("item %d: unexpected error %v", i, it.Err)
+		case w.errHas != "":
+			var ie *pipeline.ItemError
+			if !errors.As(it.Err, &ie) || ie.Kind != pipeline.KindInvalid || ie.Line != w.line || !strings.Contains(ie.Error(), w.errHas) {
+				t.Errorf("item %d: error %v, want an invalid-input error at line %d containing %q", i, it.Err, w.line, w.errHas)
+			}
+			if len(it.Raw) == 0 {
+				t.Errorf("item %d: failed item without its raw text", i)
+			}
+		}
+		if w.id != "" {
+			if it.Visitor == nil || it.Visitor.ID == nil || (it.Visitor.ID.TntID != w.id && it.Visitor.ID.ThirdPartyID != w.id) {
+				t.Errorf("item %d: visitor %+v, want id %q", i, it.Visitor, w.id)
+			}
+		}
+	}
+}
+
+func TestJSONL(t *testing.T) {
+	t.Parallel()
+	input := `{"id":{"tntId":"a"},"execute":["hero"],"parameters":{"p":"1"}}
+
+{"id":{"thirdPartyId":"b"},"prefetch":["cart"],"notify":true}
+{"id":{"tntId":"c"},"execute":"hero"}
+not json at all
+{"request":{"id":{"tntId":"d"},"execute":{"mboxes":[{"index":0,"name":"x"}]}}}
+   {"id":{"tntId":"e"}}   
+`
+	tests := []struct {
+		name string
+		skip int64
+		want []outcome
+	}{
+		{"all", 0, []outcome{
+			{seq: 1, line: 1, id: "a"},
+			{seq: 2, line: 3, id: "b"},
+			{seq: 3, line: 4, errHas: "Visitor.execute"},
+			{seq: 4, line: 5, errHas: "not a JSON object"},
+			{seq: 5, line: 6},
+			{seq: 6, line: 7, id: "e"},
+		}},
+		{"skip 3 keeps numbering", 3, []outcome{
+			{seq: 4, line: 5, errHas: "not a JSON object"},
+			{seq: 5, line: 6},
+			{seq: 6, line: 7, id: "e"},
+		}},
+		{"skip past the end", 10, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			items, err := collect(t, source.JSONL(strings.NewReader(input), source.Skip(tt.skip)))
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			check(t, items, tt.want)
+		})
+	}
+}
+
+func TestJSONLDecodesEveryField(t *testing.T) {
+	t.Parallel()
+	line := `{"id":{"tntId":"a","customerIds":[{"id":"c1","integrationCode":"crm","authenticatedState":"authenticated"}]},` +
+		`"context":{"channel":"web","address":{"url":"https://shop.example/"}},"parameters":{"p":"1"},` +
+		`"profileParameters":{"age":"30"},"execute":["m1"],"prefetch":["m2"],"views":["home"],"pageLoad":true,"notify":false}`
+	v, err := source.DecodeVisitor([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes, no := true, false
+	want := &pipeline.Visitor{
+		ID:                &delivery.VisitorID{TntID: "a", CustomerIDs: []delivery.CustomerID{{ID: "c1", IntegrationCode: "crm", AuthenticatedState: delivery.AuthAuthenticated}}},
+		Context:           &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://shop.example/"}},
+		Parameters:        delivery.Parameters{"p": "1"},
+		ProfileParameters: delivery.Parameters{"age": "30"},
+		Execute:           []string{"m1"}, Prefetch: []string{"m2"}, Views: []string{"home"},
+		PageLoad: &yes, Notify: &no,
+	}
+	if !reflect.DeepEqual(v, want) {
+		t.Errorf("decoded %+v\nwant    %+v", v, want)
+	}
+}
+
+func TestJSONLLineTooLongIsFatal(t *testing.T) {
+	t.Parallel()
+	long := `{"id":{"tntId":"` + strings.Repeat("x", source.MaxLineBytes) + `"}}`
+	_, err := collect(t, source.JSONL(strings.NewReader("{}\n"+long+"\n")))
+	if err == nil || !strings.Contains(err.Error(), "line 2: longer than") {
+		t.Fatalf("Run error = %v, want one naming line 2 as too long", err)
+	}
+}
+
+func TestCSV(t *testing.T) {
+	t.Parallel()
+	input := "tntId,thirdPartyId,marketingCloudVisitorId,page,profile.tier\n" +
+		"a,,,home,gold\n" +
+		",b,mc-b,cart,\n" +
+		"c,only-two-fields\n" +
+		"d,,,\"quoted, page\",silver\n"
+	items, err := collect(t, source.CSV(strings.NewReader(input)))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	check(t, items, []outcome{
+		{seq: 1, line: 2, id: "a"},
+		{seq: 2, line: 3, id: "b"},
+		{seq: 3, line: 4, errHas: "wrong number of fields"},
+		{seq: 4, line: 5, id: "d"},
+	})
+	wantVisitors := map[int]*pipeline.Visitor{
+		0: {ID: &delivery.VisitorID{TntID: "a"}, Parameters: delivery.Parameters{"page": "home"}, ProfileParameters: delivery.Parameters{"tier": "gold"}},
+		1: {ID: &delivery.VisitorID{ThirdPartyID: "b", MarketingCloudVisitorID: "mc-b"}, Parameters: delivery.Parameters{"page": "cart"}},
+		3: {ID: &delivery.VisitorID{TntID: "d"}, Parameters: delivery.Parameters{"page": "quoted, page"}, ProfileParameters: delivery.Parameters{"tier": "silver"}},
+	}
+	for i, want := range wantVisitors {
+		if !reflect.DeepEqual(items[i].Visitor, want) {
+			t.Errorf("row %d: %+v, want %+v", i, items[i].Visitor, want)
+		}
+	}
+}
+
+func TestCSVBadHeaderIsFatal(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ header, want string }{
+		{"tntId,page,page\n", `column 3 "page" repeats column 2`},
+		{"tntId,,page\n", "column 2 is empty"},
+	}
+	for _, tt := range tests {
+		_, err := collect(t, source.CSV(strings.NewReader(tt.header+"a,b,c\n")))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("header %q: error %v, want %q", tt.header, err, tt.want)
+		}
+	}
+}
+
+func TestFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jsonl := filepath.Join(dir, "v.jsonl")
+	csvPath := filepath.Join(dir, "v.csv")
+	if err := os.WriteFile(jsonl, []byte(`{"id":{"tntId":"a"}}`+"\n"+`{"id":{"tntId":"b"}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(csvPath, []byte("tntId\na\nb\nc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		src     *pipeline.Source
+		want    int
+		wantErr string
+	}{
+		{"jsonl", source.JSONLFile(jsonl), 2, ""},
+		{"csv", source.CSVFile(csvPath, source.Skip(1)), 2, ""},
+		{"missing", source.JSONLFile(filepath.Join(dir, "absent.jsonl")), 0, "absent.jsonl"},
+	}
+	for _, tt := range tests {
+		items, err := collect(t, tt.src)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.wantErr)
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case len(items) != tt.want:
+			t.Errorf("%s: %d items, want %d", tt.name, len(items), tt.want)
+		}
+	}
+}
+
+func TestSliceAndChan(t *testing.T) {
+	t.Parallel()
+	vs := []pipeline.Visitor{{Execute: []string{"a"}}, {Execute: []string{"b"}}, {Execute: []string{"c"}}}
+	items, err := collect(t, source.Slice(vs, source.Skip(1)))
+	if err != nil || len(items) != 2 || items[0].Seq != 2 || items[0].Visitor.Execute[0] != "b" {
+		t.Fatalf("Slice: %v, %d items", err, len(items))
+	}
+	ch := make(chan pipeline.Visitor, len(vs))
+	for _, v := range vs {
+		ch <- v
+	}
+	close(ch)
+	items, err = collect(t, source.Chan(ch))
+	if err != nil || len(items) != 3 || items[2].Seq != 3 || items[2].Visitor.Execute[0] != "c" {
+		t.Fatalf("Chan: %v, %d items", err, len(items))
+	}
+}
+
+func TestChanStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	ch := make(chan pipeline.Visitor) // never closed
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		ch <- pipeline.Visitor{}
+		cancel()
+	}()
+	var items []*pipeline.Item
+	_, err := pipeline.From(source.Chan(ch)).To(sink.Collect(&items)).Run(ctx)
+	if !errors.Is(err, context.Canceled) || len(items) != 1 {
+		t.Fatalf("Run: %v with %d items, want context.Canceled after 1", err, len(items))
+	}
+}
