@@ -1,0 +1,453 @@
+package ondevice
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// urlField indexes the attributes of a page or referring URL.
+type urlField int
+
+const (
+	urlURL urlField = iota
+	urlPath
+	urlQuery
+	urlFragment
+	urlSubdomain
+	urlDomain
+	urlTopLevelDomain
+	urlFieldCount
+)
+
+var urlFieldNames = [urlFieldCount]string{"url", "path", "query", "fragment", "subdomain", "domain", "topLevelDomain"}
+
+// urlContext holds the attributes rules see for a URL (page.* and
+// referring.*): each attribute and its lower-case twin (name + "_lc").
+type urlContext struct {
+	values [urlFieldCount]string
+	lower  [urlFieldCount]string
+}
+
+// userContext is what rules see under user.*.
+type userContext struct {
+	browserType    string
+	platform       string
+	locale         string
+	browserVersion int
+}
+
+// geoContext is what rules see under geo.*; empty strings and nil numbers
+// are absent.
+type geoContext struct {
+	country, region, city string
+	latitude, longitude   *float64
+}
+
+// requestContext is the part of the rule context shared by every rule of a
+// request: timing, user agent, page, referrer and geo.
+type requestContext struct {
+	timestamp float64 // milliseconds since the Unix epoch
+	timeHHMM  string  // 24-hour UTC time, "HHmm"
+	day       int     // 1 = Monday ... 7 = Sunday, UTC
+	user      userContext
+	page      urlContext
+	referring urlContext
+	geo       geoContext
+}
+
+// ruleScope is the data one rule condition is evaluated against.
+type ruleScope struct {
+	req        *requestContext
+	page       *urlContext
+	referring  *urlContext
+	mbox       map[string]any
+	allocation float64
+	data       *value // generic form, built on first use
+}
+
+// newRequestContext builds the request-level rule context.
+func newRequestContext(now time.Time, ctx *delivery.Context) requestContext {
+	now = now.UTC()
+	rc := requestContext{
+		timestamp: float64(now.UnixMilli()),
+		timeHHMM:  twoDigits(now.Hour()) + twoDigits(now.Minute()),
+		day:       int(now.Weekday()),
+	}
+	if rc.day == 0 {
+		rc.day = 7
+	}
+	var userAgent string
+	var hints *delivery.ClientHints
+	var address *delivery.Address
+	if ctx != nil {
+		userAgent, hints, address = ctx.UserAgent, ctx.ClientHints, ctx.Address
+		if g := ctx.Geo; g != nil {
+			rc.geo = geoContext{country: g.CountryCode, region: g.StateCode, city: g.City, latitude: g.Latitude, longitude: g.Longitude}
+		}
+	}
+	rc.user = browserContext(userAgent, hints)
+	if address != nil {
+		rc.page = newURLContext(address.URL)
+		rc.referring = newURLContext(address.ReferringURL)
+	} else {
+		rc.page = newURLContext("")
+		rc.referring = newURLContext("")
+	}
+	return rc
+}
+
+func twoDigits(n int) string {
+	if n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+// newURLContext parses a URL into the attributes rules see.
+func newURLContext(rawURL string) urlContext {
+	var c urlContext
+	parts := parseURL(rawURL)
+	c.values[urlURL] = rawURL
+	c.values[urlPath] = parts.path
+	c.values[urlQuery] = parts.query
+	c.values[urlFragment] = parts.fragment
+	sub, domain, tld := parseDomain(parts.host)
+	c.values[urlSubdomain] = sub
+	c.values[urlDomain] = domain
+	c.values[urlTopLevelDomain] = tld
+	for i, v := range c.values {
+		c.lower[i] = strings.ToLower(v)
+	}
+	return c
+}
+
+type urlParts struct {
+	host, path, query, fragment string
+}
+
+// parseURL splits a URL the way the SDKs' loose URI parser does: an optional
+// scheme, an optional "//", an authority whose host is kept, then the path up
+// to "?", the query up to "#", and the fragment.
+func parseURL(raw string) urlParts {
+	rest := raw
+	if i := strings.IndexAny(rest, ":/?#."); i > 0 && rest[i] == ':' {
+		// A scheme, unless this is the "user:password@" form.
+		if at := strings.IndexByte(rest, '@'); at < 0 || strings.ContainsAny(rest[i+1:at], ":/") {
+			rest = rest[i+1:]
+		}
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority := rest[:end]
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	host := authority
+	if colon := strings.IndexByte(host, ':'); colon >= 0 {
+		host = host[:colon]
+	}
+	var p urlParts
+	p.host = host
+	rest = rest[end:]
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		p.fragment = rest[i+1:]
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		p.query = rest[i+1:]
+		rest = rest[:i]
+	}
+	p.path = rest
+	return p
+}
+
+// parseDomain splits a host into subdomain, registrable domain and public
+// suffix using the public suffix list. A host that is not a valid domain
+// name under a listed suffix is its own domain, with empty subdomain and
+// suffix. A leading "www" label is not part of the subdomain.
+func parseDomain(host string) (subdomain, domain, topLevelDomain string) {
+	if host == "" {
+		return "", "", ""
+	}
+	lower := strings.ToLower(host)
+	if !validDomainName(lower) {
+		return "", host, ""
+	}
+	suffix, icann := publicsuffix.PublicSuffix(lower)
+	if !icann && !strings.Contains(suffix, ".") {
+		// Only the default "*" rule matched: the suffix is not listed.
+		return "", host, ""
+	}
+	registrable, err := publicsuffix.EffectiveTLDPlusOne(lower)
+	if err != nil {
+		return "", host, ""
+	}
+	sub := strings.TrimSuffix(strings.TrimSuffix(lower, registrable), ".")
+	if strings.HasPrefix(sub, "www") {
+		if len(sub) > 4 {
+			sub = sub[4:]
+		} else {
+			sub = ""
+		}
+	}
+	return sub, registrable, suffix
+}
+
+// validDomainName checks a lower-case host as the public suffix parser of the
+// SDKs does: at most 253 bytes, labels of 1 to 63 letters, digits or hyphens,
+// not starting or ending with a hyphen.
+func validDomainName(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	if len(host) < 1 || len(host) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if len(label) < 1 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mboxContext builds what rules see under mbox.*: the request parameters,
+// with dotted names expanded into nested objects, and an "_lc" lower-case
+// twin beside every string value.
+func mboxContext(params delivery.Parameters) map[string]any {
+	if len(params) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	root := make(map[string]any, len(params)*2)
+	for _, key := range keys {
+		val := params[key]
+		if !expandableKey(key) {
+			root[key] = val
+			continue
+		}
+		parts := strings.Split(key, ".")
+		cur := root
+		ok := true
+		for _, part := range parts[:len(parts)-1] {
+			next, exists := cur[part]
+			switch n := next.(type) {
+			case map[string]any:
+				cur = n
+			default:
+				if exists {
+					ok = false // a plain value is in the way; the SDKs drop this key too
+				} else {
+					m := map[string]any{}
+					cur[part] = m
+					cur = m
+				}
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			cur[parts[len(parts)-1]] = val
+		}
+	}
+	addLowerCaseTwins(root)
+	return root
+}
+
+func expandableKey(key string) bool {
+	return strings.Contains(key, ".") && !strings.Contains(key, "..") && key[0] != '.' && key[len(key)-1] != '.'
+}
+
+func addLowerCaseTwins(m map[string]any) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		switch v := m[k].(type) {
+		case string:
+			m[k+"_lc"] = strings.ToLower(v)
+		case map[string]any:
+			addLowerCaseTwins(v)
+		}
+	}
+}
+
+// resolverFor compiles a dotted var path into a reader of the rule scope.
+// found is false when json-logic would not find the path.
+func resolverFor(path string) func(*ruleScope) (value, bool) {
+	parts := strings.Split(path, ".")
+	head := parts[0]
+	switch {
+	case len(parts) == 1 && head == "allocation":
+		return func(s *ruleScope) (value, bool) { return numberValue(s.allocation), true }
+	case len(parts) == 1 && head == "current_timestamp":
+		return func(s *ruleScope) (value, bool) { return numberValue(s.req.timestamp), true }
+	case len(parts) == 1 && head == "current_time":
+		return func(s *ruleScope) (value, bool) { return stringValue(s.req.timeHHMM), true }
+	case len(parts) == 1 && head == "current_day":
+		return func(s *ruleScope) (value, bool) { return numberValue(float64(s.req.day)), true }
+	case len(parts) == 2 && (head == "page" || head == "referring"):
+		field, lower, ok := urlFieldByName(parts[1])
+		if !ok {
+			return func(*ruleScope) (value, bool) { return undefinedValue, false }
+		}
+		isPage := head == "page"
+		return func(s *ruleScope) (value, bool) {
+			c := s.referring
+			if isPage {
+				c = s.page
+			}
+			if lower {
+				return stringValue(c.lower[field]), true
+			}
+			return stringValue(c.values[field]), true
+		}
+	case len(parts) == 2 && head == "user":
+		switch parts[1] {
+		case "browserType":
+			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.browserType), true }
+		case "platform":
+			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.platform), true }
+		case "locale":
+			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.locale), true }
+		case "browserVersion":
+			return func(s *ruleScope) (value, bool) { return numberValue(float64(s.req.user.browserVersion)), true }
+		}
+		return func(*ruleScope) (value, bool) { return undefinedValue, false }
+	case len(parts) == 2 && head == "geo":
+		switch parts[1] {
+		case "country", "region", "city":
+			name := parts[1]
+			return func(s *ruleScope) (value, bool) {
+				var v string
+				switch name {
+				case "country":
+					v = s.req.geo.country
+				case "region":
+					v = s.req.geo.region
+				default:
+					v = s.req.geo.city
+				}
+				return stringValue(v), v != ""
+			}
+		case "latitude", "longitude":
+			isLat := parts[1] == "latitude"
+			return func(s *ruleScope) (value, bool) {
+				p := s.req.geo.longitude
+				if isLat {
+					p = s.req.geo.latitude
+				}
+				if p == nil {
+					return undefinedValue, false
+				}
+				return numberValue(*p), true
+			}
+		}
+		return func(*ruleScope) (value, bool) { return undefinedValue, false }
+	case len(parts) >= 2 && head == "mbox":
+		rest := parts[1:]
+		return func(s *ruleScope) (value, bool) {
+			var cur any = s.mbox
+			for _, p := range rest {
+				m, ok := cur.(map[string]any)
+				if !ok {
+					return undefinedValue, false
+				}
+				if cur, ok = m[p]; !ok {
+					return undefinedValue, false
+				}
+			}
+			return valueOf(cur), true
+		}
+	}
+	return func(s *ruleScope) (value, bool) { return lookupPath(s.asData(), path) }
+}
+
+func urlFieldByName(name string) (field urlField, lower, ok bool) {
+	base, isLower := strings.CutSuffix(name, "_lc")
+	for i, n := range urlFieldNames {
+		if n == base {
+			return urlField(i), isLower, true
+		}
+	}
+	return 0, false, false
+}
+
+// asData returns the whole rule context as generic data (for var paths the
+// compiler does not know, and for traces).
+func (s *ruleScope) asData() value {
+	if s.data == nil {
+		v := value{k: kindObject, obj: s.toMap()}
+		s.data = &v
+	}
+	return *s.data
+}
+
+// toMap renders the rule context as the SDKs build it.
+func (s *ruleScope) toMap() map[string]any {
+	geo := map[string]any{}
+	g := s.req.geo
+	if g.country != "" {
+		geo["country"] = g.country
+	}
+	if g.region != "" {
+		geo["region"] = g.region
+	}
+	if g.city != "" {
+		geo["city"] = g.city
+	}
+	if g.latitude != nil {
+		geo["latitude"] = *g.latitude
+	}
+	if g.longitude != nil {
+		geo["longitude"] = *g.longitude
+	}
+	mbox := s.mbox
+	if mbox == nil {
+		mbox = map[string]any{}
+	}
+	return map[string]any{
+		"current_timestamp": s.req.timestamp,
+		"current_time":      s.req.timeHHMM,
+		"current_day":       float64(s.req.day),
+		"user": map[string]any{
+			"browserType":    s.req.user.browserType,
+			"platform":       s.req.user.platform,
+			"locale":         s.req.user.locale,
+			"browserVersion": float64(s.req.user.browserVersion),
+		},
+		"page":       s.page.toMap(),
+		"referring":  s.referring.toMap(),
+		"geo":        geo,
+		"mbox":       mbox,
+		"allocation": s.allocation,
+	}
+}
+
+func (c *urlContext) toMap() map[string]any {
+	m := make(map[string]any, 2*int(urlFieldCount))
+	for i, n := range urlFieldNames {
+		m[n] = c.values[i]
+		m[n+"_lc"] = c.lower[i]
+	}
+	return m
+}

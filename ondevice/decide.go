@@ -1,0 +1,244 @@
+package ondevice
+
+import (
+	"context"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// Response token names the engine fills in.
+const (
+	tokenDecisioningMethod = "activity.decisioningMethod"
+	unknownIPAddress       = "unknownIpAddress"
+)
+
+var metaResponseTokens = []string{
+	"activity.id", "activity.name", "activity.type",
+	"experience.id", "experience.name",
+	"location.id", "location.name", "location.type",
+	"offer.id", "offer.name",
+	"option.id", "option.name",
+}
+
+// Decision is the outcome of deciding one Delivery API request on-device.
+type Decision struct {
+	// Response is the Delivery API response, as the edge would send it.
+	Response *delivery.DeliveryResponse
+	// Request is the request as decided: a visitor id minted when it had
+	// none, a requestId, and the geo found by lookup. Notifications and
+	// later requests of the visitor should use its ID.
+	Request *delivery.DeliveryRequest
+	// Notifications are the display notifications of executed mboxes and
+	// pageLoad; the caller sends them (see NotificationRequest). Prefetch
+	// decisions produce none.
+	Notifications []delivery.Notification
+	// Telemetry describes this decision (nil when telemetry is disabled);
+	// send it with the next request or notification.
+	Telemetry *delivery.TelemetryEntry
+	// RemoteMboxes and RemoteViews are the requested mboxes and views the
+	// artifact cannot decide (marked remote, or unknown to it); RemoteNeeded
+	// says there is at least one, and Response.Status is then 206. Always
+	// empty when the engine decides everything (WithDecideAll).
+	RemoteMboxes []string
+	RemoteViews  []string
+	RemoteNeeded bool
+}
+
+// DecideOption adjusts one Decide call.
+type DecideOption func(*decideSettings)
+
+type decideSettings struct {
+	sessionID    string
+	locationHint string
+	parsing      float64
+}
+
+// WithSessionID sets the session id shown in traces.
+func WithSessionID(id string) DecideOption { return func(s *decideSettings) { s.sessionID = id } }
+
+// WithLocationHint sets the edge location hint (as "28") used when a
+// visitor id is minted: the new tntId ends with ".28_0".
+func WithLocationHint(hint string) DecideOption {
+	return func(s *decideSettings) { s.locationHint = hint }
+}
+
+// WithParsingTime records how long decoding the request took, in
+// milliseconds, in the decision's telemetry entry.
+func WithParsingTime(ms float64) DecideOption { return func(s *decideSettings) { s.parsing = ms } }
+
+// Decide decides req with the current artifact. It never modifies req. It
+// fails only when no artifact is available or req is nil; a rule that cannot
+// be evaluated is skipped.
+func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts ...DecideOption) (*Decision, error) {
+	started := time.Now()
+	if req == nil {
+		return nil, &RequestError{Field: "request", Reason: "is nil"}
+	}
+	art := e.current.Load()
+	if art == nil {
+		return nil, ErrNotReady
+	}
+	var settings decideSettings
+	for _, o := range opts {
+		o(&settings)
+	}
+	now := e.clock.Now()
+	valid := e.validRequest(ctx, req, art, settings.locationHint)
+	d := newDecider(e, art, valid, now, settings)
+	resp := d.decide()
+	out := &Decision{Response: resp, Request: valid, Notifications: d.notifications}
+	if !e.decideAll {
+		out.RemoteMboxes, out.RemoteViews, out.RemoteNeeded = d.remoteMboxes, d.remoteViews, d.remoteNeeded
+	}
+	if e.telemetryEnabled {
+		out.Telemetry = deliveryTelemetryEntry(valid, now, time.Since(started), settings.parsing)
+	}
+	if e.logger.Core().Enabled(zap.DebugLevel) {
+		e.logger.Debug("ondevice: decided", zap.String("requestId", valid.RequestID), zap.Int("notifications", len(out.Notifications)))
+	}
+	return out, nil
+}
+
+// validRequest completes a copy of req as the SDKs do before deciding: a
+// visitor id, a request id and the geo context.
+func (e *Engine) validRequest(ctx context.Context, req *delivery.DeliveryRequest, art *Artifact, locationHint string) *delivery.DeliveryRequest {
+	v := *req
+	id := delivery.VisitorID{}
+	if req.ID != nil {
+		id = *req.ID
+	}
+	if id.TntID == "" && id.MarketingCloudVisitorID == "" && authenticatedCustomerID(id.CustomerIDs) == "" && id.ThirdPartyID == "" {
+		id.TntID = uuid.NewString()
+		if strings.TrimSpace(locationHint) != "" {
+			id.TntID += "." + locationHint + "_0"
+		}
+	}
+	v.ID = &id
+	if v.RequestID == "" {
+		v.RequestID = uuid.NewString()
+	}
+	if req.Context != nil {
+		c := *req.Context
+		c.Geo = e.validGeo(ctx, req.Context.Geo, art)
+		v.Context = &c
+	} else if geo := e.validGeo(ctx, nil, art); geo != nil {
+		v.Context = &delivery.Context{Channel: delivery.ChannelWeb, Geo: geo}
+	}
+	return &v
+}
+
+func authenticatedCustomerID(ids []delivery.CustomerID) string {
+	for _, c := range ids {
+		if c.AuthenticatedState == delivery.AuthAuthenticated {
+			return c.ID
+		}
+	}
+	return ""
+}
+
+// validGeo drops an invalid IP address and, when the artifact targets by geo
+// and the request has an IP address but no location, looks the location up.
+func (e *Engine) validGeo(ctx context.Context, geo *delivery.Geo, art *Artifact) *delivery.Geo {
+	if geo == nil {
+		return nil
+	}
+	g := *geo
+	ip := g.IPAddress
+	validIP := ip != "" && net.ParseIP(strings.TrimSpace(ip)) != nil
+	if !validIP {
+		g.IPAddress = ""
+	}
+	noLocation := g.Latitude == nil && g.Longitude == nil && g.CountryCode == "" && g.StateCode == "" && g.City == ""
+	if art.GeoTargetingEnabled && (validIP || ip == unknownIPAddress) && noLocation {
+		lookupIP := ip
+		if ip == unknownIPAddress {
+			lookupIP = ""
+		}
+		found, err := e.geoLookup(ctx, lookupIP)
+		if err != nil {
+			e.logger.Warn("ondevice: geo lookup failed; deciding without geo", zap.String("ipAddress", ip), zap.Error(err))
+			return &g
+		}
+		if found != nil {
+			mergeGeo(&g, found)
+		}
+		if e.events.GeoLocationUpdated != nil {
+			updated := g
+			e.events.GeoLocationUpdated(GeoLocationUpdatedEvent{Geo: &updated})
+		}
+	}
+	return &g
+}
+
+func mergeGeo(dst, src *delivery.Geo) {
+	if src.IPAddress != "" {
+		dst.IPAddress = src.IPAddress
+	}
+	if src.Latitude != nil {
+		dst.Latitude = src.Latitude
+	}
+	if src.Longitude != nil {
+		dst.Longitude = src.Longitude
+	}
+	if src.CountryCode != "" {
+		dst.CountryCode = src.CountryCode
+	}
+	if src.StateCode != "" {
+		dst.StateCode = src.StateCode
+	}
+	if src.City != "" {
+		dst.City = src.City
+	}
+	if src.Zip != "" {
+		dst.Zip = src.Zip
+	}
+}
+
+// deliveryTelemetryEntry is the telemetry entry the SDKs record for an
+// on-device decision.
+func deliveryTelemetryEntry(req *delivery.DeliveryRequest, now time.Time, took time.Duration, parsing float64) *delivery.TelemetryEntry {
+	entry := &delivery.TelemetryEntry{
+		RequestID: req.RequestID,
+		Timestamp: delivery.TimestampMillis(now),
+		Mode:      delivery.ExecutionLocal,
+		Execution: durationMillis(took),
+		Parsing:   roundMillis(parsing),
+		Features:  requestFeatures(req, delivery.DecisioningOnDevice),
+	}
+	return entry
+}
+
+// requestFeatures counts what a request asks for, as telemetry reports it.
+func requestFeatures(req *delivery.DeliveryRequest, method delivery.DecisioningMethod) *delivery.TelemetryFeatures {
+	f := &delivery.TelemetryFeatures{DecisioningMethod: method}
+	if req.Execute != nil {
+		f.ExecutePageLoad = req.Execute.PageLoad != nil
+		f.ExecuteMboxCount = len(req.Execute.Mboxes)
+	}
+	if req.Prefetch != nil {
+		f.PrefetchPageLoad = req.Prefetch.PageLoad != nil
+		f.PrefetchMboxCount = len(req.Prefetch.Mboxes)
+		f.PrefetchViewCount = len(req.Prefetch.Views)
+	}
+	return f
+}
+
+// durationMillis reports a measured duration in milliseconds with
+// microsecond precision; a measured duration is never reported as zero.
+func durationMillis(d time.Duration) float64 {
+	ms := roundMillis(float64(d) / float64(time.Millisecond))
+	if ms <= 0 {
+		return 0.001
+	}
+	return ms
+}
+
+func roundMillis(ms float64) float64 {
+	return float64(int64(ms*1000+0.5)) / 1000
+}

@@ -1,0 +1,552 @@
+package ondevice
+
+import (
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// requestKind is the kind of request detail a rule is evaluated for.
+type requestKind string
+
+const (
+	kindMbox requestKind = "mbox"
+	kindView requestKind = "view"
+)
+
+// mode is execute or prefetch.
+type mode string
+
+const (
+	modeExecute  mode = "execute"
+	modePrefetch mode = "prefetch"
+)
+
+// detail is one mbox, view or pageLoad request, as rules see it.
+type detail struct {
+	name     string
+	hasName  bool
+	index    int
+	hasIndex bool
+	address  *delivery.Address
+	params   delivery.Parameters
+	raw      any // the request detail itself, for traces
+}
+
+// outcome is a matched rule's consequence while it is post-processed.
+type outcome struct {
+	rule    *preparedRule
+	name    string
+	index   int
+	options []delivery.Option
+	metrics []delivery.Metric
+	trace   delivery.TraceResponse
+}
+
+// decider decides one request with one artifact.
+type decider struct {
+	e             *Engine
+	art           *Artifact
+	req           *delivery.DeliveryRequest
+	rc            requestContext
+	visitorID     string
+	propertyToken string
+	hasProperty   bool
+	now           time.Time
+	settings      decideSettings
+	baseTokens    map[string]any
+	tracing       bool
+	allocations   []activityAllocation
+
+	notifications []delivery.Notification
+	notified      map[string]bool
+
+	remoteMboxes []string
+	remoteViews  []string
+	remoteNeeded bool
+}
+
+type activityAllocation struct {
+	key   string
+	value float64
+}
+
+func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now time.Time, settings decideSettings) *decider {
+	d := &decider{
+		e:         e,
+		art:       art,
+		req:       req,
+		rc:        newRequestContext(now, req.Context),
+		visitorID: AllocationVisitorID(req.ID),
+		now:       now,
+		settings:  settings,
+		tracing:   req.Trace != nil,
+	}
+	if req.Property != nil {
+		d.propertyToken, d.hasProperty = req.Property.Token, true
+	}
+	d.baseTokens = map[string]any{tokenDecisioningMethod: string(delivery.DecisioningOnDevice)}
+	g := d.rc.geo
+	if art.tokenSet["geo.city"] && g.city != "" {
+		d.baseTokens["geo.city"] = g.city
+	}
+	if art.tokenSet["geo.country"] && g.country != "" {
+		d.baseTokens["geo.country"] = g.country
+	}
+	if art.tokenSet["geo.state"] && g.region != "" {
+		d.baseTokens["geo.state"] = g.region
+	}
+	if art.tokenSet["geo.latitude"] && g.latitude != nil {
+		d.baseTokens["geo.latitude"] = *g.latitude
+	}
+	if art.tokenSet["geo.longitude"] && g.longitude != nil {
+		d.baseTokens["geo.longitude"] = *g.longitude
+	}
+	return d
+}
+
+// decide builds the response.
+func (d *decider) decide() *delivery.DeliveryResponse {
+	if !d.e.decideAll {
+		d.remoteMboxes, d.remoteViews = remoteDependency(d.art, d.req)
+		d.remoteNeeded = len(d.remoteMboxes) > 0 || len(d.remoteViews) > 0
+	}
+	resp := &delivery.DeliveryResponse{
+		Status:    200,
+		RequestID: d.req.RequestID,
+		Client:    d.e.client,
+	}
+	if d.remoteNeeded {
+		resp.Status = 206
+	}
+	if d.req.ID != nil {
+		id := *d.req.ID
+		resp.ID = &id
+	}
+	if x := d.req.Execute; x != nil {
+		tracer := d.newTracer()
+		out := &delivery.ExecuteResponse{}
+		for i := range x.Mboxes {
+			out.Mboxes = append(out.Mboxes, d.mboxResponses(modeExecute, mboxDetail(&x.Mboxes[i]), tracer)...)
+		}
+		if x.PageLoad != nil {
+			out.PageLoad = d.pageLoadResponse(modeExecute, x.PageLoad, tracer)
+		}
+		resp.Execute = out
+	}
+	if p := d.req.Prefetch; p != nil {
+		tracer := d.newTracer()
+		out := &delivery.PrefetchResponse{}
+		for i := range p.Mboxes {
+			out.Mboxes = append(out.Mboxes, d.mboxResponses(modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)...)
+		}
+		for i := range p.Views {
+			out.Views = append(out.Views, d.viewResponses(viewDetail(&p.Views[i]), tracer)...)
+		}
+		if p.PageLoad != nil {
+			out.PageLoad = d.pageLoadResponse(modePrefetch, p.PageLoad, tracer)
+		}
+		resp.Prefetch = out
+	}
+	return resp
+}
+
+func mboxDetail(m *delivery.MboxRequest) detail {
+	return detail{name: m.Name, hasName: true, index: m.Index, hasIndex: true, address: m.Address, params: m.Parameters, raw: m}
+}
+
+func viewDetail(v *delivery.ViewRequest) detail {
+	return detail{name: v.Name, hasName: v.Name != "", address: v.Address, params: v.Parameters, raw: v}
+}
+
+// propertyAllows is the SDKs' property filter: without a property token only
+// rules with no property tokens apply; with one, rules with none or with it.
+func (d *decider) propertyAllows(r *preparedRule) bool {
+	if len(r.propertyTokens) == 0 {
+		return true
+	}
+	if !d.hasProperty {
+		return false
+	}
+	for _, t := range r.propertyTokens {
+		if t == d.propertyToken {
+			return true
+		}
+	}
+	return false
+}
+
+// mboxResponses decides one mbox: the first matching rule, or for the global
+// mbox every matching rule (one per rule key); a blank response when no
+// rule matches a regional mbox.
+func (d *decider) mboxResponses(m mode, det detail, tracer *requestTracer) []delivery.MboxResponse {
+	outs := d.mboxOutcomes(m, det, tracer)
+	isGlobal := det.name == d.art.GlobalMbox
+	res := make([]delivery.MboxResponse, 0, max(len(outs), 1))
+	for _, o := range outs {
+		r := delivery.MboxResponse{Index: o.index, Name: o.name, Options: o.options, Trace: o.trace}
+		if len(o.metrics) > 0 {
+			r.Metrics = o.metrics
+		}
+		res = append(res, r)
+	}
+	if !isGlobal && len(outs) == 0 {
+		r := delivery.MboxResponse{Index: det.index, Name: det.name}
+		if tracer != nil {
+			r.Trace = tracer.result()
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []*outcome {
+	if tracer != nil {
+		tracer.traceRequest(m, kindMbox, det, &d.rc)
+	}
+	isGlobal := det.name == d.art.GlobalMbox
+	var outs []*outcome
+	var matchedKeys map[string]bool
+	scope := d.scopeFor(det)
+	for _, rule := range d.art.mboxRules[det.name] {
+		if !d.propertyAllows(rule) {
+			continue
+		}
+		if isGlobal && matchedKeys[rule.key] {
+			continue
+		}
+		o := d.evaluate(m, kindMbox, rule, det, &scope, tracer)
+		if o == nil {
+			continue
+		}
+		outs = append(outs, o)
+		if !isGlobal {
+			break
+		}
+		if matchedKeys == nil {
+			matchedKeys = map[string]bool{}
+		}
+		matchedKeys[rule.key] = true
+	}
+	return outs
+}
+
+// viewResponses decides one view request: every view's rules when it has
+// no name, one consequence per view, merging the options and metrics of
+// several matching rules of a view.
+func (d *decider) viewResponses(det detail, tracer *requestTracer) []delivery.View {
+	if tracer != nil {
+		tracer.traceRequest(modePrefetch, kindView, det, &d.rc)
+	}
+	var rules []*preparedRule
+	if det.hasName {
+		rules = d.art.viewRules[det.name]
+	} else {
+		for _, name := range d.art.viewOrder {
+			rules = append(rules, d.art.viewRules[name]...)
+		}
+	}
+	scope := d.scopeFor(det)
+	var order []string
+	byName := map[string]*delivery.View{}
+	matchedKeys := map[string]bool{}
+	for _, rule := range rules {
+		if !d.propertyAllows(rule) || matchedKeys[rule.key] {
+			continue
+		}
+		o := d.evaluate(modePrefetch, kindView, rule, det, &scope, tracer)
+		if o == nil {
+			continue
+		}
+		matchedKeys[rule.key] = true
+		if v, ok := byName[o.name]; ok {
+			v.Options = append(v.Options, o.options...)
+			v.Metrics = append(v.Metrics, o.metrics...)
+			continue
+		}
+		v := &delivery.View{Name: o.name, Options: o.options, Metrics: o.metrics, Trace: o.trace}
+		byName[o.name] = v
+		order = append(order, o.name)
+	}
+	out := make([]delivery.View, 0, len(order))
+	for _, name := range order {
+		out = append(out, *byName[name])
+	}
+	return out
+}
+
+// pageLoadResponse decides pageLoad with the global mbox: the options of
+// every matching activity, their metrics deduplicated by event token.
+func (d *decider) pageLoadResponse(m mode, pl *delivery.RequestDetails, tracer *requestTracer) *delivery.PageLoadResponse {
+	det := detail{name: d.art.GlobalMbox, hasName: true, address: pl.Address, params: pl.Parameters, raw: pageLoadTraceDetail{pl, d.art.GlobalMbox}}
+	outs := d.mboxOutcomes(m, det, tracer)
+	res := &delivery.PageLoadResponse{}
+	var metricOrder []string
+	metrics := map[string]delivery.Metric{}
+	for _, o := range outs {
+		res.Options = append(res.Options, o.options...)
+		res.Trace = o.trace
+		for _, mt := range o.metrics {
+			if _, seen := metrics[mt.EventToken]; !seen {
+				metricOrder = append(metricOrder, mt.EventToken)
+			}
+			metrics[mt.EventToken] = mt
+		}
+	}
+	for _, tok := range metricOrder {
+		res.Metrics = append(res.Metrics, metrics[tok])
+	}
+	if res.Options == nil {
+		res.Options = []delivery.Option{}
+	}
+	return res
+}
+
+// pageLoadTraceDetail is how a pageLoad request appears in traces: its
+// details with the global mbox's name.
+type pageLoadTraceDetail struct {
+	details *delivery.RequestDetails
+	name    string
+}
+
+// scopeFor prepares the part of the rule scope shared by every rule of one
+// request detail.
+func (d *decider) scopeFor(det detail) ruleScope {
+	s := ruleScope{req: &d.rc, page: &d.rc.page, referring: &d.rc.referring, mbox: mboxContext(det.params)}
+	if det.address != nil {
+		// As in the SDKs, a detail's own address stands for both the page and
+		// the referrer.
+		page := newURLContext(det.address.URL)
+		s.page, s.referring = &page, &page
+	}
+	return s
+}
+
+// allocation returns the visitor's allocation in a rule's activity,
+// computed once per activity and request.
+func (d *decider) allocation(rule *preparedRule) float64 {
+	for _, a := range d.allocations {
+		if a.key == rule.activityID {
+			return a.value
+		}
+	}
+	v := allocationFor(activityKey(d.e.client, rule.activityID), d.visitorID)
+	d.allocations = append(d.allocations, activityAllocation{key: rule.activityID, value: v})
+	return v
+}
+
+// evaluate applies one rule to a request detail and, when it matches,
+// returns its post-processed consequence.
+func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det detail, base *ruleScope, tracer *requestTracer) *outcome {
+	scope := *base
+	scope.data = nil
+	scope.allocation = d.allocation(rule)
+	satisfied, ok := d.e.evalCondition(rule, &scope)
+	if !ok {
+		return nil
+	}
+	if tracer != nil {
+		tracer.ruleEvaluated(rule, &scope, satisfied)
+	}
+	if !satisfied {
+		return nil
+	}
+	o := &outcome{rule: rule, name: rule.name, index: det.index}
+	if m == modeExecute {
+		d.addNotification(rule, tracer)
+		o.options, o.metrics = executeOptions(rule)
+	} else {
+		o.options, o.metrics = prefetchOptions(rule, kind)
+	}
+	d.addResponseTokens(rule, o.options)
+	replaceCampaignMacros(rule, o.options, det)
+	if tracer != nil {
+		o.trace = tracer.result()
+	}
+	return o
+}
+
+// addNotification queues the display notification of an executed rule's
+// event tokens, once per mbox and token.
+func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
+	var tokens []string
+	for i := range rule.options {
+		tok := rule.options[i].EventToken
+		if tok == "" {
+			continue
+		}
+		key := rule.name + "-" + tok
+		if d.notified[key] {
+			continue
+		}
+		if d.notified == nil {
+			d.notified = map[string]bool{}
+		}
+		d.notified[key] = true
+		tokens = append(tokens, tok)
+	}
+	if tracer != nil {
+		tracer.expectNotifications(rule)
+	}
+	if len(tokens) == 0 {
+		return
+	}
+	n := delivery.Notification{
+		ID:           uuid.NewString(),
+		ImpressionID: uuid.NewString(),
+		Type:         delivery.MetricDisplay,
+		Timestamp:    delivery.TimestampMillis(d.now),
+		Mbox:         &delivery.NotificationMbox{Name: rule.name},
+		Tokens:       tokens,
+	}
+	if tracer != nil {
+		tracer.notificationSent(rule, n)
+	}
+	d.notifications = append(d.notifications, n)
+}
+
+// executeOptions is an executed consequence: blank options dropped, event
+// tokens removed (the engine notifies them), only click metrics kept.
+func executeOptions(rule *preparedRule) ([]delivery.Option, []delivery.Metric) {
+	opts := make([]delivery.Option, 0, len(rule.options))
+	for _, o := range rule.options {
+		if o.Type == "" && len(o.Content) == 0 {
+			continue
+		}
+		o.EventToken = ""
+		opts = append(opts, o)
+	}
+	var metrics []delivery.Metric
+	for _, mt := range rule.metrics {
+		if mt.Type == delivery.MetricClick {
+			metrics = append(metrics, mt)
+		}
+	}
+	return opts, metrics
+}
+
+// prefetchOptions is a prefetched consequence: each option carries the event
+// token to notify on display (its own, or the display metric at its
+// position); metrics are kept for views only.
+func prefetchOptions(rule *preparedRule, kind requestKind) ([]delivery.Option, []delivery.Metric) {
+	opts := make([]delivery.Option, len(rule.options))
+	for i, o := range rule.options {
+		if o.EventToken == "" && i < len(rule.metrics) && rule.metrics[i].Type == delivery.MetricDisplay {
+			o.EventToken = rule.metrics[i].EventToken
+		}
+		opts[i] = o
+	}
+	if kind != kindView {
+		return opts, nil
+	}
+	if rule.metrics == nil && !rule.hasMetrics {
+		return opts, nil
+	}
+	// A view's metrics are listed even when there are none ([], not absent).
+	return opts, append(make([]delivery.Metric, 0, len(rule.metrics)), rule.metrics...)
+}
+
+// addResponseTokens gives every option the response tokens: the rule's
+// activity, experience, location, offer and option tokens the account
+// enabled, the geo tokens, and activity.decisioningMethod.
+func (d *decider) addResponseTokens(rule *preparedRule, opts []delivery.Option) {
+	fromMeta := rule.metaTokens
+	for i := range opts {
+		tokens := make(delivery.ResponseTokens, len(fromMeta)+len(d.baseTokens))
+		maps.Copy(tokens, fromMeta)
+		maps.Copy(tokens, d.baseTokens)
+		opts[i].ResponseTokens = tokens
+	}
+}
+
+// tokensFromMeta returns the response tokens a rule's meta provides, as the
+// artifact's token list allows.
+func (r *preparedRule) tokensFromMeta(a *Artifact) map[string]any {
+	out := make(map[string]any, len(metaResponseTokens))
+	for _, name := range metaResponseTokens {
+		if !a.tokenSet[name] {
+			continue
+		}
+		if v, ok := r.meta[name]; ok && v != nil {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// remoteDependency lists the requested mboxes and views the artifact cannot
+// decide: those it marks remote and those it does not list as local.
+func remoteDependency(art *Artifact, req *delivery.DeliveryRequest) (mboxes, views []string) {
+	var requestedMboxes []string
+	seen := map[string]bool{}
+	addMbox := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			requestedMboxes = append(requestedMboxes, name)
+		}
+	}
+	var requestedViews []string
+	seenViews := map[string]bool{}
+	hasViews := false
+	if p := req.Prefetch; p != nil {
+		for _, m := range p.Mboxes {
+			addMbox(m.Name)
+		}
+		if p.Views != nil {
+			hasViews = true
+		}
+		for _, v := range p.Views {
+			if v.Name != "" && !seenViews[v.Name] {
+				seenViews[v.Name] = true
+				requestedViews = append(requestedViews, v.Name)
+			}
+		}
+	}
+	if x := req.Execute; x != nil {
+		for _, m := range x.Mboxes {
+			addMbox(m.Name)
+		}
+	}
+	if (req.Execute != nil && req.Execute.PageLoad != nil) || (req.Prefetch != nil && req.Prefetch.PageLoad != nil) {
+		addMbox(art.GlobalMbox)
+	}
+	remote := map[string]bool{}
+	for _, name := range art.RemoteMboxes {
+		if seen[name] && !remote[name] {
+			remote[name] = true
+			mboxes = append(mboxes, name)
+		}
+	}
+	for _, name := range requestedMboxes {
+		if !art.localMboxSet[name] && !remote[name] {
+			remote[name] = true
+			mboxes = append(mboxes, name)
+		}
+	}
+	remoteV := map[string]bool{}
+	if hasViews && len(requestedViews) == 0 {
+		for _, name := range art.RemoteViews {
+			if !remoteV[name] {
+				remoteV[name] = true
+				views = append(views, name)
+			}
+		}
+		return mboxes, views
+	}
+	for _, name := range art.RemoteViews {
+		if seenViews[name] && !remoteV[name] {
+			remoteV[name] = true
+			views = append(views, name)
+		}
+	}
+	for _, name := range requestedViews {
+		if !art.localViewSet[name] && !remoteV[name] {
+			remoteV[name] = true
+			views = append(views, name)
+		}
+	}
+	return mboxes, views
+}

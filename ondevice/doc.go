@@ -1,0 +1,26 @@
+// Package ondevice is targetflow's on-device decisioning engine: it decides
+// Adobe Target Delivery API requests locally from a rules artifact, the way
+// the official Target SDKs do, with the same allocations, so that a visitor
+// sees the same experience whichever SDK decides.
+//
+// An Engine loads its artifact from a payload, a file or a URL (by default
+// the Target CDN, https://assets.adobetarget.com/{client}/{environment}/rules/v1/rules.json),
+// deobfuscates rules.bin with the organization id, refuses artifact major
+// versions other than 1, and prepares every rule once: json-logic conditions
+// are compiled into Go closures. Downloads are polled (default and minimum
+// every 5 minutes, 0 disables) with ETag/If-None-Match, retried with
+// backoff, and a failed or invalid download never replaces the artifact in
+// use. Events report clientReady, artifactDownloadSucceeded,
+// artifactDownloadFailed and geoLocationUpdated.
+//
+// Decide answers one request: mboxes (execute and prefetch), views (by name
+// or all), pageLoad (the global mbox), property tokens, response tokens,
+// campaign macros, metrics and event tokens, and traces. The Decision holds
+// the Delivery API response, the display notifications the caller must send
+// (see Decision.NotificationRequest), a telemetry entry, and the mboxes and
+// views that only the edge can decide (hybrid decisioning). WithDecideAll
+// ignores the artifact's remote markers, for edges that answer from it.
+//
+// The clock and the HTTP client are injectable (WithClock, WithHTTPClient) so
+// that tests never sleep. The only goroutine is the polling one; Close stops it.
+package ondevice

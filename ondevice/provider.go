@@ -1,0 +1,252 @@
+package ondevice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/obfuscation"
+)
+
+// artifactDownloadRequestID names artifact downloads in telemetry.
+const artifactDownloadRequestID = "ArtifactDownload"
+
+// maxArtifactBytes bounds a downloaded artifact.
+const maxArtifactBytes = 256 << 20
+
+// DownloadError describes a failed artifact download.
+type DownloadError struct {
+	Location string
+	// Status is the HTTP status, 0 when no response was received.
+	Status int
+	Err    error
+}
+
+func (e *DownloadError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("ondevice: artifact download %s: HTTP %d: %v", e.Location, e.Status, e.Err)
+	}
+	return fmt.Sprintf("ondevice: artifact download %s: %v", e.Location, e.Err)
+}
+
+func (e *DownloadError) Unwrap() error { return e.Err }
+
+var errUnexpectedStatus = errors.New("unexpected status")
+
+// cdnLocation is the default artifact URL.
+func (e *Engine) cdnLocation() string {
+	parts := []string{"https://" + CDNHost, e.client, strings.ToLower(e.environment), "rules", fmt.Sprintf("v%d", SupportedArtifactMajorVersion)}
+	if e.propertyToken != "" {
+		parts = append(parts, e.propertyToken)
+	}
+	name := "rules.json"
+	if e.format == FormatBinary {
+		name = "rules.bin"
+	}
+	return strings.Join(append(parts, name), "/")
+}
+
+// loadFirst loads the first artifact, bounded by the maximum wait.
+func (e *Engine) loadFirst(ctx context.Context) error {
+	switch {
+	case e.payload != nil:
+		art, err := e.decodeArtifact(e.payload, e.format)
+		if err != nil {
+			return err
+		}
+		e.install(art)
+		return nil
+	case e.filePath != "":
+		data, err := os.ReadFile(e.filePath)
+		if err != nil {
+			return fmt.Errorf("ondevice: reading artifact file: %w", err)
+		}
+		format := e.format
+		if format == FormatAuto && strings.HasSuffix(strings.ToLower(e.filePath), ".bin") {
+			format = FormatBinary
+		}
+		art, err := e.decodeArtifact(data, format)
+		if err != nil {
+			return fmt.Errorf("%w (file %s)", err, e.filePath)
+		}
+		e.install(art)
+		return nil
+	}
+	if e.maxWaitReady > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.maxWaitReady)
+		defer cancel()
+	}
+	_, err := e.download(ctx)
+	return err
+}
+
+// decodeArtifact turns downloaded or given bytes into a prepared artifact,
+// deobfuscating rules.bin with the organization id.
+func (e *Engine) decodeArtifact(data []byte, format ArtifactFormat) (*Artifact, error) {
+	if format == FormatBinary || (format == FormatAuto && obfuscation.IsObfuscated(data)) {
+		if e.organizationID == "" {
+			return nil, &ConfigError{Option: "organizationId", Reason: "is required to read an obfuscated (rules.bin) artifact"}
+		}
+		plain, err := obfuscation.Decode(e.organizationID, data)
+		if err != nil {
+			return nil, &ArtifactError{Err: err}
+		}
+		data = plain
+	}
+	return ParseArtifact(data, e.logger)
+}
+
+func (e *Engine) install(art *Artifact) {
+	e.mu.Lock()
+	e.retrievals++
+	e.lastRetrieved = e.clock.Now()
+	e.mu.Unlock()
+	e.current.Store(art)
+}
+
+// Refresh downloads the artifact now (with retries) and, when it is valid,
+// decides with it from then on. It reports whether a new artifact was
+// installed (false on 304 Not Modified). Engines given a payload or a
+// file have nothing to refresh.
+func (e *Engine) Refresh(ctx context.Context) (bool, error) {
+	if e.payload != nil || e.filePath != "" {
+		return false, &ConfigError{Option: "artifact", Reason: "a payload or file artifact cannot be refreshed"}
+	}
+	return e.download(ctx)
+}
+
+// download fetches the artifact with retries. A failed or invalid download
+// never replaces the artifact in use.
+func (e *Engine) download(ctx context.Context) (bool, error) {
+	backoff := e.backoff
+	var lastErr error
+	for attempt := 1; attempt <= e.attempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-ctx.Done():
+				return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, ctx.Err(), lastErr)
+			case <-e.clock.After(backoff):
+			}
+			backoff = min(backoff*2, MaxRetryBackoff)
+		}
+		installed, retry, err := e.downloadOnce(ctx)
+		if err == nil {
+			return installed, nil
+		}
+		lastErr = err
+		if e.events.ArtifactDownloadFailed != nil {
+			e.events.ArtifactDownloadFailed(ArtifactDownloadFailedEvent{Location: e.location, Attempt: attempt, Err: err})
+		}
+		e.logger.Warn("ondevice: artifact download failed", zap.String("location", e.location), zap.Int("attempt", attempt), zap.Error(err))
+		if !retry || ctx.Err() != nil {
+			return false, err
+		}
+	}
+	return false, fmt.Errorf("ondevice: artifact not downloaded after %d attempts: %w", e.attempts, lastErr)
+}
+
+// downloadOnce makes one attempt. retry says whether another attempt may
+// succeed.
+func (e *Engine) downloadOnce(ctx context.Context) (installed, retry bool, err error) {
+	started := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.location, nil)
+	if err != nil {
+		return false, false, &DownloadError{Location: e.location, Err: err}
+	}
+	e.mu.Lock()
+	etag := e.etag
+	e.mu.Unlock()
+	if etag != "" && e.current.Load() != nil {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := e.httpClient.Do(req)
+	if err != nil {
+		return false, true, &DownloadError{Location: e.location, Err: err}
+	}
+	defer resp.Body.Close()
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxArtifactBytes))
+	e.recordDownloadTelemetry(time.Since(started))
+	switch {
+	case resp.StatusCode == http.StatusNotModified && e.current.Load() != nil:
+		e.logger.Debug("ondevice: artifact not modified", zap.String("location", e.location))
+		return false, false, nil
+	case resp.StatusCode != http.StatusOK:
+		transient := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout
+		return false, transient, &DownloadError{Location: e.location, Status: resp.StatusCode, Err: errUnexpectedStatus}
+	case readErr != nil:
+		return false, true, &DownloadError{Location: e.location, Status: resp.StatusCode, Err: readErr}
+	}
+	format := e.format
+	if format == FormatAuto && strings.HasSuffix(strings.ToLower(req.URL.Path), ".bin") {
+		format = FormatBinary
+	}
+	art, err := e.decodeArtifact(body, format)
+	if err != nil {
+		return false, false, err
+	}
+	e.mu.Lock()
+	e.etag = resp.Header.Get("ETag")
+	e.mu.Unlock()
+	e.install(art)
+	if e.events.ArtifactDownloadSucceeded != nil {
+		e.events.ArtifactDownloadSucceeded(ArtifactDownloadSucceededEvent{Location: e.location, Artifact: art})
+	}
+	if e.events.GeoLocationUpdated != nil {
+		e.events.GeoLocationUpdated(GeoLocationUpdatedEvent{Geo: GeoFromHeaders(resp.Header)})
+	}
+	return true, false, nil
+}
+
+func (e *Engine) recordDownloadTelemetry(took time.Duration) {
+	if !e.telemetryEnabled {
+		return
+	}
+	entry := delivery.TelemetryEntry{
+		RequestID: artifactDownloadRequestID,
+		Timestamp: delivery.TimestampMillis(e.clock.Now()),
+		Execution: durationMillis(took),
+	}
+	e.mu.Lock()
+	e.pendingEntries = append(e.pendingEntries, entry)
+	if len(e.pendingEntries) > maxPendingTelemetry {
+		e.pendingEntries = e.pendingEntries[len(e.pendingEntries)-maxPendingTelemetry:]
+	}
+	e.mu.Unlock()
+}
+
+// maxPendingTelemetry bounds the engine's untaken telemetry entries.
+const maxPendingTelemetry = 100
+
+// startPolling starts the one polling goroutine, when the artifact is
+// downloaded and polling is on.
+func (e *Engine) startPolling(ctx context.Context) {
+	interval := e.effectivePollingInterval()
+	if e.payload != nil || e.filePath != "" || interval == 0 {
+		return
+	}
+	ctx, e.stop = context.WithCancel(ctx)
+	e.done = make(chan struct{})
+	parent := ctx
+	go func() {
+		defer close(e.done)
+		for {
+			select {
+			case <-parent.Done():
+				return
+			case <-e.clock.After(interval):
+			}
+			if _, err := e.download(parent); err != nil && parent.Err() == nil {
+				e.logger.Warn("ondevice: artifact refresh failed; keeping the artifact in use", zap.Error(err))
+			}
+		}
+	}()
+}
