@@ -5,8 +5,6 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/spaolacci/murmur3"
-
 	"github.com/targetflow/targetflow/delivery"
 )
 
@@ -18,11 +16,67 @@ func TestUTF16Murmur3MatchesReferenceMurmur3(t *testing.T) {
 		for i, u := range units {
 			binary.LittleEndian.PutUint16(buf[2*i:], u)
 		}
-		want := int32(murmur3.Sum32WithSeed(buf, 0))
+		want := int32(murmur3Bytes(buf))
 		var m utf16Murmur3
 		m.writeString(s)
 		if got := m.sum(); got != want {
 			t.Errorf("hash(%q) = %d; want %d", s, got, want)
+		}
+	}
+}
+
+// murmur3Bytes is the textbook MurmurHash3 x86_32 (seed 0) over bytes, an
+// independent reference for the streaming UTF-16 implementation.
+func murmur3Bytes(data []byte) uint32 {
+	var h uint32
+	n := len(data) / 4
+	for i := 0; i < n; i++ {
+		k := binary.LittleEndian.Uint32(data[4*i:])
+		k *= 0xcc9e2d51
+		k = k<<15 | k>>17
+		k *= 0x1b873593
+		h ^= k
+		h = h<<13 | h>>19
+		h = h*5 + 0xe6546b64
+	}
+	tail := data[4*n:]
+	var k uint32
+	switch len(tail) {
+	case 3:
+		k ^= uint32(tail[2]) << 16
+		fallthrough
+	case 2:
+		k ^= uint32(tail[1]) << 8
+		fallthrough
+	case 1:
+		k ^= uint32(tail[0])
+		k *= 0xcc9e2d51
+		k = k<<15 | k>>17
+		k *= 0x1b873593
+		h ^= k
+	}
+	h ^= uint32(len(data))
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+func TestMurmur3KnownVectors(t *testing.T) {
+	t.Parallel()
+	// Published MurmurHash3_x86_32 vectors with seed 0.
+	for _, tt := range []struct {
+		in   string
+		want uint32
+	}{
+		{"", 0},
+		{"hello", 0x248bfa47},
+		{"Hello, world!", 0xc0363e43},
+	} {
+		if got := murmur3Bytes([]byte(tt.in)); got != tt.want {
+			t.Errorf("murmur3(%q) = %#x; want %#x", tt.in, got, tt.want)
 		}
 	}
 }
