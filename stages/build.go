@@ -1,0 +1,131 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/pipeline"
+)
+
+// RequestDefaults fill what a visitor record leaves out.
+type RequestDefaults struct {
+	// Context is the default context; when neither it nor the record has
+	// one, the context is {"channel":"web"}.
+	Context *delivery.Context
+	// Execute, Prefetch and Views name the mboxes and views to ask for.
+	Execute  []string
+	Prefetch []string
+	Views    []string
+	// PageLoad asks for the page-load (global mbox) decision.
+	PageLoad bool
+	// Parameters and ProfileParameters go on every mbox, view and page-load
+	// request; a record's own parameters of the same name win.
+	Parameters        delivery.Parameters
+	ProfileParameters delivery.Parameters
+}
+
+// ErrNothingRequested is the error of a visitor for which neither the record
+// nor the defaults name an mbox, a view or the page load.
+var ErrNothingRequested = errors.New("nothing to request: no execute or prefetch mbox, view or pageLoad in the record or the defaults")
+
+// BuildRequest returns a stage that sets Item.Request from the visitor
+// record and the defaults. A record's "request" is used as is. A record
+// that asks for nothing fails with kind invalid.
+func BuildRequest(defaults RequestDefaults, opts ...Option) *pipeline.Stage {
+	cfg := newConfig("build-request", opts)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
+		if it.Visitor == nil {
+			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Err: errors.New("item has no visitor record")}
+		}
+		req, err := defaults.Build(it.Visitor)
+		if err != nil {
+			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Line: it.Line, Err: err}
+		}
+		it.Request = req
+		return nil
+	}, pipeline.Buffer(cfg.buffer))
+}
+
+// Build returns the Delivery API request of one visitor record.
+func (d RequestDefaults) Build(v *pipeline.Visitor) (*delivery.DeliveryRequest, error) {
+	if v.Request != nil {
+		if v.Request.Execute == nil && v.Request.Prefetch == nil && len(v.Request.Notifications) == 0 {
+			return nil, fmt.Errorf("request: %w", ErrNothingRequested)
+		}
+		return v.Request, nil
+	}
+	execute := or(v.Execute, d.Execute)
+	prefetch := or(v.Prefetch, d.Prefetch)
+	views := or(v.Views, d.Views)
+	pageLoad := d.PageLoad
+	if v.PageLoad != nil {
+		pageLoad = *v.PageLoad
+	}
+	if len(execute) == 0 && len(prefetch) == 0 && len(views) == 0 && !pageLoad {
+		return nil, ErrNothingRequested
+	}
+	params := merge(d.Parameters, v.Parameters)
+	profile := merge(d.ProfileParameters, v.ProfileParameters)
+	req := &delivery.DeliveryRequest{ID: v.ID, Context: v.Context}
+	if req.Context == nil {
+		req.Context = d.Context
+	}
+	if req.Context == nil {
+		req.Context = &delivery.Context{Channel: delivery.ChannelWeb}
+	}
+	details := func() *delivery.RequestDetails {
+		return &delivery.RequestDetails{Parameters: params, ProfileParameters: profile}
+	}
+	if len(execute) > 0 || (pageLoad && len(prefetch) == 0 && len(views) == 0) {
+		req.Execute = &delivery.ExecuteRequest{Mboxes: mboxes(execute, params, profile)}
+		if pageLoad {
+			req.Execute.PageLoad = details()
+		}
+	}
+	if len(prefetch) > 0 || len(views) > 0 {
+		req.Prefetch = &delivery.PrefetchRequest{Mboxes: mboxes(prefetch, params, profile)}
+		for _, name := range views {
+			req.Prefetch.Views = append(req.Prefetch.Views, delivery.ViewRequest{Name: name, Parameters: params, ProfileParameters: profile})
+		}
+		if pageLoad && req.Execute == nil {
+			req.Prefetch.PageLoad = details()
+		}
+	}
+	return req, nil
+}
+
+func mboxes(names []string, params, profile delivery.Parameters) []delivery.MboxRequest {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]delivery.MboxRequest, len(names))
+	for i, name := range names {
+		out[i] = delivery.MboxRequest{Index: i, Name: name, Parameters: params, ProfileParameters: profile}
+	}
+	return out
+}
+
+func or(a, b []string) []string {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// merge returns base overlaid with over, sharing a map when one is empty.
+// The result is read-only: requests share it between their mboxes.
+func merge(base, over delivery.Parameters) delivery.Parameters {
+	switch {
+	case len(over) == 0:
+		return base
+	case len(base) == 0:
+		return over
+	}
+	out := make(delivery.Parameters, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
+}

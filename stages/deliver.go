@@ -1,0 +1,54 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/target"
+)
+
+// OfferGetter gets offers; *target.Client is one.
+type OfferGetter interface {
+	GetOffers(ctx context.Context, opts target.GetOffersOptions) (*target.Response, error)
+}
+
+// Deliver returns a stage that calls GetOffers with each item's request and
+// stores the answer (Item.Response, Item.TargetCookie, Item.Request becomes
+// the completed request that was sent). Attempts and the time spent,
+// backoff included, are recorded in the item. The stage is interruptible:
+// once the run is cancelled, items not yet called fail as canceled, and
+// calls in flight have the run's grace period to finish.
+//
+// Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
+// WithRateLimit, WithDecisioning, WithName.
+func Deliver(client OfferGetter, opts ...Option) *pipeline.Stage {
+	cfg := newConfig("deliver", opts)
+	c := newCaller(cfg)
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
+		if it.Request == nil {
+			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Err: errors.New("item has no request: put a BuildRequest stage before Deliver")}
+		}
+		var resp *target.Response
+		start := time.Now()
+		attempts, err := c.do(ctx, func(ctx context.Context) error {
+			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: it.Request, DecisioningMethod: cfg.decisioning})
+			if err == nil {
+				resp = r
+			}
+			return err
+		})
+		it.Attempts += attempts
+		it.Timings.Delivery += time.Since(start)
+		if err != nil {
+			return classify(cfg.name, err)
+		}
+		it.Request = resp.Request
+		it.Response = resp.Response
+		if c := resp.TargetCookie; c != nil {
+			it.TargetCookie = &pipeline.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge}
+		}
+		return nil
+	}, cfg.pipelineOptions(pipeline.Interruptible())...)
+}

@@ -1,0 +1,41 @@
+package stages
+
+import (
+	"context"
+
+	"github.com/targetflow/targetflow/pipeline"
+)
+
+// Map returns a custom stage of one function: fn may change the item, and an
+// error from it fails the item. Failed items pass by without calling fn. A
+// panic in fn fails the item instead of crashing the run.
+//
+// Options: WithConcurrency, WithOrdered, WithName.
+func Map(name string, fn func(ctx context.Context, it *pipeline.Item) error, opts ...Option) *pipeline.Stage {
+	cfg := newConfig(name, opts)
+	return pipeline.NewStage(cfg.name, fn, cfg.pipelineOptions()...)
+}
+
+// Filter returns a stage that removes the items for which keep returns
+// false; they are counted as dropped and do not reach the sink. Failed items
+// always pass.
+func Filter(name string, keep func(it *pipeline.Item) bool, opts ...Option) *pipeline.Stage {
+	cfg := newConfig(name, opts)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
+		if keep(it) {
+			return nil
+		}
+		return pipeline.ErrDrop
+	}, cfg.pipelineOptions()...)
+}
+
+// Tap returns a stage that shows every item, failed ones included, to see
+// without changing the stream (logging, counting, progress). see must not
+// change the item.
+func Tap(name string, see func(it *pipeline.Item), opts ...Option) *pipeline.Stage {
+	cfg := newConfig(name, opts)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
+		see(it)
+		return nil
+	}, cfg.pipelineOptions(pipeline.ProcessFailed())...)
+}

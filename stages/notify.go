@@ -1,0 +1,114 @@
+package stages
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/target"
+)
+
+// NotificationSender sends notifications; *target.Client is one.
+type NotificationSender interface {
+	SendNotifications(ctx context.Context, opts target.SendNotificationsOptions) (*target.Response, error)
+}
+
+// Notify returns a stage that reports as displayed what each visitor was
+// given by prefetch (mboxes, views, the page load): one display notification
+// per prefetched item with its event tokens and state, all of a visitor's
+// sent in one call. It runs for records with "notify": true, and for records
+// without "notify" when WithNotifyByDefault(true). Executed mboxes need no
+// notification: Target counts them when it decides them. Item.Notifications
+// is the number sent.
+//
+// Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
+// WithRateLimit, WithNotifyByDefault, WithName.
+func Notify(client NotificationSender, opts ...Option) *pipeline.Stage {
+	cfg := newConfig("notify", opts)
+	c := newCaller(cfg)
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
+		wanted := cfg.notify
+		if it.Visitor != nil && it.Visitor.Notify != nil {
+			wanted = *it.Visitor.Notify
+		}
+		if !wanted || it.Response == nil {
+			return nil
+		}
+		notes := DisplayNotifications(it.Response, time.Now())
+		if len(notes) == 0 {
+			return nil
+		}
+		req := &delivery.DeliveryRequest{ID: it.Response.ID, Notifications: notes}
+		if it.Request != nil {
+			req.Context = it.Request.Context
+			if req.ID == nil {
+				req.ID = it.Request.ID
+			}
+		}
+		cookie := ""
+		if it.TargetCookie != nil {
+			cookie = it.TargetCookie.Value
+		}
+		start := time.Now()
+		_, err := c.do(ctx, func(ctx context.Context) error {
+			_, err := client.SendNotifications(ctx, target.SendNotificationsOptions{Request: req, TargetCookie: cookie})
+			return err
+		})
+		it.Timings.Delivery += time.Since(start)
+		if err != nil {
+			return classify(cfg.name, err)
+		}
+		it.Notifications += len(notes)
+		return nil
+	}, cfg.pipelineOptions()...)
+}
+
+// DisplayNotifications returns the display notifications for everything
+// resp prefetched: each mbox, view and page load that has event tokens
+// (from its options and its display metrics), with its state. Notification
+// ids are the response's request id with a counter.
+func DisplayNotifications(resp *delivery.DeliveryResponse, now time.Time) []delivery.Notification {
+	if resp == nil || resp.Prefetch == nil {
+		return nil
+	}
+	ts := delivery.TimestampMillis(now)
+	var out []delivery.Notification
+	add := func(n delivery.Notification, options []delivery.Option, metrics []delivery.Metric) {
+		n.Tokens = eventTokens(options, metrics)
+		if len(n.Tokens) == 0 {
+			return
+		}
+		n.ID = resp.RequestID + "-notify-" + strconv.Itoa(len(out))
+		n.Type = delivery.MetricDisplay
+		n.Timestamp = ts
+		out = append(out, n)
+	}
+	p := resp.Prefetch
+	for _, m := range p.Mboxes {
+		add(delivery.Notification{Mbox: &delivery.NotificationMbox{Name: m.Name, State: m.State}}, m.Options, m.Metrics)
+	}
+	for _, v := range p.Views {
+		add(delivery.Notification{View: &delivery.NotificationView{Name: v.Name, Key: v.Key, State: v.State}}, v.Options, v.Metrics)
+	}
+	if pl := p.PageLoad; pl != nil {
+		add(delivery.Notification{PageLoad: &delivery.NotificationPageLoad{State: pl.State}}, pl.Options, pl.Metrics)
+	}
+	return out
+}
+
+func eventTokens(options []delivery.Option, metrics []delivery.Metric) []string {
+	var tokens []string
+	for _, o := range options {
+		if o.EventToken != "" {
+			tokens = append(tokens, o.EventToken)
+		}
+	}
+	for _, m := range metrics {
+		if m.Type == delivery.MetricDisplay && m.EventToken != "" {
+			tokens = append(tokens, m.EventToken)
+		}
+	}
+	return tokens
+}
