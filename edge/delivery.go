@@ -1,0 +1,353 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// serveDelivery answers POST /rest/v1/delivery.
+func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
+	if !allowOnly(w, r, http.MethodPost) {
+		return
+	}
+	ctx := r.Context()
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
+	// The body is read before any injected wait: net/http only notices a
+	// client that goes away once the body has been consumed.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooLarge.Limit)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading the request body: %v", err)
+		return
+	}
+
+	if s.injector.active() {
+		fate := s.injector.draw()
+		if fate.fault != FaultNone {
+			s.metrics.faults.WithLabelValues(string(fate.fault)).Inc()
+		}
+		if !sleep(ctx, fate.delay) {
+			setStatusLabel(ctx, statusCanceled)
+			return
+		}
+		switch fate.fault {
+		case FaultError:
+			w.Header().Set("Retry-After", s.injector.faults.retryAfterSeconds())
+			writeError(w, http.StatusServiceUnavailable, "service unavailable (injected fault)")
+			return
+		case FaultThrottle:
+			w.Header().Set("Retry-After", s.injector.faults.retryAfterSeconds())
+			writeError(w, http.StatusTooManyRequests, "too many requests (injected fault)")
+			return
+		case FaultReset:
+			setStatusLabel(ctx, statusReset)
+			dropConnection(w)
+			return
+		}
+	}
+
+	query := r.URL.Query()
+	for _, name := range []string{"imsOrgId", "sessionId"} {
+		if strings.TrimSpace(query.Get(name)) == "" {
+			writeError(w, http.StatusBadRequest, "query parameter %s is required", name)
+			return
+		}
+	}
+	sessionID := query.Get("sessionId")
+	req, err := decodeDeliveryRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := validateDeliveryRequest(req); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+
+	// A visitor without any id gets a tntId now, so that the decisions are
+	// made (allocated) for the id the response hands back.
+	if !hasVisitorID(req.ID) {
+		if req.ID == nil {
+			req.ID = &delivery.VisitorID{}
+		}
+		req.ID.TntID = s.mintTntID()
+	}
+	if req.RequestID == "" {
+		req.RequestID = uuid.NewString()
+	}
+	now := time.Now()
+	if records := recordsOf(req, sessionID, req.ID.TntID, now); len(records) > 0 {
+		s.notes.add(records)
+		for _, rec := range records {
+			s.metrics.notifications.WithLabelValues(string(rec.Type)).Inc()
+		}
+	}
+	if req.Context.Beacon {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+
+	state := s.state.Load()
+	started := time.Now()
+	resp, err := state.engine.decide(ctx, req, sessionID)
+	s.metrics.decision.Observe(time.Since(started).Seconds())
+	if err != nil {
+		var bad *badRequestError
+		if errors.As(err, &bad) {
+			writeError(w, http.StatusBadRequest, "%v", bad)
+			return
+		}
+		if ctx.Err() != nil {
+			setStatusLabel(ctx, statusCanceled)
+			return
+		}
+		s.logger.Error("decision failed", zap.Error(err), zap.String("sessionId", sessionID))
+		writeError(w, http.StatusInternalServerError, "deciding the request failed: %v", err)
+		return
+	}
+	s.completeResponse(resp, req)
+	if ce := s.logger.Check(zap.DebugLevel, "delivery"); ce != nil {
+		ce.Write(zap.String("sessionId", sessionID), zap.String("requestId", resp.RequestID),
+			zap.String("tntId", resp.ID.TntID), zap.Int("notifications", len(req.Notifications)),
+			zap.Duration("decision", time.Since(started)))
+	}
+	writeJSON(w, resp)
+}
+
+// completeResponse fills in what the edge, not the engine, answers: status,
+// ids, client, edge host and the notification receipts.
+func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery.DeliveryRequest) {
+	resp.Status = http.StatusOK
+	resp.RequestID = req.RequestID
+	resp.Client = s.client
+	resp.ID = req.ID.Clone()
+	if resp.ID.TntID == "" {
+		resp.ID.TntID = s.mintTntID()
+	}
+	resp.EdgeHost = fmt.Sprintf("mboxedge%d.tt.omtrdc.net", s.clusterOf(resp.ID.TntID))
+	resp.Notifications = nil
+	for _, n := range req.Notifications {
+		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
+	}
+	markServerSide(resp)
+}
+
+// decisioningMethodToken is the response token that says where a decision
+// was made; the edge's decisions are server-side ones.
+const decisioningMethodToken = "activity.decisioningMethod"
+
+// markServerSide sets the decisioning method token of every option that has
+// one to "server-side".
+func markServerSide(resp *delivery.DeliveryResponse) {
+	mark := func(options []delivery.Option) {
+		for i := range options {
+			if _, ok := options[i].ResponseTokens[decisioningMethodToken]; ok {
+				options[i].ResponseTokens[decisioningMethodToken] = string(delivery.DecisioningServerSide)
+			}
+		}
+	}
+	if resp.Execute != nil {
+		if resp.Execute.PageLoad != nil {
+			mark(resp.Execute.PageLoad.Options)
+		}
+		for i := range resp.Execute.Mboxes {
+			mark(resp.Execute.Mboxes[i].Options)
+		}
+	}
+	if resp.Prefetch != nil {
+		if resp.Prefetch.PageLoad != nil {
+			mark(resp.Prefetch.PageLoad.Options)
+		}
+		for i := range resp.Prefetch.Mboxes {
+			mark(resp.Prefetch.Mboxes[i].Options)
+		}
+		for i := range resp.Prefetch.Views {
+			mark(resp.Prefetch.Views[i].Options)
+		}
+	}
+}
+
+// hasVisitorID reports whether a visitor can be allocated by an id it
+// brought: a tntId, a marketingCloudVisitorId, a thirdPartyId or an
+// authenticated customer id (as the on-device engine sees it).
+func hasVisitorID(id *delivery.VisitorID) bool {
+	if id == nil {
+		return false
+	}
+	if id.TntID != "" || id.MarketingCloudVisitorID != "" || id.ThirdPartyID != "" {
+		return true
+	}
+	for _, c := range id.CustomerIDs {
+		if c.AuthenticatedState == delivery.AuthAuthenticated && c.ID != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// mintTntID returns a new tntId with this edge's location hint:
+// 32 hex digits, ".", the cluster, "_0".
+func (s *Server) mintTntID() string {
+	id := uuid.New()
+	var b strings.Builder
+	b.Grow(40)
+	for _, c := range id.String() {
+		if c != '-' {
+			b.WriteRune(c)
+		}
+	}
+	b.WriteString(".")
+	b.WriteString(strconv.Itoa(s.cluster))
+	b.WriteString("_0")
+	return b.String()
+}
+
+// clusterOf reads the cluster of a tntId's location hint ("….35_0" → 35),
+// or this edge's own cluster when it has none.
+func (s *Server) clusterOf(tntID string) int {
+	_, hint, ok := strings.Cut(tntID, ".")
+	if !ok {
+		return s.cluster
+	}
+	number, _, _ := strings.Cut(hint, "_")
+	n, err := strconv.Atoi(number)
+	if err != nil || n <= 0 || n > 999 {
+		return s.cluster
+	}
+	return n
+}
+
+// dropConnection closes the client's connection without an answer: with a
+// TCP reset when the connection can be taken over, else by aborting the
+// handler (which net/http turns into a closed connection).
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tcp, ok := conn.(interface{ SetLinger(int) error }); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// decodeDeliveryRequest reads a body that must hold exactly one JSON object.
+func decodeDeliveryRequest(body []byte) (*delivery.DeliveryRequest, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, errors.New("request body is empty: want a delivery request (JSON object)")
+	}
+	if !json.Valid(trimmed) {
+		var syntax *json.SyntaxError
+		var probe any
+		if err := json.Unmarshal(trimmed, &probe); errors.As(err, &syntax) {
+			return nil, fmt.Errorf("request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)
+		}
+		return nil, errors.New("request body is not valid JSON")
+	}
+	if trimmed[0] != '{' {
+		return nil, fmt.Errorf("request body is not a delivery request: a JSON %s, want an object", jsonKind(trimmed[0]))
+	}
+	var req delivery.DeliveryRequest
+	if err := json.Unmarshal(trimmed, &req); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, fmt.Errorf("request body is not a delivery request: field %s: JSON %s where %s is expected",
+				typeErr.Field, typeErr.Value, typeErr.Type)
+		}
+		return nil, fmt.Errorf("request body is not a delivery request: %v", err)
+	}
+	return &req, nil
+}
+
+func jsonKind(first byte) string {
+	switch first {
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// validateDeliveryRequest checks what the Delivery API requires, naming the
+// first field at fault.
+func validateDeliveryRequest(req *delivery.DeliveryRequest) error {
+	if req.Context == nil {
+		return errors.New("context is required")
+	}
+	if req.Context.Channel == "" {
+		return errors.New("context.channel is required")
+	}
+	if !req.Context.Channel.Valid() {
+		return fmt.Errorf("context.channel %q is not one of %q, %q", req.Context.Channel, delivery.ChannelWeb, delivery.ChannelMobile)
+	}
+	if mp := req.Context.MobilePlatform; mp != nil {
+		if !mp.PlatformType.Valid() {
+			return fmt.Errorf("context.mobilePlatform.platformType %q is not one of %q, %q", mp.PlatformType, delivery.PlatformAndroid, delivery.PlatformIOS)
+		}
+		if !mp.DeviceType.Valid() {
+			return fmt.Errorf("context.mobilePlatform.deviceType %q is not one of %q, %q", mp.DeviceType, delivery.DevicePhone, delivery.DeviceTablet)
+		}
+	}
+	if req.Execute != nil {
+		if err := validateMboxes("execute.mboxes", req.Execute.Mboxes); err != nil {
+			return err
+		}
+	}
+	if req.Prefetch != nil {
+		if err := validateMboxes("prefetch.mboxes", req.Prefetch.Mboxes); err != nil {
+			return err
+		}
+	}
+	for i, n := range req.Notifications {
+		field := fmt.Sprintf("notifications[%d]", i)
+		if n.ID == "" {
+			return fmt.Errorf("%s.id is required", field)
+		}
+		if !n.Type.Valid() {
+			return fmt.Errorf("%s.type %q is not one of %q, %q", field, n.Type, delivery.MetricDisplay, delivery.MetricClick)
+		}
+		if n.Mbox != nil && n.View != nil {
+			return fmt.Errorf("%s has both mbox and view: they are mutually exclusive", field)
+		}
+	}
+	if id := req.ID; id != nil {
+		for i, c := range id.CustomerIDs {
+			if c.ID == "" || c.IntegrationCode == "" {
+				return fmt.Errorf("id.customerIds[%d] needs both id and integrationCode", i)
+			}
+		}
+	}
+	return nil
+}
+
+func validateMboxes(field string, mboxes []delivery.MboxRequest) error {
+	for i, m := range mboxes {
+		if strings.TrimSpace(m.Name) == "" {
+			return fmt.Errorf("%s[%d].name is required", field, i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,431 @@
+package edge
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/obfuscation"
+	"github.com/targetflow/targetflow/ondevice"
+)
+
+// Server is a local Delivery API edge. It is an http.Handler; Start serves it
+// on a listener of its own.
+type Server struct {
+	client          string
+	organizationID  string
+	environment     string
+	cluster         int
+	maxBodyBytes    int64
+	shutdownTimeout time.Duration
+	seed            uint64
+	logger          *zap.Logger
+	newEngine       engineFactory
+	geoLookup       ondevice.GeoLookupFunc
+
+	state    atomic.Pointer[artifactState]
+	setMu    sync.Mutex // serializes SetArtifact
+	injector *injector
+	notes    *notificationLog
+	metrics  *metrics
+	mux      *http.ServeMux
+
+	servers sync.WaitGroup
+	errMu   sync.Mutex
+	errs    []error
+}
+
+// New builds an edge. Without an artifact option it serves the bundled demo
+// artifact. It fails when an option is invalid or the artifact is refused.
+func New(opts ...Option) (*Server, error) {
+	cfg := config{
+		cluster:           DefaultCluster,
+		environment:       DefaultEnvironment,
+		logger:            zap.NewNop(),
+		maxBodyBytes:      DefaultMaxBodyBytes,
+		notificationLimit: DefaultNotificationLimit,
+		shutdownTimeout:   DefaultShutdownTimeout,
+		loadTimeout:       30 * time.Second,
+		newEngine:         newOnDeviceEngine,
+	}
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	artifact, source := cfg.artifact, cfg.artifactSource
+	switch {
+	case cfg.artifactPath != "":
+		data, err := LoadArtifact(context.Background(), nil, cfg.artifactPath)
+		if err != nil {
+			return nil, err
+		}
+		artifact, source = data, cfg.artifactPath
+	case cfg.artifactURL != "":
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.loadTimeout)
+		data, err := LoadArtifact(ctx, cfg.httpClient, cfg.artifactURL)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		artifact, source = data, cfg.artifactURL
+	case artifact == nil:
+		artifact, source = demo.Artifact(), "the bundled demo"
+		if !cfg.organizationSet {
+			cfg.organizationID = demo.OrganizationID
+		}
+	}
+	if !cfg.seedSet {
+		var b [8]byte
+		if _, err := crand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("edge: drawing a seed: %w", err)
+		}
+		cfg.seed = binary.LittleEndian.Uint64(b[:])
+	}
+	s := &Server{
+		client:          cfg.client,
+		organizationID:  cfg.organizationID,
+		environment:     cfg.environment,
+		cluster:         cfg.cluster,
+		maxBodyBytes:    cfg.maxBodyBytes,
+		shutdownTimeout: cfg.shutdownTimeout,
+		seed:            cfg.seed,
+		logger:          cfg.logger,
+		newEngine:       cfg.newEngine,
+		geoLookup:       cfg.geoLookup,
+		injector:        newInjector(cfg.seed, cfg.latency, cfg.faults),
+		notes:           newNotificationLog(cfg.notificationLimit),
+		metrics:         newMetrics(),
+	}
+	state, err := s.buildState(artifact, source)
+	if err != nil {
+		return nil, err
+	}
+	if s.client == "" {
+		s.client = state.clientCode
+	}
+	s.state.Store(state)
+	s.metrics.artifacts.Inc()
+	s.mux = s.routes()
+	s.logger.Info("edge ready",
+		zap.String("client", s.client), zap.String("environment", s.environment),
+		zap.String("artifact", source), zap.String("etag", state.jsonETag),
+		zap.Bool("rulesBin", state.bin != nil), zap.Uint64("seed", s.seed))
+	return s, nil
+}
+
+// buildState checks an artifact and prepares everything served from it.
+func (s *Server) buildState(payload []byte, source string) (*artifactState, error) {
+	plain, header, err := plainArtifact(payload, s.organizationID)
+	if err != nil {
+		return nil, &ArtifactError{Source: source, Err: err}
+	}
+	client := s.client
+	if client == "" {
+		client = header.Meta.ClientCode
+	}
+	if client == "" {
+		return nil, &ArtifactError{Source: source, Err: errors.New("artifact has no meta.clientCode and no client code was given (WithClient)")}
+	}
+	engine, err := s.newEngine(plain, engineSettings{client: client, logger: s.logger, geoLookup: s.geoLookup})
+	if err != nil {
+		return nil, &ArtifactError{Source: source, Err: err}
+	}
+	state := &artifactState{
+		json:       plain,
+		jsonETag:   etagOf(plain),
+		clientCode: header.Meta.ClientCode,
+		engine:     engine,
+	}
+	if s.organizationID != "" {
+		key, err := obfuscationKey(s.organizationID, plain)
+		if err != nil {
+			return nil, &ArtifactError{Source: source, Err: err}
+		}
+		bin, err := obfuscation.Encode(s.organizationID, key, plain)
+		if err != nil {
+			return nil, &ArtifactError{Source: source, Err: err}
+		}
+		state.bin, state.binETag = bin, etagOf(bin)
+	}
+	return state, nil
+}
+
+// SetArtifact replaces the artifact the edge serves and decides from:
+// payload is a rules.json or a rules.bin. A refused artifact (an
+// *ArtifactError) leaves the current one serving. Requests in flight finish
+// with the artifact they started with.
+func (s *Server) SetArtifact(payload []byte) error {
+	s.setMu.Lock()
+	defer s.setMu.Unlock()
+	state, err := s.buildState(payload, "SetArtifact")
+	if err != nil {
+		s.logger.Warn("artifact refused", zap.Error(err))
+		return err
+	}
+	old := s.state.Swap(state)
+	old.engine.close() // requests still deciding with it finish: Close only stops polling
+	s.metrics.artifacts.Inc()
+	s.logger.Info("artifact replaced", zap.String("oldETag", old.jsonETag), zap.String("etag", state.jsonETag))
+	return nil
+}
+
+// ArtifactETag is the ETag of the rules.json now served.
+func (s *Server) ArtifactETag() string { return s.state.Load().jsonETag }
+
+// Client is the client code the edge serves.
+func (s *Server) Client() string { return s.client }
+
+// Seed is the seed of the latency and fault draws.
+func (s *Server) Seed() uint64 { return s.seed }
+
+// Notifications returns the notifications recorded so far, oldest first.
+func (s *Server) Notifications() []NotificationRecord {
+	records, _ := s.notes.snapshot()
+	return records
+}
+
+// ResetNotifications forgets the recorded notifications.
+func (s *Server) ResetNotifications() { s.notes.reset() }
+
+// statusWriter remembers the status of an answer and the endpoint it was for.
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	endpoint string
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (for Hijack).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Special values of the status label.
+const (
+	statusReset    = "reset"    // connection dropped by fault injection
+	statusCanceled = "canceled" // the client went away during an injected wait
+)
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, endpoint: endpointOther}
+	label := ""
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
+				s.metrics.requests.WithLabelValues(sw.endpoint, statusReset).Inc()
+				panic(p)
+			}
+			s.logger.Error("handler panic", zap.String("path", r.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+			if sw.status == 0 {
+				writeError(sw, http.StatusInternalServerError, "internal error")
+			}
+		}
+		switch {
+		case label != "":
+			s.metrics.requests.WithLabelValues(sw.endpoint, label).Inc()
+		case sw.status != 0:
+			s.metrics.countRequest(sw.endpoint, sw.status)
+		}
+	}()
+	r = r.WithContext(context.WithValue(r.Context(), labelKey{}, &label))
+	s.mux.ServeHTTP(sw, r)
+}
+
+// labelKey carries a pointer to the status label override of a request
+// (reset, canceled) from a handler back to ServeHTTP.
+type labelKey struct{}
+
+func setStatusLabel(ctx context.Context, label string) {
+	if p, ok := ctx.Value(labelKey{}).(*string); ok {
+		*p = label
+	}
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	route := func(pattern, endpoint string, h func(http.ResponseWriter, *http.Request)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if sw, ok := w.(*statusWriter); ok {
+				sw.endpoint = endpoint
+			}
+			h(w, r)
+		})
+	}
+	route("/rest/v1/delivery", endpointDelivery, s.serveDelivery)
+	for _, prefix := range []string{
+		"/{client}/{environment}/rules/v1/", // targetflow's layout
+		"/{client}/{environment}/v1/",       // the Target CDN's layout
+		"/{client}/{environment}/v1/{property}/",
+	} {
+		route(prefix+"rules.json", endpointRulesJSON, func(w http.ResponseWriter, r *http.Request) {
+			s.serveRules(w, r, endpointRulesJSON)
+		})
+		route(prefix+"rules.bin", endpointRulesBin, func(w http.ResponseWriter, r *http.Request) {
+			s.serveRules(w, r, endpointRulesBin)
+		})
+	}
+	route("/healthz", endpointHealth, s.serveHealth)
+	route("/metrics", endpointMetrics, s.serveMetrics)
+	route("/notifications", endpointNotifications, s.serveNotifications)
+	route("/", endpointOther, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	return mux
+}
+
+func allowOnly(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	allow := ""
+	for i, m := range methods {
+		if i > 0 {
+			allow += ", "
+		}
+		allow += m
+	}
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, "method %s is not allowed on %s: use %s", r.Method, r.URL.Path, allow)
+	return false
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if !allowOnly(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	writeJSON(w, map[string]string{
+		"status":       "ok",
+		"client":       s.client,
+		"environment":  s.environment,
+		"artifactETag": s.ArtifactETag(),
+	})
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if !allowOnly(w, r, http.MethodGet, http.MethodHead) {
+		return
+	}
+	s.metrics.handler().ServeHTTP(w, r)
+}
+
+// notificationsAnswer is the body of GET /notifications.
+type notificationsAnswer struct {
+	Notifications []NotificationRecord `json:"notifications"`
+	// Forgotten counts records dropped to stay within the limit.
+	Forgotten int64 `json:"forgotten"`
+}
+
+// serveNotifications lists (GET, optionally filtered by ?type=, ?mbox=,
+// ?view=) or forgets (DELETE) the recorded notifications.
+func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request) {
+	if !allowOnly(w, r, http.MethodGet, http.MethodDelete) {
+		return
+	}
+	if r.Method == http.MethodDelete {
+		s.notes.reset()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q := r.URL.Query()
+	typ, mbox, view := q.Get("type"), q.Get("mbox"), q.Get("view")
+	records, forgotten := s.notes.snapshot()
+	kept := records[:0]
+	for _, rec := range records {
+		if (typ == "" || string(rec.Type) == typ) && (mbox == "" || rec.Mbox == mbox) && (view == "" || rec.View == view) {
+			kept = append(kept, rec)
+		}
+	}
+	writeJSON(w, notificationsAnswer{Notifications: kept, Forgotten: forgotten})
+}
+
+// Start serves the edge on addr (host:port; an empty host means loopback,
+// an empty addr "127.0.0.1:0") until ctx ends, then shuts down gracefully:
+// in-flight requests get the shutdown timeout to finish. It returns the bound
+// address at once; Wait blocks until the server has stopped.
+func (s *Server) Start(ctx context.Context, addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("edge: address %q: %w", addr, err)
+	}
+	if host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("edge: listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(s.logger.Named("http")),
+	}
+	served := make(chan struct{})
+	s.servers.Add(2)
+	go func() {
+		defer s.servers.Done()
+		defer close(served)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.recordError(fmt.Errorf("edge: serving on %s: %w", ln.Addr(), err))
+		}
+	}()
+	go func() {
+		defer s.servers.Done()
+		select {
+		case <-ctx.Done():
+		case <-served:
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			s.logger.Warn("in-flight requests cut short at shutdown", zap.Error(err))
+			_ = srv.Close()
+		}
+	}()
+	bound := ln.Addr().String()
+	s.logger.Info("edge listening", zap.String("addr", bound))
+	return bound, nil
+}
+
+// Wait blocks until every server started by Start has stopped, and returns
+// what made any of them stop other than its context.
+func (s *Server) Wait() error {
+	s.servers.Wait()
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+func (s *Server) recordError(err error) {
+	s.errMu.Lock()
+	s.errs = append(s.errs, err)
+	s.errMu.Unlock()
+}
