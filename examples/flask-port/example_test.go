@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// Example runs the app offline, as `flask-port` with no flags does, and
+// asks it for the cart mbox the way the sample's README does with curl.
+func Example() {
+	cfg := defaultConfig()
+	a, err := newApp(context.Background(), cfg, zap.NewNop())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer a.Close()
+	srv := httptest.NewServer(newHTTPServer(a.Handler(), cfg.MaxBodyBytes, zap.NewNop()).Handler)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/executeMbox?mbox=cart&tntId=12345")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var body delivery.DeliveryResponse
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var cookies []string
+	for _, c := range resp.Cookies() {
+		cookies = append(cookies, c.Name)
+	}
+	sort.Strings(cookies)
+
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
+	fmt.Println("visitor:", body.ID.TntID)
+	for _, m := range body.Execute.Mboxes {
+		fmt.Printf("mbox %d %s: %d offer(s)\n", m.Index, m.Name, len(m.Options))
+	}
+	fmt.Println("cookies:", cookies)
+	// Output:
+	// 200 application/json
+	// visitor: 12345
+	// mbox 0 cart: 1 offer(s)
+	// cookies: [mbox mboxEdgeCluster]
+}
