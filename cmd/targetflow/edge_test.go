@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/targetflow/targetflow/internal/demo"
+)
+
+// edgeTestBuffer is a bytes.Buffer safe for the command's goroutines.
+type edgeTestBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *edgeTestBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *edgeTestBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var edgeBannerAddr = regexp.MustCompile(`--server-domain (\S+)`)
+
+// runEdgeCommand starts serveEdge and returns the address it printed, a
+// function that stops it and returns its exit code, and its stderr.
+func runEdgeCommand(t *testing.T, args []string, reload chan os.Signal) (addr string, stop func() int, stderr *edgeTestBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &edgeTestBuffer{}, &edgeTestBuffer{}
+	code := make(chan int, 1)
+	go func() { code <- serveEdge(ctx, args, stdio{In: strings.NewReader(""), Out: out, Err: errOut}, reload) }()
+	stopped := false
+	stop = func() int {
+		if stopped {
+			return -1
+		}
+		stopped = true
+		cancel()
+		return <-code
+	}
+	t.Cleanup(func() { stop() })
+	for range 4000 {
+		if m := edgeBannerAddr.FindStringSubmatch(out.String()); m != nil {
+			return m[1], stop, errOut
+		}
+		select {
+		case c := <-code:
+			stopped = true
+			cancel()
+			t.Fatalf("edge exited with %d before serving; stderr:\n%s", c, errOut.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	t.Fatalf("edge printed no address; stdout %q stderr %q", out.String(), errOut.String())
+	return "", nil, nil
+}
+
+func edgeGet(t *testing.T, url string, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, body
+}
+
+func TestEdgeCommandServesTheDemo(t *testing.T) {
+	addr, stop, _ := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, nil)
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	body := `{"id":{"tntId":"cli-visitor.28_0"},"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"hero"}]}}`
+	resp, err := (&http.Client{Transport: transport}).Post("http://"+addr+"/rest/v1/delivery?imsOrgId=o&sessionId=s", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Status int    `json:"status"`
+		Client string `json:"client"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if err != nil || answer.Status != 200 || answer.Client != demo.Client {
+		t.Fatalf("delivery answer %+v, %v", answer, err)
+	}
+	status, _, _ := edgeGet(t, "http://"+addr+"/"+demo.Client+"/production/rules/v1/rules.bin", nil)
+	if status != http.StatusOK {
+		t.Errorf("demo rules.bin answered %d", status)
+	}
+	if code := stop(); code != exitOK {
+		t.Errorf("exit code %d after shutdown, want %d", code, exitOK)
+	}
+}
+
+func TestEdgeCommandReloadsOnSIGHUP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(path, demo.Artifact(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan os.Signal, 1)
+	addr, _, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--artifact", path, "--organization-id", "ABC@AdobeOrg"}, reload)
+	rulesURL := "http://" + addr + "/" + demo.Client + "/production/rules/v1/rules.json"
+	_, header, _ := edgeGet(t, rulesURL, nil)
+	first := header.Get("ETag")
+
+	// A broken file is refused and the old artifact keeps serving.
+	if err := os.WriteFile(path, []byte(`{"version":"1.0.0"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- syscall.SIGHUP
+	waitFor(t, func() bool { return strings.Contains(stderr.String(), "artifact refused") }, "the refusal to be logged")
+	if status, _, _ := edgeGet(t, rulesURL, map[string]string{"If-None-Match": first}); status != http.StatusNotModified {
+		t.Fatalf("after a refused reload, the old ETag answered %d, want 304", status)
+	}
+
+	changed := bytes.Replace(demo.Artifact(), []byte("Weekend sale"), []byte("Holiday sale"), 1)
+	if err := os.WriteFile(path, changed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- syscall.SIGHUP
+	waitFor(t, func() bool {
+		status, _, body := edgeGet(t, rulesURL, map[string]string{"If-None-Match": first})
+		return status == http.StatusOK && bytes.Equal(body, changed)
+	}, "the new artifact to be served")
+}
+
+// TestEdgeCommandRealSIGHUP sends the process a real SIGHUP: the command
+// must catch it (the test process would otherwise die) and reload.
+func TestEdgeCommandRealSIGHUP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(path, demo.Artifact(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &edgeTestBuffer{}, &edgeTestBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- edgeCommand(ctx, []string{"--addr", "127.0.0.1:0", "--artifact", path}, stdio{Out: out, Err: errOut})
+	}()
+	defer func() { cancel(); <-code }()
+	waitFor(t, func() bool { return edgeBannerAddr.MatchString(out.String()) }, "the banner")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "SIGHUP: artifact reloaded") }, "the reload to be logged")
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for range 2000 {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestEdgeCommandUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--no-such-flag"}, "flag provided but not defined"},
+		{"extra argument", []string{"serve"}, `unexpected argument "serve"`},
+		{"bad rate", []string{"--error-rate", "1.5"}, "error rate 1.5"},
+		{"rates over one", []string{"--error-rate", "0.6", "--reset-rate", "0.6"}, "add up to 1.2"},
+		{"bad distribution", []string{"--jitter-dist", "pareto"}, `"pareto"`},
+		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"missing artifact", []string{"--artifact", "/nonexistent/rules.json"}, "/nonexistent/rules.json"},
+		{"bad address", []string{"--addr", "nonsense"}, "nonsense"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := serveEdge(context.Background(), tc.args, stdio{Out: &out, Err: &errOut}, nil)
+			if code != exitUsage && code != exitFailed {
+				t.Fatalf("exit code %d, want %d or %d", code, exitUsage, exitFailed)
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("stderr %q does not contain %q", errOut.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestEdgeCommandHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := serveEdge(context.Background(), []string{"-h"}, stdio{Out: &out, Err: &errOut}, nil); code != exitOK {
+		t.Fatalf("-h exit code %d", code)
+	}
+	for _, flag := range []string{"-addr", "-artifact", "-organization-id", "-jitter-dist", "-stall-rate", "-seed"} {
+		if !strings.Contains(errOut.String(), flag) {
+			t.Errorf("usage lacks %s", flag)
+		}
+	}
+}
