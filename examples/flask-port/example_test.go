@@ -46,12 +46,14 @@ func Example() {
 	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
 	fmt.Println("visitor:", body.ID.TntID)
 	for _, m := range body.Execute.Mboxes {
-		fmt.Printf("mbox %d %s: %d offer(s)\n", m.Index, m.Name, len(m.Options))
+		for _, o := range m.Options {
+			fmt.Printf("mbox %d %s: %s %s\n", m.Index, m.Name, o.Type, contentText(o.Content))
+		}
 	}
 	fmt.Println("cookies:", cookies)
 	// Output:
 	// 200 application/json
 	// visitor: 12345
-	// mbox 0 cart: 1 offer(s)
+	// mbox 0 cart: html <div class="cart-banner">Free returns within 30 days</div>
 	// cookies: [mbox mboxEdgeCluster]
 }

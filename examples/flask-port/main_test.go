@@ -262,6 +262,17 @@ func checkViewPrefetch(t *testing.T, r *delivery.DeliveryResponse) {
 	if r.ID == nil || len(r.ID.CustomerIDs) != 2 || r.ID.CustomerIDs[0].IntegrationCode != "userid" || r.ID.CustomerIDs[1].IntegrationCode != "puuid" {
 		t.Errorf("id = %+v, want the sample's userid and puuid customer ids", r.ID)
 	}
+	var home bool
+	if r.Prefetch != nil {
+		for _, v := range r.Prefetch.Views {
+			if v.Name == "home" && len(v.Options) > 0 && v.Options[0].EventToken != "" {
+				home = true
+			}
+		}
+	}
+	if !home {
+		t.Errorf("prefetch = %+v, want view home with an offer and its event token", r.Prefetch)
+	}
 }
 
 func TestExecutePageLoadAnswersBothSpellings(t *testing.T) {
