@@ -141,7 +141,10 @@ func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery
 	if resp.ID.TntID == "" {
 		resp.ID.TntID = s.mintTntID()
 	}
-	resp.EdgeHost = fmt.Sprintf("mboxedge%d.tt.omtrdc.net", s.clusterOf(resp.ID.TntID))
+	resp.EdgeHost = ""
+	if s.clusterRouting {
+		resp.EdgeHost = fmt.Sprintf("mboxedge%d.tt.omtrdc.net", s.clusterOf(resp.ID.TntID))
+	}
 	resp.Notifications = nil
 	for _, n := range req.Notifications {
 		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
@@ -202,8 +205,8 @@ func hasVisitorID(id *delivery.VisitorID) bool {
 	return false
 }
 
-// mintTntID returns a new tntId with this edge's location hint:
-// 32 hex digits, ".", the cluster, "_0".
+// mintTntID returns a new tntId: 32 hex digits, then, with cluster
+// routing, this edge's location hint (".", the cluster, "_0").
 func (s *Server) mintTntID() string {
 	id := uuid.New()
 	var b strings.Builder
@@ -213,9 +216,11 @@ func (s *Server) mintTntID() string {
 			b.WriteRune(c)
 		}
 	}
-	b.WriteString(".")
-	b.WriteString(strconv.Itoa(s.cluster))
-	b.WriteString("_0")
+	if s.clusterRouting {
+		b.WriteString(".")
+		b.WriteString(strconv.Itoa(s.cluster))
+		b.WriteString("_0")
+	}
 	return b.String()
 }
 

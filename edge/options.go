@@ -35,6 +35,7 @@ type config struct {
 	shutdownTimeout   time.Duration
 	newEngine         engineFactory
 	geoLookup         ondevice.GeoLookupFunc
+	noClusterRouting  bool
 }
 
 // Defaults.
@@ -226,4 +227,15 @@ func WithShutdownTimeout(d time.Duration) Option {
 // offline and decides such requests without a location.
 func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
 	return func(c *config) error { c.geoLookup = lookup; return nil }
+}
+
+// WithClusterRouting sets whether answers carry the edge cluster, as the
+// real edge's do (the default): minted tntIds end with ".<cluster>_0" and
+// edgeHost is "mboxedge<cluster>.tt.omtrdc.net". SDK clients then send the
+// visitor's later calls to that host rather than to their server domain.
+// With false, minted tntIds have no location hint and edgeHost is left out,
+// so a client configured with this edge's address as its server domain keeps
+// calling it (the alternative is RoutingTransport).
+func WithClusterRouting(enabled bool) Option {
+	return func(c *config) error { c.noClusterRouting = !enabled; return nil }
 }

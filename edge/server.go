@@ -32,6 +32,7 @@ type Server struct {
 	logger          *zap.Logger
 	newEngine       engineFactory
 	geoLookup       ondevice.GeoLookupFunc
+	clusterRouting  bool
 
 	state    atomic.Pointer[artifactState]
 	setMu    sync.Mutex // serializes SetArtifact
@@ -103,6 +104,7 @@ func New(opts ...Option) (*Server, error) {
 		logger:          cfg.logger,
 		newEngine:       cfg.newEngine,
 		geoLookup:       cfg.geoLookup,
+		clusterRouting:  !cfg.noClusterRouting,
 		injector:        newInjector(cfg.seed, cfg.latency, cfg.faults),
 		notes:           newNotificationLog(cfg.notificationLimit),
 		metrics:         newMetrics(),

@@ -27,6 +27,7 @@ type edgeFlags struct {
 	organizationID string
 	environment    string
 	cluster        int
+	clusterRouting bool
 	latency        time.Duration
 	jitter         time.Duration
 	jitterDist     string
@@ -60,6 +61,7 @@ func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
 	fs.StringVar(&f.organizationID, "organization-id", "", "organization `id` rules.bin is obfuscated for (default with the demo artifact: "+demo.OrganizationID+")")
 	fs.StringVar(&f.environment, "environment", edge.DefaultEnvironment, "environment of the rules paths")
 	fs.IntVar(&f.cluster, "cluster", edge.DefaultCluster, "edge cluster `number` of minted tntIds and edgeHost")
+	fs.BoolVar(&f.clusterRouting, "cluster-routing", true, "answer with the cluster (tntId suffix, edgeHost) as the real edge does; false keeps SDK clients on --server-domain")
 	fs.DurationVar(&f.latency, "latency", 0, "fixed latency added to every delivery answer")
 	fs.DurationVar(&f.jitter, "jitter", 0, "random latency scale: uniform in [0, jitter], or log-normal with median jitter")
 	fs.StringVar(&f.jitterDist, "jitter-dist", string(edge.JitterUniform), "jitter distribution: uniform or lognormal")
@@ -92,6 +94,7 @@ func (f *edgeFlags) options(artifact []byte, logger *zap.Logger) ([]edge.Option,
 		edge.WithLogger(logger),
 		edge.WithEnvironment(f.environment),
 		edge.WithCluster(f.cluster),
+		edge.WithClusterRouting(f.clusterRouting),
 		edge.WithMaxBodyBytes(f.maxBody),
 		edge.WithSeed(f.seed),
 		edge.WithLatency(edge.Latency{Fixed: f.latency, Jitter: f.jitter, Distribution: dist}),
@@ -230,6 +233,10 @@ func printEdgeBanner(w io.Writer, server *edge.Server, addr string, f *edgeFlags
 	fmt.Fprintf(&b, "  artifact:      %s (and rules.bin)\n", rules)
 	fmt.Fprintf(&b, "  metrics:       %s/metrics   notifications: %s/notifications\n", base, base)
 	fmt.Fprintf(&b, "  clients:       --server-domain %s (plain HTTP)\n", addr)
+	if f.clusterRouting {
+		fmt.Fprintf(&b, "                 answers name cluster %d (mboxedge%d.tt.omtrdc.net): route that host here too\n"+
+			"                 (edge.RoutingTransport), or restart with --cluster-routing=false\n", f.cluster, f.cluster)
+	}
 	if f.latency > 0 || f.jitter > 0 || f.errorRate > 0 || f.throttleRate > 0 || f.resetRate > 0 || f.stallRate > 0 {
 		fmt.Fprintf(&b, "  faults:        latency %v, jitter %v %s, 503 %.3g, 429 %.3g, reset %.3g, stall %.3g×%v, seed %d\n",
 			f.latency, f.jitter, f.jitterDist, f.errorRate, f.throttleRate, f.resetRate, f.stallRate, f.stall, f.seed)
