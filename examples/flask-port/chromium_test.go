@@ -26,6 +26,7 @@ const chromiumPath = "/usr/bin/chromium"
 // offers, cookies and timings; then that a prefetch followed by the notify
 // button reaches the edge as display notifications.
 func TestIndexPageInHeadlessChromium(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("headless browser check skipped: %s not found (apt-get install -y chromium)", chromiumPath)
 	}

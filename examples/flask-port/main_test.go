@@ -176,6 +176,7 @@ func (a answer) cookie(name string) *http.Cookie {
 }
 
 func TestReadyEventIsLogged(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	deadline := time.Now().Add(10 * time.Second)
 	for ta.logs.FilterMessage(readyMessage).Len() == 0 {
@@ -189,6 +190,7 @@ func TestReadyEventIsLogged(t *testing.T) {
 // TestSampleREADMECurls runs the curl commands of the sample's README
 // (samples/README.md of adobe/target-python-sdk), port adjusted.
 func TestSampleREADMECurls(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	const readmeToken = "rI03nB2aB/8ANKbtolR1i2qipfsIHvVzTQxHolz2IpSCnQ9Y9OaLL2gsdrWQTvE54PwSz67rmXWmSnkXpSSS2Q=="
 	tests := []struct {
@@ -276,6 +278,7 @@ func checkViewPrefetch(t *testing.T, r *delivery.DeliveryResponse) {
 }
 
 func TestExecutePageLoadAnswersBothSpellings(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	for _, path := range []string{"/executePageLoad", "/executePageload"} {
 		resp := ta.get(path).deliveryResponse(t)
@@ -289,6 +292,7 @@ func TestExecutePageLoadAnswersBothSpellings(t *testing.T) {
 // cookies with their max-age; a second request that sends them back (a
 // browser's cookie jar) continues the same session, as the same visitor.
 func TestCookieRoundTrip(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 
 	first := ta.get("/executeMbox?mbox=hero")
@@ -348,6 +352,7 @@ func parseTargetCookie(raw string) map[string]string {
 }
 
 func TestNoContentWithoutLocations(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	for _, path := range []string{
 		"/executeMbox", "/executeMbox?mbox=", "/prefetchMbox", "/prefetchMbox?mbox=&prefetch=",
@@ -368,6 +373,7 @@ func sepFor(path string) string {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	cfg := offlineConfig()
 	cfg.MaxBodyBytes = 4096
 	ta := startApp(t, cfg)
@@ -396,6 +402,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	if a := ta.get("/no-such-page"); a.status != http.StatusNotFound {
 		t.Errorf("GET /no-such-page: status %d, want 404", a.status)
@@ -417,6 +424,7 @@ func TestRoutes(t *testing.T) {
 // and checks that every endpoint, on every path, answers 500 with the
 // sample's JSON error.
 func TestTargetFailureAnswers500(t *testing.T) {
+	t.Parallel()
 	cfg := offlineConfig()
 	cfg.Decisioning = delivery.DecisioningServerSide
 	ta := startApp(t, cfg, edge.WithFaults(edge.Faults{ErrorRate: 1}))
@@ -440,6 +448,7 @@ func TestTargetFailureAnswers500(t *testing.T) {
 // TestUnreachableEdgeAnswers500 points the app at a server domain where
 // nothing listens.
 func TestUnreachableEdgeAnswers500(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -480,6 +489,7 @@ func TestPrefetchViewOptions(t *testing.T) {
 // and 60ms of other work, the page's Server-Timing shows that the two ran
 // in parallel: target + work > total.
 func TestPageServerTiming(t *testing.T) {
+	t.Parallel()
 	cfg := offlineConfig()
 	cfg.Decisioning = delivery.DecisioningServerSide
 	cfg.Work = 60 * time.Millisecond
@@ -514,6 +524,7 @@ func TestPageServerTiming(t *testing.T) {
 }
 
 func TestPageBadInput(t *testing.T) {
+	t.Parallel()
 	ta := startApp(t, offlineConfig())
 	ta.get("/page?mbox=,").jsonError(t, http.StatusBadRequest, "query parameter mbox")
 }
@@ -522,7 +533,10 @@ func TestPageBadInput(t *testing.T) {
 // endpoint: every answer is a well-formed 2xx or 4xx, never the recovery
 // middleware's 500.
 func TestNoPanicOnOddQueriesAndCookies(t *testing.T) {
-	ta := startApp(t, offlineConfig())
+	t.Parallel()
+	cfg := offlineConfig()
+	cfg.Work = 0
+	ta := startApp(t, cfg)
 	queries := []string{
 		"", "mbox=%E2%82%AC,%F0%9F%98%80", "mbox=" + strings.Repeat("m", 4000), "view=%00", "tntId=%ff%fe",
 		"mbox=a&mbox=b", "async=%20", "prefetch=x&mcid=" + strings.Repeat("9", 300), "thirdPartyId=<script>",
@@ -553,6 +567,7 @@ func TestNoPanicOnOddQueriesAndCookies(t *testing.T) {
 }
 
 func TestRecoveryMiddleware(t *testing.T) {
+	t.Parallel()
 	core, logs := observer.New(zapcore.DebugLevel)
 	logger := zap.New(core)
 	mux := http.NewServeMux()
@@ -609,6 +624,7 @@ func TestRecoveryMiddleware(t *testing.T) {
 // context (what SIGINT/SIGTERM do) while a request is in flight: the
 // request completes, then runServer returns cleanly.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	cfg := offlineConfig()
 	cfg.Work = 300 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
@@ -681,6 +697,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 }
 
 func TestRunFailsOnBusyAddress(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -696,6 +713,7 @@ func TestRunFailsOnBusyAddress(t *testing.T) {
 }
 
 func TestNewAppRejectsBadArtifact(t *testing.T) {
+	t.Parallel()
 	cfg := offlineConfig()
 	cfg.Artifact = "/no/such/rules.json"
 	_, err := newApp(context.Background(), cfg, zap.NewNop())
