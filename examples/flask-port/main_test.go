@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/sourcegraph/conc"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -722,5 +724,68 @@ func TestNewAppRejectsBadArtifact(t *testing.T) {
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("error = %v, want it to wrap the file's not-exist error", err)
+	}
+}
+
+// TestConcurrentVisitors: many visitors, each with its own cookie jar, use
+// the app at once; each keeps its own tntId and session across its
+// requests, and no two visitors share one.
+func TestConcurrentVisitors(t *testing.T) {
+	t.Parallel()
+	ta := startApp(t, offlineConfig())
+	const visitors, requestsEach = 16, 8
+	paths := []string{"/executeMbox?mbox=hero,cart", "/prefetchView?view=home&async=true",
+		"/prefetchViewAsyncio?view=cart&async=true", "/executePageLoad", "/prefetchMbox?prefetch=cart"}
+
+	type visit struct {
+		tntIDs, sessions map[string]bool
+		err              error
+	}
+	results := make([]visit, visitors)
+	var wg conc.WaitGroup
+	for v := range visitors {
+		wg.Go(func() {
+			jar, _ := cookiejar.New(nil)
+			client := &http.Client{Jar: jar, Transport: ta.http.Transport}
+			res := visit{tntIDs: map[string]bool{}, sessions: map[string]bool{}}
+			for i := range requestsEach {
+				resp, err := client.Get(ta.base + paths[(v+i)%len(paths)])
+				if err != nil {
+					res.err = err
+					break
+				}
+				var body delivery.DeliveryResponse
+				err = json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || body.ID == nil {
+					res.err = fmt.Errorf("request %d: status %d, %v", i, resp.StatusCode, err)
+					break
+				}
+				res.tntIDs[body.ID.TntID] = true
+				for _, c := range jar.Cookies(resp.Request.URL) {
+					if c.Name == "mbox" {
+						res.sessions[parseTargetCookie(c.Value)["session"]] = true
+					}
+				}
+			}
+			results[v] = res
+		})
+	}
+	wg.Wait()
+
+	seen := map[string]int{}
+	for v, res := range results {
+		if res.err != nil {
+			t.Fatalf("visitor %d: %v", v, res.err)
+		}
+		if len(res.tntIDs) != 1 || len(res.sessions) != 1 {
+			t.Fatalf("visitor %d had tntIds %v and sessions %v, want one of each", v, res.tntIDs, res.sessions)
+		}
+		for id := range res.tntIDs {
+			if other, dup := seen[id]; dup {
+				t.Fatalf("visitors %d and %d share tntId %s", other, v, id)
+			}
+			seen[id] = v
+		}
 	}
 }
