@@ -157,13 +157,21 @@ func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery
 const decisioningMethodToken = "activity.decisioningMethod"
 
 // markServerSide sets the decisioning method token of every option that has
-// one to "server-side".
+// one to "server-side". The token maps may be shared with the engine (and
+// with concurrent answers), so each changed one is replaced by a copy.
 func markServerSide(resp *delivery.DeliveryResponse) {
 	mark := func(options []delivery.Option) {
 		for i := range options {
-			if _, ok := options[i].ResponseTokens[decisioningMethodToken]; ok {
-				options[i].ResponseTokens[decisioningMethodToken] = string(delivery.DecisioningServerSide)
+			tokens := options[i].ResponseTokens
+			if _, ok := tokens[decisioningMethodToken]; !ok {
+				continue
 			}
+			own := make(delivery.ResponseTokens, len(tokens))
+			for k, v := range tokens {
+				own[k] = v
+			}
+			own[decisioningMethodToken] = string(delivery.DecisioningServerSide)
+			options[i].ResponseTokens = own
 		}
 	}
 	if resp.Execute != nil {

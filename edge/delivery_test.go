@@ -1,9 +1,12 @@
 package edge_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -252,5 +255,37 @@ func TestNotificationLimitKeepsTheNewest(t *testing.T) {
 	decodeJSON(t, do(t, client, http.MethodGet, base+"/notifications", "", nil).body, &list)
 	if list.Forgotten != 1 {
 		t.Errorf("forgotten = %d, want 1", list.Forgotten)
+	}
+}
+
+// TestConcurrentDeliveries decides the same visitor from many goroutines at
+// once (run with -race): answers must not share mutable state.
+func TestConcurrentDeliveries(t *testing.T) {
+	t.Parallel()
+	s := newEdge(t)
+	body := `{"id":{"tntId":"same-visitor.28_0"},"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"hero"},{"index":1,"name":"feature-flags"}]},"prefetch":{"views":[{}]}}`
+	var wg sync.WaitGroup
+	answers := make([]string, 16)
+	for i := range answers {
+		wg.Go(func() {
+			for range 20 {
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, deliveryPath, strings.NewReader(body)))
+				var resp delivery.DeliveryResponse
+				if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || rec.Code != 200 {
+					t.Errorf("status %d: %v", rec.Code, err)
+					return
+				}
+				resp.RequestID = ""
+				out, _ := json.Marshal(resp)
+				answers[i] = string(out)
+			}
+		})
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a != answers[0] {
+			t.Fatalf("answer %d differs from answer 0:\n%s\n%s", i, a, answers[0])
+		}
 	}
 }
