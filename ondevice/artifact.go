@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,6 +198,9 @@ type preparedRule struct {
 	hasMetrics     bool
 	hasOptions     bool
 	metaTokens     map[string]any
+	onDeviceTokens delivery.ResponseTokens // metaTokens + activity.decisioningMethod
+	macros         []optionMacros
+	hasMacros      bool
 }
 
 // ParseArtifact parses and validates a rules.json document and prepares its
@@ -274,6 +278,9 @@ func (a *Artifact) prepareRules(kind string, src orderedRules, dst map[string][]
 				continue
 			}
 			rule.metaTokens = rule.tokensFromMeta(a)
+			rule.onDeviceTokens = make(map[string]any, len(rule.metaTokens)+1)
+			maps.Copy(rule.onDeviceTokens, rule.metaTokens)
+			rule.onDeviceTokens[tokenDecisioningMethod] = string(delivery.DecisioningOnDevice)
 			prepared = append(prepared, rule)
 		}
 		dst[name] = prepared
@@ -323,6 +330,8 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 	rule.name = cons.Name
 	rule.options = cons.Options
 	rule.metrics = cons.Metrics
+	rule.macros = prepareMacros(cons.Options)
+	rule.hasMacros = len(rule.macros) > 0
 	return rule, nil
 }
 

@@ -50,23 +50,141 @@ type geoContext struct {
 }
 
 // requestContext is the part of the rule context shared by every rule of a
-// request: timing, user agent, page, referrer and geo.
+// request: timing, user agent, page, referrer and geo. The user agent and
+// URLs are parsed on first use: most artifacts read few of them.
 type requestContext struct {
 	timestamp float64 // milliseconds since the Unix epoch
 	timeHHMM  string  // 24-hour UTC time, "HHmm"
 	day       int     // 1 = Monday ... 7 = Sunday, UTC
-	user      userContext
-	page      urlContext
-	referring urlContext
 	geo       geoContext
+
+	userAgent    string
+	hints        *delivery.ClientHints
+	pageURL      string
+	referringURL string
+
+	userBuilt       bool
+	user            userContext
+	page, referring *urlContext // parsed on first use
+}
+
+func (rc *requestContext) userContext() *userContext {
+	if !rc.userBuilt {
+		rc.user = browserContext(rc.userAgent, rc.hints)
+		rc.userBuilt = true
+	}
+	return &rc.user
+}
+
+func (rc *requestContext) pageContext() *urlContext {
+	if rc.page == nil {
+		c := newURLContext(rc.pageURL)
+		rc.page = &c
+	}
+	return rc.page
+}
+
+func (rc *requestContext) referringContext() *urlContext {
+	if rc.referring == nil {
+		c := newURLContext(rc.referringURL)
+		rc.referring = &c
+	}
+	return rc.referring
+}
+
+// detailScope is the part of the rule context shared by every rule of one
+// mbox, view or pageLoad request: its own address, if any, stands for the
+// page and the referrer, and its parameters are mbox.*.
+type detailScope struct {
+	rc      *requestContext
+	address *delivery.Address
+	params  delivery.Parameters
+
+	mboxBuilt         bool
+	flatChecked, flat bool
+	page              *urlContext // the detail's own address, parsed on first use
+	mbox              map[string]any
+	scope             ruleScope // reused by each rule evaluated for this detail
+}
+
+// flatParams reports whether no parameter name has a dot, in which case
+// mbox.* reads the parameters directly instead of building mbox objects.
+func (ds *detailScope) flatParams() bool {
+	if !ds.flatChecked {
+		ds.flat = true
+		for k := range ds.params {
+			if strings.IndexByte(k, '.') >= 0 {
+				ds.flat = false
+				break
+			}
+		}
+		ds.flatChecked = true
+	}
+	return ds.flat
+}
+
+// mboxValue reads mbox.<rest> as json-logic would from the mbox context.
+func (ds *detailScope) mboxValue(rest []string) (value, bool) {
+	if len(rest) == 1 && ds.flatParams() {
+		name := rest[0]
+		if v, ok := ds.params[name]; ok {
+			if base, isTwin := strings.CutSuffix(name, "_lc"); isTwin {
+				if orig, ok := ds.params[base]; ok {
+					return stringValue(strings.ToLower(orig)), true
+				}
+			}
+			return stringValue(v), true
+		}
+		if base, isTwin := strings.CutSuffix(name, "_lc"); isTwin {
+			if orig, ok := ds.params[base]; ok {
+				return stringValue(strings.ToLower(orig)), true
+			}
+		}
+		return undefinedValue, false
+	}
+	var cur any = ds.mboxContext()
+	for _, p := range rest {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return undefinedValue, false
+		}
+		if cur, ok = m[p]; !ok {
+			return undefinedValue, false
+		}
+	}
+	return valueOf(cur), true
+}
+
+func (ds *detailScope) pageContext() *urlContext {
+	if ds.address == nil {
+		return ds.rc.pageContext()
+	}
+	if ds.page == nil {
+		c := newURLContext(ds.address.URL)
+		ds.page = &c
+	}
+	return ds.page
+}
+
+func (ds *detailScope) referringContext() *urlContext {
+	if ds.address == nil {
+		return ds.rc.referringContext()
+	}
+	// As in the SDKs, a detail's own address is also its referrer.
+	return ds.pageContext()
+}
+
+func (ds *detailScope) mboxContext() map[string]any {
+	if !ds.mboxBuilt {
+		ds.mbox = mboxContext(ds.params)
+		ds.mboxBuilt = true
+	}
+	return ds.mbox
 }
 
 // ruleScope is the data one rule condition is evaluated against.
 type ruleScope struct {
-	req        *requestContext
-	page       *urlContext
-	referring  *urlContext
-	mbox       map[string]any
+	ds         *detailScope
 	allocation float64
 	data       *value // generic form, built on first use
 }
@@ -82,22 +200,14 @@ func newRequestContext(now time.Time, ctx *delivery.Context) requestContext {
 	if rc.day == 0 {
 		rc.day = 7
 	}
-	var userAgent string
-	var hints *delivery.ClientHints
-	var address *delivery.Address
 	if ctx != nil {
-		userAgent, hints, address = ctx.UserAgent, ctx.ClientHints, ctx.Address
+		rc.userAgent, rc.hints = ctx.UserAgent, ctx.ClientHints
+		if a := ctx.Address; a != nil {
+			rc.pageURL, rc.referringURL = a.URL, a.ReferringURL
+		}
 		if g := ctx.Geo; g != nil {
 			rc.geo = geoContext{country: g.CountryCode, region: g.StateCode, city: g.City, latitude: g.Latitude, longitude: g.Longitude}
 		}
-	}
-	rc.user = browserContext(userAgent, hints)
-	if address != nil {
-		rc.page = newURLContext(address.URL)
-		rc.referring = newURLContext(address.ReferringURL)
-	} else {
-		rc.page = newURLContext("")
-		rc.referring = newURLContext("")
 	}
 	return rc
 }
@@ -300,11 +410,11 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 	case len(parts) == 1 && head == "allocation":
 		return func(s *ruleScope) (value, bool) { return numberValue(s.allocation), true }
 	case len(parts) == 1 && head == "current_timestamp":
-		return func(s *ruleScope) (value, bool) { return numberValue(s.req.timestamp), true }
+		return func(s *ruleScope) (value, bool) { return numberValue(s.ds.rc.timestamp), true }
 	case len(parts) == 1 && head == "current_time":
-		return func(s *ruleScope) (value, bool) { return stringValue(s.req.timeHHMM), true }
+		return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.timeHHMM), true }
 	case len(parts) == 1 && head == "current_day":
-		return func(s *ruleScope) (value, bool) { return numberValue(float64(s.req.day)), true }
+		return func(s *ruleScope) (value, bool) { return numberValue(float64(s.ds.rc.day)), true }
 	case len(parts) == 2 && (head == "page" || head == "referring"):
 		field, lower, ok := urlFieldByName(parts[1])
 		if !ok {
@@ -312,9 +422,11 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 		}
 		isPage := head == "page"
 		return func(s *ruleScope) (value, bool) {
-			c := s.referring
+			var c *urlContext
 			if isPage {
-				c = s.page
+				c = s.ds.pageContext()
+			} else {
+				c = s.ds.referringContext()
 			}
 			if lower {
 				return stringValue(c.lower[field]), true
@@ -324,13 +436,15 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 	case len(parts) == 2 && head == "user":
 		switch parts[1] {
 		case "browserType":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.browserType), true }
+			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().browserType), true }
 		case "platform":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.platform), true }
+			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().platform), true }
 		case "locale":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.req.user.locale), true }
+			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().locale), true }
 		case "browserVersion":
-			return func(s *ruleScope) (value, bool) { return numberValue(float64(s.req.user.browserVersion)), true }
+			return func(s *ruleScope) (value, bool) {
+				return numberValue(float64(s.ds.rc.userContext().browserVersion)), true
+			}
 		}
 		return func(*ruleScope) (value, bool) { return undefinedValue, false }
 	case len(parts) == 2 && head == "geo":
@@ -341,20 +455,20 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 				var v string
 				switch name {
 				case "country":
-					v = s.req.geo.country
+					v = s.ds.rc.geo.country
 				case "region":
-					v = s.req.geo.region
+					v = s.ds.rc.geo.region
 				default:
-					v = s.req.geo.city
+					v = s.ds.rc.geo.city
 				}
 				return stringValue(v), v != ""
 			}
 		case "latitude", "longitude":
 			isLat := parts[1] == "latitude"
 			return func(s *ruleScope) (value, bool) {
-				p := s.req.geo.longitude
+				p := s.ds.rc.geo.longitude
 				if isLat {
-					p = s.req.geo.latitude
+					p = s.ds.rc.geo.latitude
 				}
 				if p == nil {
 					return undefinedValue, false
@@ -365,19 +479,7 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 		return func(*ruleScope) (value, bool) { return undefinedValue, false }
 	case len(parts) >= 2 && head == "mbox":
 		rest := parts[1:]
-		return func(s *ruleScope) (value, bool) {
-			var cur any = s.mbox
-			for _, p := range rest {
-				m, ok := cur.(map[string]any)
-				if !ok {
-					return undefinedValue, false
-				}
-				if cur, ok = m[p]; !ok {
-					return undefinedValue, false
-				}
-			}
-			return valueOf(cur), true
-		}
+		return func(s *ruleScope) (value, bool) { return s.ds.mboxValue(rest) }
 	}
 	return func(s *ruleScope) (value, bool) { return lookupPath(s.asData(), path) }
 }
@@ -404,8 +506,9 @@ func (s *ruleScope) asData() value {
 
 // toMap renders the rule context as the SDKs build it.
 func (s *ruleScope) toMap() map[string]any {
+	rc := s.ds.rc
 	geo := map[string]any{}
-	g := s.req.geo
+	g := rc.geo
 	if g.country != "" {
 		geo["country"] = g.country
 	}
@@ -421,22 +524,23 @@ func (s *ruleScope) toMap() map[string]any {
 	if g.longitude != nil {
 		geo["longitude"] = *g.longitude
 	}
-	mbox := s.mbox
+	mbox := s.ds.mboxContext()
 	if mbox == nil {
 		mbox = map[string]any{}
 	}
+	user := rc.userContext()
 	return map[string]any{
-		"current_timestamp": s.req.timestamp,
-		"current_time":      s.req.timeHHMM,
-		"current_day":       float64(s.req.day),
+		"current_timestamp": rc.timestamp,
+		"current_time":      rc.timeHHMM,
+		"current_day":       float64(rc.day),
 		"user": map[string]any{
-			"browserType":    s.req.user.browserType,
-			"platform":       s.req.user.platform,
-			"locale":         s.req.user.locale,
-			"browserVersion": float64(s.req.user.browserVersion),
+			"browserType":    user.browserType,
+			"platform":       user.platform,
+			"locale":         user.locale,
+			"browserVersion": float64(user.browserVersion),
 		},
-		"page":       s.page.toMap(),
-		"referring":  s.referring.toMap(),
+		"page":       s.ds.pageContext().toMap(),
+		"referring":  s.ds.referringContext().toMap(),
 		"geo":        geo,
 		"mbox":       mbox,
 		"allocation": s.allocation,

@@ -2,9 +2,8 @@ package ondevice
 
 import (
 	"maps"
+	"slices"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -62,12 +61,15 @@ type decider struct {
 	allocations   []activityAllocation
 
 	notifications []delivery.Notification
-	notified      map[string]bool
+	notified      []notifiedToken
 
 	remoteMboxes []string
 	remoteViews  []string
 	remoteNeeded bool
 }
+
+// notifiedToken is an mbox's event token already queued for notification.
+type notifiedToken struct{ mbox, token string }
 
 type activityAllocation struct {
 	key   string
@@ -129,6 +131,9 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 	if x := d.req.Execute; x != nil {
 		tracer := d.newTracer()
 		out := &delivery.ExecuteResponse{}
+		if len(x.Mboxes) > 0 {
+			out.Mboxes = make([]delivery.MboxResponse, 0, len(x.Mboxes))
+		}
 		for i := range x.Mboxes {
 			out.Mboxes = append(out.Mboxes, d.mboxResponses(modeExecute, mboxDetail(&x.Mboxes[i]), tracer)...)
 		}
@@ -140,6 +145,9 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 	if p := d.req.Prefetch; p != nil {
 		tracer := d.newTracer()
 		out := &delivery.PrefetchResponse{}
+		if len(p.Mboxes) > 0 {
+			out.Mboxes = make([]delivery.MboxResponse, 0, len(p.Mboxes))
+		}
 		for i := range p.Mboxes {
 			out.Mboxes = append(out.Mboxes, d.mboxResponses(modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)...)
 		}
@@ -185,7 +193,10 @@ func (d *decider) propertyAllows(r *preparedRule) bool {
 func (d *decider) mboxResponses(m mode, det detail, tracer *requestTracer) []delivery.MboxResponse {
 	outs := d.mboxOutcomes(m, det, tracer)
 	isGlobal := det.name == d.art.GlobalMbox
-	res := make([]delivery.MboxResponse, 0, max(len(outs), 1))
+	var res []delivery.MboxResponse
+	if len(outs) > 1 {
+		res = make([]delivery.MboxResponse, 0, len(outs))
+	}
 	for _, o := range outs {
 		r := delivery.MboxResponse{Index: o.index, Name: o.name, Options: o.options, Trace: o.trace}
 		if len(o.metrics) > 0 {
@@ -198,19 +209,19 @@ func (d *decider) mboxResponses(m mode, det detail, tracer *requestTracer) []del
 		if tracer != nil {
 			r.Trace = tracer.result()
 		}
-		res = append(res, r)
+		return append(res, r)
 	}
 	return res
 }
 
-func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []*outcome {
+func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []outcome {
 	if tracer != nil {
 		tracer.traceRequest(m, kindMbox, det, &d.rc)
 	}
 	isGlobal := det.name == d.art.GlobalMbox
-	var outs []*outcome
+	var outs []outcome
 	var matchedKeys map[string]bool
-	scope := d.scopeFor(det)
+	ds := d.scopeFor(det)
 	for _, rule := range d.art.mboxRules[det.name] {
 		if !d.propertyAllows(rule) {
 			continue
@@ -218,8 +229,8 @@ func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []*out
 		if isGlobal && matchedKeys[rule.key] {
 			continue
 		}
-		o := d.evaluate(m, kindMbox, rule, det, &scope, tracer)
-		if o == nil {
+		o, matched := d.evaluate(m, kindMbox, rule, det, ds, tracer)
+		if !matched {
 			continue
 		}
 		outs = append(outs, o)
@@ -249,7 +260,7 @@ func (d *decider) viewResponses(det detail, tracer *requestTracer) []delivery.Vi
 			rules = append(rules, d.art.viewRules[name]...)
 		}
 	}
-	scope := d.scopeFor(det)
+	ds := d.scopeFor(det)
 	var order []string
 	byName := map[string]*delivery.View{}
 	matchedKeys := map[string]bool{}
@@ -257,8 +268,8 @@ func (d *decider) viewResponses(det detail, tracer *requestTracer) []delivery.Vi
 		if !d.propertyAllows(rule) || matchedKeys[rule.key] {
 			continue
 		}
-		o := d.evaluate(modePrefetch, kindView, rule, det, &scope, tracer)
-		if o == nil {
+		o, matched := d.evaluate(modePrefetch, kindView, rule, det, ds, tracer)
+		if !matched {
 			continue
 		}
 		matchedKeys[rule.key] = true
@@ -314,15 +325,8 @@ type pageLoadTraceDetail struct {
 
 // scopeFor prepares the part of the rule scope shared by every rule of one
 // request detail.
-func (d *decider) scopeFor(det detail) ruleScope {
-	s := ruleScope{req: &d.rc, page: &d.rc.page, referring: &d.rc.referring, mbox: mboxContext(det.params)}
-	if det.address != nil {
-		// As in the SDKs, a detail's own address stands for both the page and
-		// the referrer.
-		page := newURLContext(det.address.URL)
-		s.page, s.referring = &page, &page
-	}
-	return s
+func (d *decider) scopeFor(det detail) *detailScope {
+	return &detailScope{rc: &d.rc, address: det.address, params: det.params}
 }
 
 // allocation returns the visitor's allocation in a rule's activity,
@@ -340,21 +344,20 @@ func (d *decider) allocation(rule *preparedRule) float64 {
 
 // evaluate applies one rule to a request detail and, when it matches,
 // returns its post-processed consequence.
-func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det detail, base *ruleScope, tracer *requestTracer) *outcome {
-	scope := *base
-	scope.data = nil
-	scope.allocation = d.allocation(rule)
-	satisfied, ok := d.e.evalCondition(rule, &scope)
+func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det detail, ds *detailScope, tracer *requestTracer) (outcome, bool) {
+	scope := &ds.scope
+	*scope = ruleScope{ds: ds, allocation: d.allocation(rule)}
+	satisfied, ok := d.e.evalCondition(rule, scope)
 	if !ok {
-		return nil
+		return outcome{}, false
 	}
 	if tracer != nil {
-		tracer.ruleEvaluated(rule, &scope, satisfied)
+		tracer.ruleEvaluated(rule, scope, satisfied)
 	}
 	if !satisfied {
-		return nil
+		return outcome{}, false
 	}
-	o := &outcome{rule: rule, name: rule.name, index: det.index}
+	o := outcome{rule: rule, name: rule.name, index: det.index}
 	if m == modeExecute {
 		d.addNotification(rule, tracer)
 		o.options, o.metrics = executeOptions(rule)
@@ -362,11 +365,13 @@ func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det det
 		o.options, o.metrics = prefetchOptions(rule, kind)
 	}
 	d.addResponseTokens(rule, o.options)
-	replaceCampaignMacros(rule, o.options, det)
+	if rule.hasMacros {
+		replaceCampaignMacros(rule, o.options, det)
+	}
 	if tracer != nil {
 		o.trace = tracer.result()
 	}
-	return o
+	return o, true
 }
 
 // addNotification queues the display notification of an executed rule's
@@ -378,14 +383,10 @@ func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
 		if tok == "" {
 			continue
 		}
-		key := rule.name + "-" + tok
-		if d.notified[key] {
+		if d.wasNotified(rule.name, tok) {
 			continue
 		}
-		if d.notified == nil {
-			d.notified = map[string]bool{}
-		}
-		d.notified[key] = true
+		d.notified = append(d.notified, notifiedToken{rule.name, tok})
 		tokens = append(tokens, tok)
 	}
 	if tracer != nil {
@@ -395,8 +396,8 @@ func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
 		return
 	}
 	n := delivery.Notification{
-		ID:           uuid.NewString(),
-		ImpressionID: uuid.NewString(),
+		ID:           newID(),
+		ImpressionID: newID(),
 		Type:         delivery.MetricDisplay,
 		Timestamp:    delivery.TimestampMillis(d.now),
 		Mbox:         &delivery.NotificationMbox{Name: rule.name},
@@ -406,6 +407,15 @@ func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
 		tracer.notificationSent(rule, n)
 	}
 	d.notifications = append(d.notifications, n)
+}
+
+func (d *decider) wasNotified(mbox, token string) bool {
+	for _, n := range d.notified {
+		if n.mbox == mbox && n.token == token {
+			return true
+		}
+	}
+	return false
 }
 
 // executeOptions is an executed consequence: blank options dropped, event
@@ -453,6 +463,14 @@ func prefetchOptions(rule *preparedRule, kind requestKind) ([]delivery.Option, [
 // activity, experience, location, offer and option tokens the account
 // enabled, the geo tokens, and activity.decisioningMethod.
 func (d *decider) addResponseTokens(rule *preparedRule, opts []delivery.Option) {
+	if len(d.baseTokens) == 1 {
+		// The common case: no geo tokens. The merged map is prepared once per
+		// rule and shared, read-only, by every decision.
+		for i := range opts {
+			opts[i].ResponseTokens = rule.onDeviceTokens
+		}
+		return
+	}
 	fromMeta := rule.metaTokens
 	for i := range opts {
 		tokens := make(delivery.ResponseTokens, len(fromMeta)+len(d.baseTokens))
@@ -480,73 +498,59 @@ func (r *preparedRule) tokensFromMeta(a *Artifact) map[string]any {
 // remoteDependency lists the requested mboxes and views the artifact cannot
 // decide: those it marks remote and those it does not list as local.
 func remoteDependency(art *Artifact, req *delivery.DeliveryRequest) (mboxes, views []string) {
-	var requestedMboxes []string
-	seen := map[string]bool{}
-	addMbox := func(name string) {
-		if !seen[name] {
-			seen[name] = true
-			requestedMboxes = append(requestedMboxes, name)
-		}
-	}
-	var requestedViews []string
-	seenViews := map[string]bool{}
+	var requestedMboxes, requestedViews []string
 	hasViews := false
 	if p := req.Prefetch; p != nil {
 		for _, m := range p.Mboxes {
-			addMbox(m.Name)
+			requestedMboxes = appendUnique(requestedMboxes, m.Name)
 		}
-		if p.Views != nil {
-			hasViews = true
-		}
+		hasViews = p.Views != nil
 		for _, v := range p.Views {
-			if v.Name != "" && !seenViews[v.Name] {
-				seenViews[v.Name] = true
-				requestedViews = append(requestedViews, v.Name)
+			if v.Name != "" {
+				requestedViews = appendUnique(requestedViews, v.Name)
 			}
 		}
 	}
 	if x := req.Execute; x != nil {
 		for _, m := range x.Mboxes {
-			addMbox(m.Name)
+			requestedMboxes = appendUnique(requestedMboxes, m.Name)
 		}
 	}
 	if (req.Execute != nil && req.Execute.PageLoad != nil) || (req.Prefetch != nil && req.Prefetch.PageLoad != nil) {
-		addMbox(art.GlobalMbox)
+		requestedMboxes = appendUnique(requestedMboxes, art.GlobalMbox)
 	}
-	remote := map[string]bool{}
 	for _, name := range art.RemoteMboxes {
-		if seen[name] && !remote[name] {
-			remote[name] = true
-			mboxes = append(mboxes, name)
+		if slices.Contains(requestedMboxes, name) {
+			mboxes = appendUnique(mboxes, name)
 		}
 	}
 	for _, name := range requestedMboxes {
-		if !art.localMboxSet[name] && !remote[name] {
-			remote[name] = true
-			mboxes = append(mboxes, name)
+		if !art.localMboxSet[name] {
+			mboxes = appendUnique(mboxes, name)
 		}
 	}
-	remoteV := map[string]bool{}
 	if hasViews && len(requestedViews) == 0 {
 		for _, name := range art.RemoteViews {
-			if !remoteV[name] {
-				remoteV[name] = true
-				views = append(views, name)
-			}
+			views = appendUnique(views, name)
 		}
 		return mboxes, views
 	}
 	for _, name := range art.RemoteViews {
-		if seenViews[name] && !remoteV[name] {
-			remoteV[name] = true
-			views = append(views, name)
+		if slices.Contains(requestedViews, name) {
+			views = appendUnique(views, name)
 		}
 	}
 	for _, name := range requestedViews {
-		if !art.localViewSet[name] && !remoteV[name] {
-			remoteV[name] = true
-			views = append(views, name)
+		if !art.localViewSet[name] {
+			views = appendUnique(views, name)
 		}
 	}
 	return mboxes, views
+}
+
+func appendUnique(list []string, name string) []string {
+	if slices.Contains(list, name) {
+		return list
+	}
+	return append(list, name)
 }

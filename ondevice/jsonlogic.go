@@ -130,6 +130,27 @@ func compileOperation(op string, args []any) (condition, error) {
 		a, b := argOrUndefined(cs, 0), argOrUndefined(cs, 1)
 		strict := op == "===" || op == "!=="
 		negate := op == "!=" || op == "!=="
+		if len(args) == 2 {
+			// Fast path: comparing with a string literal, as Target's
+			// conditions do ({"==": ["chrome", {"var": "user.browserType"}]}).
+			lit, other := stringLiteral(args[0]), b
+			if lit == nil {
+				lit, other = stringLiteral(args[1]), a
+			}
+			if lit != nil {
+				want := *lit
+				return func(s *ruleScope) value {
+					v := other(s)
+					if v.k == kindString {
+						return boolValue((v.s == want) != negate)
+					}
+					if strict {
+						return boolValue(negate)
+					}
+					return boolValue(looseEquals(v, stringValue(want)) != negate)
+				}, nil
+			}
+		}
 		if strict {
 			return func(s *ruleScope) value { return boolValue(strictEquals(a(s), b(s)) != negate) }, nil
 		}
@@ -317,6 +338,16 @@ func compileRelational(op string, args []any) (condition, error) {
 		}
 		return c >= 0
 	}
+	if len(args) == 2 {
+		// Fast path: comparing with a number literal, as allocation and
+		// timing conditions do ({"<=": [0, {"var": "allocation"}]}).
+		if n, ok := numberLiteral(args[1]); ok {
+			return relationalWithNumber(op, a, n, false, holds), nil
+		}
+		if n, ok := numberLiteral(args[0]); ok {
+			return relationalWithNumber(op, b, n, true, holds), nil
+		}
+	}
 	// json-logic's "between": {"<": [a, b, c]} is a < b < c.
 	if (op == "<" || op == "<=") && len(cs) == 3 {
 		c := cs[2]
@@ -326,6 +357,46 @@ func compileRelational(op string, args []any) (condition, error) {
 		}, nil
 	}
 	return func(s *ruleScope) value { return boolValue(holds(a(s), b(s))) }, nil
+}
+
+// relationalWithNumber compiles x OP n (or n OP x when flipped) with a
+// direct float comparison when x evaluates to a number.
+func relationalWithNumber(op string, x condition, n float64, flipped bool, holds func(a, b value) bool) condition {
+	lit := numberValue(n)
+	return func(s *ruleScope) value {
+		v := x(s)
+		if v.k != kindNumber {
+			if flipped {
+				return boolValue(holds(lit, v))
+			}
+			return boolValue(holds(v, lit))
+		}
+		a, b := v.n, n
+		if flipped {
+			a, b = n, v.n
+		}
+		switch op {
+		case "<":
+			return boolValue(a < b)
+		case "<=":
+			return boolValue(a <= b)
+		case ">":
+			return boolValue(a > b)
+		}
+		return boolValue(a >= b)
+	}
+}
+
+func numberLiteral(node any) (float64, bool) {
+	n, ok := node.(float64)
+	return n, ok
+}
+
+func stringLiteral(node any) *string {
+	if s, ok := node.(string); ok {
+		return &s
+	}
+	return nil
 }
 
 // contains is json-logic's "in": substring for a string haystack, strict

@@ -3,25 +3,101 @@ package ondevice
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/targetflow/targetflow/delivery"
 )
 
-// macroPattern matches campaign macros such as ${campaign.id} or
-// ${mbox.param}.
-var macroPattern = regexp.MustCompile(`\$\{([a-zA-Z0-9_.]*?)\}`)
+// Campaign macros such as ${campaign.id}, ${mbox.name} or ${mbox.param} in
+// html offers and in the string content of actions offers are expanded
+// from the rule's meta, then the request detail (name, index), then its
+// parameters. An unknown macro is kept as written. Templates are parsed
+// once per artifact.
 
-// replaceCampaignMacros expands the macros of html options and of the string
-// content of actions options, from the rule's meta, then the request
-// detail (name, index), then its parameters. An unknown macro is kept as
-// written.
-func replaceCampaignMacros(rule *preparedRule, opts []delivery.Option, det detail) {
-	for i := range opts {
-		o := &opts[i]
-		if !bytes.Contains(o.Content, []byte("${")) {
+// macroTemplate is a text split into literals and macros.
+type macroTemplate struct {
+	segments []macroSegment
+}
+
+type macroSegment struct {
+	text    string // literal text, or the macro as written
+	key     string // normalized macro key
+	isMacro bool
+}
+
+// optionMacros holds the templates of one option of a rule.
+type optionMacros struct {
+	content json.RawMessage // the option's original content (identity)
+	html    *macroTemplate
+	actions []map[string]json.RawMessage
+	// actionTemplates[i] is the template of action i's content, or nil.
+	actionTemplates []*macroTemplate
+}
+
+// parseMacroTemplate splits text at ${name} macros, name being letters,
+// digits, "_" and "."; it returns nil when text has no macro.
+func parseMacroTemplate(text string) *macroTemplate {
+	var t macroTemplate
+	rest := text
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			break
+		}
+		j := i + 2
+		for j < len(rest) && isMacroNameByte(rest[j]) {
+			j++
+		}
+		if j >= len(rest) || rest[j] != '}' {
+			t.segments = append(t.segments, macroSegment{text: rest[:i+2]})
+			rest = rest[i+2:]
+			continue
+		}
+		if i > 0 {
+			t.segments = append(t.segments, macroSegment{text: rest[:i]})
+		}
+		t.segments = append(t.segments, macroSegment{text: rest[i : j+1], key: macroKey(rest[i+2 : j]), isMacro: true})
+		rest = rest[j+1:]
+	}
+	hasMacro := false
+	for _, s := range t.segments {
+		hasMacro = hasMacro || s.isMacro
+	}
+	if !hasMacro {
+		return nil
+	}
+	if rest != "" {
+		t.segments = append(t.segments, macroSegment{text: rest})
+	}
+	return &t
+}
+
+func isMacroNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
+}
+
+func (t *macroTemplate) expand(rule *preparedRule, det detail) (string, bool) {
+	var sb strings.Builder
+	changed := false
+	for _, s := range t.segments {
+		if s.isMacro {
+			if v, ok := macroValue(s.key, rule, det); ok {
+				sb.WriteString(v)
+				changed = true
+				continue
+			}
+		}
+		sb.WriteString(s.text)
+	}
+	return sb.String(), changed
+}
+
+// prepareMacros finds the options of a rule that hold macros.
+func prepareMacros(options []delivery.Option) []optionMacros {
+	var out []optionMacros
+	for _, o := range options {
+		if len(o.Content) == 0 || !bytes.Contains(o.Content, []byte("${")) {
 			continue
 		}
 		switch o.Type {
@@ -30,54 +106,86 @@ func replaceCampaignMacros(rule *preparedRule, opts []delivery.Option, det detai
 			if json.Unmarshal(o.Content, &html) != nil {
 				continue
 			}
-			if replaced, changed := expandMacros(html, rule, det); changed {
-				o.Content = mustMarshalString(replaced)
+			if t := parseMacroTemplate(html); t != nil {
+				out = append(out, optionMacros{content: o.Content, html: t})
 			}
 		case delivery.OptionActions:
 			var actions []map[string]json.RawMessage
 			if json.Unmarshal(o.Content, &actions) != nil {
 				continue
 			}
-			changed := false
-			for _, a := range actions {
+			templates := make([]*macroTemplate, len(actions))
+			any := false
+			for i, a := range actions {
 				var content string
 				if json.Unmarshal(a["content"], &content) != nil {
 					continue
 				}
-				if replaced, ok := expandMacros(content, rule, det); ok {
-					a["content"] = mustMarshalString(replaced)
-					changed = true
+				templates[i] = parseMacroTemplate(content)
+				any = any || templates[i] != nil
+			}
+			if any {
+				out = append(out, optionMacros{content: o.Content, actions: actions, actionTemplates: templates})
+			}
+		}
+	}
+	return out
+}
+
+// replaceCampaignMacros expands the macros of a matched rule's options.
+func replaceCampaignMacros(rule *preparedRule, opts []delivery.Option, det detail) {
+	for i := range opts {
+		o := &opts[i]
+		if len(o.Content) == 0 {
+			continue
+		}
+		for _, m := range rule.macros {
+			if len(m.content) == 0 || &m.content[0] != &o.Content[0] {
+				continue
+			}
+			if m.html != nil {
+				if replaced, changed := m.html.expand(rule, det); changed {
+					o.Content = marshalJSONString(replaced)
 				}
+				break
+			}
+			actions := make([]map[string]json.RawMessage, len(m.actions))
+			changed := false
+			for j, a := range m.actions {
+				actions[j] = a
+				t := m.actionTemplates[j]
+				if t == nil {
+					continue
+				}
+				replaced, ok := t.expand(rule, det)
+				if !ok {
+					continue
+				}
+				c := make(map[string]json.RawMessage, len(a))
+				for k, v := range a {
+					c[k] = v
+				}
+				c["content"] = marshalJSONString(replaced)
+				actions[j] = c
+				changed = true
 			}
 			if changed {
 				if data, err := json.Marshal(actions); err == nil {
 					o.Content = data
 				}
 			}
+			break
 		}
 	}
 }
 
-func mustMarshalString(s string) json.RawMessage {
+// marshalJSONString encodes s as a JSON string without HTML escaping.
+func marshalJSONString(s string) json.RawMessage {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	return bytes.TrimRight(buf.Bytes(), "\n")
-}
-
-func expandMacros(text string, rule *preparedRule, det detail) (string, bool) {
-	changed := false
-	out := macroPattern.ReplaceAllStringFunc(text, func(macro string) string {
-		name := macro[2 : len(macro)-1]
-		key := macroKey(name)
-		if v, ok := macroValue(key, rule, det); ok {
-			changed = true
-			return v
-		}
-		return macro
-	})
-	return out, changed
 }
 
 // macroKey normalizes a macro name: campaign means activity, recipe means

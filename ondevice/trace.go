@@ -57,8 +57,8 @@ func (t *requestTracer) traceRequest(m mode, kind requestKind, det detail, rc *r
 	}
 	detailMap["type"] = string(m)
 	t.request = map[string]any{
-		"pageURL":    rc.page.values[urlURL],
-		"host":       rc.page.values[urlDomain],
+		"pageURL":    rc.pageContext().values[urlURL],
+		"host":       rc.pageContext().values[urlDomain],
 		string(kind): detailMap,
 	}
 }
