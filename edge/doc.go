@@ -10,7 +10,13 @@
 //	addr, err := s.Start(ctx, "127.0.0.1:0")  // until ctx ends; s.Wait() after
 //	client, err := target.New(target.WithClient(demo.Client),
 //		target.WithOrganizationID(demo.OrganizationID),
-//		target.WithServerDomain(addr), target.WithSecure(false))
+//		target.WithServerDomain(addr), target.WithSecure(false),
+//		target.WithTransport(edge.RoutingTransport(addr)))
+//
+// Like the real edge, answers name an edge cluster (the tntId's location
+// hint and edgeHost), and SDK clients send the visitor's later calls to
+// mboxedge<cluster>.tt.omtrdc.net: RoutingTransport brings those back to the
+// local edge. WithClusterRouting(false) leaves the cluster out instead.
 //
 // Endpoints:
 //
