@@ -27,6 +27,9 @@ var metaResponseTokens = []string{
 }
 
 // Decision is the outcome of deciding one Delivery API request on-device.
+//
+// A Decision shares read-only data with the artifact: option content bytes
+// and response token maps. Copy them before modifying them.
 type Decision struct {
 	// Response is the Delivery API response, as the edge would send it.
 	Response *delivery.DeliveryResponse

@@ -38,7 +38,7 @@ const (
 var (
 	// ErrNotReady: no artifact has been loaded.
 	ErrNotReady = errors.New("ondevice: the decisioning artifact is not available")
-	// ErrClosed: the engine was closed.
+	// ErrClosed: the engine was closed (Refresh after Close).
 	ErrClosed = errors.New("ondevice: engine closed")
 )
 
@@ -125,6 +125,7 @@ type Engine struct {
 	lastRetrieved  time.Time
 	pendingEntries []delivery.TelemetryEntry
 
+	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -323,6 +324,7 @@ func (e *Engine) RemoteDependency(req *delivery.DeliveryRequest) (mboxes, views 
 // safe to call more than once; decisions keep working with the last artifact.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		e.closed.Store(true)
 		if e.stop != nil {
 			e.stop()
 			<-e.done

@@ -121,6 +121,9 @@ func (e *Engine) Refresh(ctx context.Context) (bool, error) {
 	if e.payload != nil || e.filePath != "" {
 		return false, &ConfigError{Option: "artifact", Reason: "a payload or file artifact cannot be refreshed"}
 	}
+	if e.closed.Load() {
+		return false, ErrClosed
+	}
 	return e.download(ctx)
 }
 
@@ -131,12 +134,17 @@ func (e *Engine) download(ctx context.Context) (bool, error) {
 	var lastErr error
 	for attempt := 1; attempt <= e.attempts; attempt++ {
 		if attempt > 1 {
-			select {
-			case <-ctx.Done():
+			if ctx.Err() != nil {
 				return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, ctx.Err(), lastErr)
-			case <-e.clock.After(backoff):
 			}
-			backoff = min(backoff*2, MaxRetryBackoff)
+			if backoff > 0 {
+				select {
+				case <-ctx.Done():
+					return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, ctx.Err(), lastErr)
+				case <-e.clock.After(backoff):
+				}
+				backoff = min(backoff*2, MaxRetryBackoff)
+			}
 		}
 		installed, retry, err := e.downloadOnce(ctx)
 		if err == nil {
