@@ -44,7 +44,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			s.metrics.faults.WithLabelValues(string(fate.fault)).Inc()
 		}
 		if !sleep(ctx, fate.delay) {
-			setStatusLabel(ctx, statusCanceled)
+			labelStatus(w, statusCanceled)
 			return
 		}
 		switch fate.fault {
@@ -57,7 +57,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusTooManyRequests, "too many requests (injected fault)")
 			return
 		case FaultReset:
-			setStatusLabel(ctx, statusReset)
+			labelStatus(w, statusReset)
 			dropConnection(w)
 			return
 		}
@@ -115,7 +115,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if ctx.Err() != nil {
-			setStatusLabel(ctx, statusCanceled)
+			labelStatus(w, statusCanceled)
 			return
 		}
 		s.logger.Error("decision failed", zap.Error(err), zap.String("sessionId", sessionID))

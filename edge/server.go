@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,11 +201,20 @@ func (s *Server) Notifications() []NotificationRecord {
 // ResetNotifications forgets the recorded notifications.
 func (s *Server) ResetNotifications() { s.notes.reset() }
 
-// statusWriter remembers the status of an answer and the endpoint it was for.
+// statusWriter remembers the status of an answer, the endpoint it was for,
+// and the status label of a request that got no answer (reset, canceled).
 type statusWriter struct {
 	http.ResponseWriter
 	status   int
 	endpoint string
+	label    string
+}
+
+// labelStatus sets the status label of a request that gets no answer.
+func labelStatus(w http.ResponseWriter, label string) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.label = label
+	}
 }
 
 func (w *statusWriter) WriteHeader(status int) {
@@ -233,10 +243,9 @@ const (
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, endpoint: endpointOther}
-	label := ""
 	defer func() {
 		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
+			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				s.metrics.requests.WithLabelValues(sw.endpoint, statusReset).Inc()
 				panic(p)
 			}
@@ -246,24 +255,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		switch {
-		case label != "":
-			s.metrics.requests.WithLabelValues(sw.endpoint, label).Inc()
+		case sw.label != "":
+			s.metrics.requests.WithLabelValues(sw.endpoint, sw.label).Inc()
 		case sw.status != 0:
 			s.metrics.countRequest(sw.endpoint, sw.status)
 		}
 	}()
-	r = r.WithContext(context.WithValue(r.Context(), labelKey{}, &label))
 	s.mux.ServeHTTP(sw, r)
-}
-
-// labelKey carries a pointer to the status label override of a request
-// (reset, canceled) from a handler back to ServeHTTP.
-type labelKey struct{}
-
-func setStatusLabel(ctx context.Context, label string) {
-	if p, ok := ctx.Value(labelKey{}).(*string); ok {
-		*p = label
-	}
 }
 
 func (s *Server) routes() *http.ServeMux {
@@ -304,13 +302,7 @@ func allowOnly(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 			return true
 		}
 	}
-	allow := ""
-	for i, m := range methods {
-		if i > 0 {
-			allow += ", "
-		}
-		allow += m
-	}
+	allow := strings.Join(methods, ", ")
 	w.Header().Set("Allow", allow)
 	writeError(w, http.StatusMethodNotAllowed, "method %s is not allowed on %s: use %s", r.Method, r.URL.Path, allow)
 	return false
