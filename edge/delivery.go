@@ -19,6 +19,9 @@ import (
 
 // serveDelivery answers POST /rest/v1/delivery.
 func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
+	if allowCrossOrigin(w, r) {
+		return
+	}
 	if !allowOnly(w, r, http.MethodPost) {
 		return
 	}
@@ -129,6 +132,29 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			zap.Duration("decision", time.Since(started)))
 	}
 	writeJSON(w, resp)
+}
+
+// allowCrossOrigin lets browser pages on other origins call the edge, as
+// at.js calls the real one: the Origin is echoed with credentials allowed,
+// and a preflight (OPTIONS) is answered 204. It reports whether the request
+// was a preflight, which needs nothing more.
+func allowCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "POST")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // completeResponse fills in what the edge, not the engine, answers: status,

@@ -289,3 +289,23 @@ func TestConcurrentDeliveries(t *testing.T) {
 		}
 	}
 }
+
+func TestCrossOriginCalls(t *testing.T) {
+	t.Parallel()
+	base := startEdge(t, newEdge(t))
+	client := httpClient(t)
+	origin := map[string]string{"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"}
+	preflight := do(t, client, http.MethodOptions, base+deliveryPath, "", origin)
+	if preflight.status != http.StatusNoContent ||
+		preflight.header.Get("Access-Control-Allow-Origin") != "https://shop.example" ||
+		preflight.header.Get("Access-Control-Allow-Methods") != "POST" {
+		t.Fatalf("preflight: %d %v", preflight.status, preflight.header)
+	}
+	call := do(t, client, http.MethodPost, base+deliveryPath, validRequest, map[string]string{"Origin": "https://shop.example"})
+	if call.status != http.StatusOK || call.header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("cross-origin call: %d %v", call.status, call.header)
+	}
+	if plain := do(t, client, http.MethodOptions, base+deliveryPath, "", nil); plain.status != http.StatusMethodNotAllowed {
+		t.Errorf("OPTIONS without Origin answered %d, want 405", plain.status)
+	}
+}

@@ -36,6 +36,7 @@
 // metrics, and one receipt per notification. Errors are
 // {"status":N,"message":"…"} naming the field or value at fault; bad input is
 // never answered 500. A request whose context has beacon true is answered 204.
+// Browser pages on other origins may call it (CORS, preflight included).
 //
 // Latency and faults (WithLatency, WithFaults, WithSeed) apply to the
 // delivery endpoint only, drawn from one seeded generator: fixed latency plus
