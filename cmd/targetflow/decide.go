@@ -1,12 +1,416 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/sourcegraph/conc/stream"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 )
 
-// decideCommand is being built; it reports so instead of pretending to work.
-func decideCommand(_ context.Context, _ []string, std stdio) int {
-	fmt.Fprintln(std.Err, "targetflow decide: not built yet")
-	return exitUsage
+const decideUsage = `usage: targetflow decide --artifact PATH|URL|demo --client CODE [--organization-id ORG]
+                         [--input FILE|-] [--output FILE|-] [--workers N]
+       targetflow decide --artifact PATH|URL|demo --client CODE --generate N [--output FILE|-]
+
+Decides Delivery API requests on-device. Reads JSON lines, each a
+DeliveryRequest, and writes one JSON line per input line, in input order: the
+DeliveryResponse GetOffers returns in on-device mode. A line that is not valid
+JSON or not a valid request gives {"error":{"line":N,"message":"..."}} in its
+place and the run goes on. Exit status: 0 when every line was decided, 1 when
+any line failed, 2 on usage or artifact errors.
+
+--artifact demo uses the bundled demo artifact (client ` + demo.Client + `).
+--generate N writes N sample requests for the artifact instead of deciding.
+
+flags:
+`
+
+// decideMaxLine bounds one input line.
+const decideMaxLine = 16 << 20
+
+// decideChunkLines is how many lines one worker task decides at a time.
+const decideChunkLines = 128
+
+type decideFlags struct {
+	artifact, client, organizationID string
+	input, output                    string
+	workers                          int
+	generate                         int
+}
+
+func parseDecideFlags(args []string, stderr io.Writer) (decideFlags, error) {
+	var f decideFlags
+	fs := flag.NewFlagSet("decide", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, decideUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.artifact, "artifact", "", "rules artifact: a rules.json or rules.bin file, an http(s) URL, or \"demo\" (required)")
+	fs.StringVar(&f.client, "client", "", "Target client code (required unless --artifact demo)")
+	fs.StringVar(&f.organizationID, "organization-id", "", "Experience Cloud organization id (required for rules.bin)")
+	fs.StringVar(&f.input, "input", "-", "JSON lines of DeliveryRequest, or - for stdin")
+	fs.StringVar(&f.output, "output", "-", "where to write the JSON lines of DeliveryResponse, or - for stdout")
+	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "requests decided in parallel")
+	fs.IntVar(&f.generate, "generate", 0, "write this many sample requests instead of deciding")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.artifact == "" {
+		return f, errors.New("--artifact is required")
+	}
+	if f.artifact == "demo" {
+		f.client = firstNonEmpty(f.client, demo.Client)
+		f.organizationID = firstNonEmpty(f.organizationID, demo.OrganizationID)
+	}
+	if f.client == "" {
+		return f, errors.New("--client is required")
+	}
+	if f.workers < 1 {
+		return f, fmt.Errorf("--workers must be at least 1, got %d", f.workers)
+	}
+	if f.generate < 0 {
+		return f, fmt.Errorf("--generate must not be negative, got %d", f.generate)
+	}
+	return f, nil
+}
+
+// decideCommand implements "targetflow decide".
+func decideCommand(ctx context.Context, args []string, std stdio) int {
+	f, err := parseDecideFlags(args, std.Err)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		return exitUsage
+	}
+	opts := []ondevice.Option{
+		ondevice.WithClient(f.client),
+		ondevice.WithOrganizationID(f.organizationID),
+		ondevice.WithPollingInterval(0),
+		ondevice.WithTelemetry(false),
+	}
+	switch {
+	case f.artifact == "demo":
+		opts = append(opts, ondevice.WithArtifactPayload(demo.Artifact()))
+	case strings.HasPrefix(f.artifact, "http://") || strings.HasPrefix(f.artifact, "https://"):
+		opts = append(opts, ondevice.WithArtifactURL(f.artifact))
+	default:
+		opts = append(opts, ondevice.WithArtifactFile(f.artifact))
+	}
+	engine, err := ondevice.New(ctx, opts...)
+	if err != nil {
+		fmt.Fprintf(std.Err, "targetflow decide: artifact: %v\n", err)
+		return exitUsage
+	}
+	defer engine.Close()
+
+	out, closeOut, err := decideOpenOutput(f.output, std.Out)
+	if err != nil {
+		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		return exitUsage
+	}
+	if f.generate > 0 {
+		err := writeSampleRequests(out, engine.Artifact(), f.generate, 1)
+		if cerr := closeOut(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+			return exitFailed
+		}
+		return exitOK
+	}
+	in, closeIn, err := decideOpenInput(f.input, std.In)
+	if err != nil {
+		closeOut()
+		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		return exitUsage
+	}
+	defer closeIn()
+	failed, err := decideLines(ctx, engine, in, out, f.workers)
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintf(std.Err, "targetflow decide: interrupted: %v\n", err)
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		return exitFailed
+	case failed > 0:
+		fmt.Fprintf(std.Err, "targetflow decide: %d line(s) failed\n", failed)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func decideOpenInput(path string, stdin io.Reader) (io.Reader, func() error, error) {
+	if path == "-" || path == "" {
+		return stdin, func() error { return nil }, nil
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--input: %w", err)
+	}
+	return file, file.Close, nil
+}
+
+// decideOpenOutput returns a buffered writer; its close flushes (and closes
+// a file).
+func decideOpenOutput(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	target, closeTarget := stdout, func() error { return nil }
+	if path != "-" && path != "" {
+		file, err := os.Create(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--output: %w", err)
+		}
+		target, closeTarget = file, file.Close
+	}
+	w := bufio.NewWriterSize(target, 256<<10)
+	return w, func() error {
+		err := w.Flush()
+		if cerr := closeTarget(); err == nil {
+			err = cerr
+		}
+		return err
+	}, nil
+}
+
+// decideChunk is a run of input lines decided by one task.
+type decideChunk struct {
+	firstLine int
+	lines     [][]byte // slices of buf
+	buf       []byte
+	out       bytes.Buffer
+	failed    int
+}
+
+// decideLines decides every line of in and writes the results to out in
+// input order, with up to workers chunks decided in parallel. Memory holds
+// at most about 2×workers chunks, whatever the input length. It returns the
+// number of failed lines, and an error when reading or writing failed or
+// ctx was cancelled.
+func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out io.Writer, workers int) (failed int, err error) {
+	reader := bufio.NewReaderSize(in, 256<<10)
+	s := stream.New().WithMaxGoroutines(workers)
+	var writeErr error
+	lineNo := 0
+	var readErr error
+	for readErr == nil {
+		if ctx.Err() != nil {
+			readErr = ctx.Err()
+			break
+		}
+		chunk := &decideChunk{firstLine: lineNo + 1}
+		for len(chunk.lines) < decideChunkLines {
+			line, tooLong, err := decideReadLine(reader)
+			if err != nil && (err != io.EOF || (line == nil && !tooLong)) {
+				if err != io.EOF {
+					readErr = fmt.Errorf("reading input: %w", err)
+				} else {
+					readErr = io.EOF
+				}
+				break
+			}
+			lineNo++
+			if tooLong {
+				chunk.lines = append(chunk.lines, nil)
+			} else {
+				start := len(chunk.buf)
+				chunk.buf = append(chunk.buf, line...)
+				chunk.lines = append(chunk.lines, chunk.buf[start:len(chunk.buf):len(chunk.buf)])
+			}
+			if err == io.EOF {
+				readErr = io.EOF
+				break
+			}
+		}
+		if len(chunk.lines) == 0 {
+			break
+		}
+		// The chunk's buffer may have moved while growing: re-slice lines.
+		chunk.rebase()
+		s.Go(func() stream.Callback {
+			decideChunkLinesTo(ctx, engine, chunk)
+			return func() {
+				failed += chunk.failed
+				if writeErr == nil {
+					_, writeErr = out.Write(chunk.out.Bytes())
+				}
+			}
+		})
+	}
+	s.Wait()
+	if writeErr != nil {
+		return failed, fmt.Errorf("writing output: %w", writeErr)
+	}
+	if readErr != nil && readErr != io.EOF {
+		return failed, readErr
+	}
+	return failed, nil
+}
+
+// rebase points the chunk's lines into its final buffer.
+func (c *decideChunk) rebase() {
+	offset := 0
+	for i, l := range c.lines {
+		if l == nil {
+			continue
+		}
+		n := len(l)
+		c.lines[i] = c.buf[offset : offset+n : offset+n]
+		offset += n
+	}
+}
+
+// decideReadLine reads one line without its newline. A line longer than
+// decideMaxLine is skipped and reported with tooLong.
+func decideReadLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var long []byte
+	for {
+		part, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if !tooLong {
+				long = append(long, part...)
+				if len(long) > decideMaxLine {
+					tooLong, long = true, nil
+				}
+			}
+			continue
+		}
+		if err != nil && err != io.EOF {
+			return nil, false, err
+		}
+		if err == io.EOF && len(part) == 0 && long == nil && !tooLong {
+			return nil, false, io.EOF
+		}
+		if tooLong {
+			return nil, true, err
+		}
+		if long != nil {
+			part = append(long, part...)
+		}
+		if len(part) > decideMaxLine+2 || len(bytes.TrimRight(part, "\r\n")) > decideMaxLine {
+			return nil, true, err
+		}
+		part = bytes.TrimSuffix(part, []byte("\n"))
+		part = bytes.TrimSuffix(part, []byte("\r"))
+		if part == nil {
+			part = []byte{}
+		}
+		return part, false, err
+	}
+}
+
+// decideChunkLinesTo decides each line of the chunk into chunk.out.
+func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *decideChunk) {
+	enc := json.NewEncoder(&chunk.out)
+	enc.SetEscapeHTML(false)
+	for i, line := range chunk.lines {
+		n := chunk.firstLine + i
+		if line == nil {
+			chunk.failed++
+			decideWriteError(&chunk.out, n, fmt.Sprintf("line is longer than %d bytes", decideMaxLine))
+			continue
+		}
+		req, err := ondevice.DecodeRequest(line)
+		if err != nil {
+			chunk.failed++
+			decideWriteError(&chunk.out, n, strings.TrimPrefix(err.Error(), "ondevice: "))
+			continue
+		}
+		decision, err := engine.Decide(ctx, req)
+		if err != nil {
+			chunk.failed++
+			decideWriteError(&chunk.out, n, err.Error())
+			continue
+		}
+		if err := enc.Encode(decision.Response); err != nil {
+			chunk.failed++
+			decideWriteError(&chunk.out, n, "encoding the response: "+err.Error())
+		}
+	}
+}
+
+func decideWriteError(w *bytes.Buffer, line int, message string) {
+	w.WriteString(`{"error":{"line":`)
+	w.WriteString(strconv.Itoa(line))
+	w.WriteString(`,"message":`)
+	msg, _ := json.Marshal(message)
+	w.Write(msg)
+	w.WriteString("}}\n")
+}
+
+// writeSampleRequests writes n Delivery API requests for the artifact's
+// mboxes and views, varied the way a site's traffic is: new and returning
+// visitors, 1 to 3 executed mboxes with parameters, prefetched views, page
+// loads, several browsers and pages. The same seed gives the same requests.
+func writeSampleRequests(w io.Writer, art *ondevice.Artifact, n int, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	mboxes := art.LocalMboxes
+	if len(mboxes) == 0 {
+		mboxes = art.MboxNames()
+	}
+	views := art.ViewNames()
+	userAgents := []string{
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+	}
+	pages := []string{"https://www.example.com/", "https://www.example.com/cart", "https://shop.example.co.uk/products/shoes?color=red", "https://www.example.com/search?q=boots#results"}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i := 0; i < n; i++ {
+		req := delivery.DeliveryRequest{
+			RequestID: fmt.Sprintf("req-%d", i+1),
+			ID:        &delivery.VisitorID{TntID: fmt.Sprintf("%016x%016x.28_0", rng.Uint64(), rng.Uint64()%1000)},
+			Context: &delivery.Context{
+				Channel:   delivery.ChannelWeb,
+				UserAgent: userAgents[rng.IntN(len(userAgents))],
+				Address:   &delivery.Address{URL: pages[rng.IntN(len(pages))], ReferringURL: "https://www.google.com/"},
+			},
+		}
+		if len(mboxes) > 0 {
+			req.Execute = &delivery.ExecuteRequest{}
+			for j, count := 0, 1+rng.IntN(3); j < count; j++ {
+				m := delivery.MboxRequest{Index: j + 1, Name: mboxes[rng.IntN(len(mboxes))]}
+				if rng.IntN(2) == 0 {
+					m.Parameters = delivery.Parameters{demo.ParamLoyaltyTier: []string{"gold", "silver", "bronze"}[rng.IntN(3)]}
+				}
+				req.Execute.Mboxes = append(req.Execute.Mboxes, m)
+			}
+			if rng.IntN(4) == 0 {
+				req.Execute.PageLoad = &delivery.RequestDetails{}
+			}
+		}
+		if len(views) > 0 && rng.IntN(3) == 0 {
+			req.Prefetch = &delivery.PrefetchRequest{Views: []delivery.ViewRequest{{Name: views[rng.IntN(len(views))]}}}
+		}
+		if err := enc.Encode(&req); err != nil {
+			return fmt.Errorf("writing sample requests: %w", err)
+		}
+	}
+	return nil
 }
