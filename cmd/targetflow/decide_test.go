@@ -178,7 +178,9 @@ func TestDecideFilesURLAndObfuscatedArtifact(t *testing.T) {
 			"obfuscated rules.bin file",
 			[]string{"--artifact", filepath.Join(root, "obfuscation", "rules.bin"), "--client", "targettesting", "--organization-id", "74F652E95F1B16FE0A495C92@AdobeOrg"},
 			`{"requestId":"x",` + visitor + `,"execute":{"pageLoad":{}}}`,
-			func(r *delivery.DeliveryResponse) bool { return r.Status == 200 && r.Execute != nil && r.Execute.PageLoad != nil },
+			func(r *delivery.DeliveryResponse) bool {
+				return r.Status == 200 && r.Execute != nil && r.Execute.PageLoad != nil
+			},
 		},
 		{
 			"rules.json URL",
