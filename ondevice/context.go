@@ -401,6 +401,44 @@ func addLowerCaseTwins(m map[string]any) {
 	}
 }
 
+// directResolver returns, for the paths Target's rules use most, a reader
+// that yields the value or null (json-logic's "not found" without a
+// default) in one call; nil for other paths.
+func directResolver(path string) condition {
+	switch path {
+	case "allocation":
+		return func(s *ruleScope) value { return numberValue(s.allocation) }
+	case "current_timestamp":
+		return func(s *ruleScope) value { return numberValue(s.ds.rc.timestamp) }
+	case "current_time":
+		return func(s *ruleScope) value { return stringValue(s.ds.rc.timeHHMM) }
+	case "current_day":
+		return func(s *ruleScope) value { return numberValue(float64(s.ds.rc.day)) }
+	case "user.browserType":
+		return func(s *ruleScope) value { return stringValue(s.ds.rc.userContext().browserType) }
+	}
+	if head, field, ok := strings.Cut(path, "."); ok && (head == "page" || head == "referring") {
+		f, lower, known := urlFieldByName(field)
+		if !known {
+			return nil
+		}
+		isPage := head == "page"
+		return func(s *ruleScope) value {
+			var c *urlContext
+			if isPage {
+				c = s.ds.pageContext()
+			} else {
+				c = s.ds.referringContext()
+			}
+			if lower {
+				return stringValue(c.lower[f])
+			}
+			return stringValue(c.values[f])
+		}
+	}
+	return nil
+}
+
 // resolverFor compiles a dotted var path into a reader of the rule scope.
 // found is false when json-logic would not find the path.
 func resolverFor(path string) func(*ruleScope) (value, bool) {

@@ -462,6 +462,11 @@ func compileVar(args []any) (condition, error) {
 		if p == "" {
 			return func(s *ruleScope) value { return s.asData() }, nil
 		}
+		if len(args) < 2 {
+			if direct := directResolver(p); direct != nil {
+				return direct, nil
+			}
+		}
 		get := resolverFor(p)
 		return func(s *ruleScope) value {
 			v, found := get(s)
