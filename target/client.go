@@ -17,7 +17,11 @@ import (
 type Client struct {
 	cfg config
 
-	http *http.Client
+	// send performs one HTTP exchange: the caller's *http.Client's Do when
+	// one was given (redirect policy, cookie jar...), else the transport's
+	// RoundTrip directly, which skips the redirect machinery the Delivery
+	// API does not use.
+	send func(*http.Request) (*http.Response, error)
 	// ownTransport is the transport New made (nil when the caller supplied
 	// one); Close closes its idle connections.
 	ownTransport *http.Transport
@@ -50,12 +54,12 @@ func New(opts ...Option) (*Client, error) {
 	}
 	switch {
 	case cfg.httpClient != nil:
-		c.http = cfg.httpClient
+		c.send = cfg.httpClient.Do
 	case cfg.transport != nil:
-		c.http = &http.Client{Transport: cfg.transport}
+		c.send = cfg.transport.RoundTrip
 	default:
 		c.ownTransport = newTransport(cfg.maxIdleConnsPerHost)
-		c.http = &http.Client{Transport: c.ownTransport}
+		c.send = c.ownTransport.RoundTrip
 	}
 	if cfg.targetLocationHint != "" {
 		hint := cfg.targetLocationHint

@@ -87,7 +87,7 @@ func TestNewDefaults(t *testing.T) {
 	if got := c.LocationHint(); got != "" {
 		t.Errorf("location hint %q, want none", got)
 	}
-	if got := c.deliveryURL(targetHost("", "", "acme"), "s1"); got != "https://acme.tt.omtrdc.net/rest/v1/delivery?imsOrgId=ACME%40AdobeOrg&sessionId=s1&version="+Version {
+	if got := c.deliveryEndpoint(targetHost("", "", "acme"), "s1").String(); got != "https://acme.tt.omtrdc.net/rest/v1/delivery?imsOrgId=ACME%40AdobeOrg&sessionId=s1&version="+Version {
 		t.Errorf("default URL %s", got)
 	}
 }

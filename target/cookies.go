@@ -60,8 +60,15 @@ type CookieEntry struct {
 // share a name the later one wins.
 func ParseTargetCookie(raw string, now time.Time) map[string]CookieEntry {
 	entries := make(map[string]CookieEntry, 2)
+	eachTargetCookieEntry(raw, now, func(entry CookieEntry) { entries[entry.Name] = entry })
+	return entries
+}
+
+// eachTargetCookieEntry calls visit for every valid, unexpired entry of
+// raw, in order.
+func eachTargetCookieEntry(raw string, now time.Time, visit func(CookieEntry)) {
 	if raw == "" {
-		return entries
+		return
 	}
 	nowSeconds := ceilUnixSeconds(now)
 	for part := range strings.SplitSeq(raw, "|") {
@@ -69,9 +76,23 @@ func ParseTargetCookie(raw string, now time.Time) map[string]CookieEntry {
 		if !ok || nowSeconds > entry.Expires {
 			continue
 		}
-		entries[entry.Name] = entry
+		visit(entry)
 	}
-	return entries
+}
+
+// sessionAndDeviceID returns the session and PC entries of the Target
+// cookie ("" when absent or expired), later entries winning, as
+// ParseTargetCookie would give them.
+func sessionAndDeviceID(raw string, now time.Time) (sessionID, deviceID string) {
+	eachTargetCookieEntry(raw, now, func(entry CookieEntry) {
+		switch entry.Name {
+		case sessionIDEntry:
+			sessionID = entry.Value
+		case deviceIDEntry:
+			deviceID = entry.Value
+		}
+	})
+	return sessionID, deviceID
 }
 
 func parseCookieEntry(part string) (CookieEntry, bool) {

@@ -25,8 +25,7 @@ type callPlan struct {
 // request. It is shared by every decisioning method.
 func (c *Client) planCall(opts callOptions) *callPlan {
 	now := c.cfg.now()
-	cookies := ParseTargetCookie(opts.targetCookie, now)
-	deviceID := cookies[deviceIDEntry].Value
+	cookieSessionID, deviceID := sessionAndDeviceID(opts.targetCookie, now)
 
 	request := c.completeRequest(opts, deviceID)
 
@@ -47,7 +46,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 		cluster = locationHint
 	}
 
-	sessionID := cookies[sessionIDEntry].Value
+	sessionID := cookieSessionID
 	if sessionID == "" {
 		sessionID = opts.sessionID
 	}

@@ -1,10 +1,7 @@
 package target
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"strconv"
-	"strings"
+	"math/rand/v2"
 	"sync"
 )
 
@@ -47,22 +44,18 @@ func (s *SupplementalDataIDs) For(consumer string) string {
 }
 
 // newSupplementalDataID returns a random SDID in the visitor library's
-// format: two 16-digit upper-case hexadecimal numbers joined by "-".
+// format: two 16-digit upper-case hexadecimal numbers joined by "-". SDIDs
+// correlate hits; they are not secrets, so a fast generator is enough.
 func newSupplementalDataID() string {
-	var random [16]byte
-	_, _ = rand.Read(random[:]) // crypto/rand.Read never fails on supported platforms
-	var b strings.Builder
-	b.Grow(33)
-	writeHex16(&b, binary.BigEndian.Uint64(random[:8]))
-	b.WriteByte('-')
-	writeHex16(&b, binary.BigEndian.Uint64(random[8:]))
-	return b.String()
-}
-
-func writeHex16(b *strings.Builder, v uint64) {
-	digits := strings.ToUpper(strconv.FormatUint(v, 16))
-	for i := len(digits); i < 16; i++ {
-		b.WriteByte('0')
+	const hexDigits = "0123456789ABCDEF"
+	var id [33]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		id[i] = hexDigits[hi&0xf]
+		id[17+i] = hexDigits[lo&0xf]
+		hi >>= 4
+		lo >>= 4
 	}
-	b.WriteString(digits)
+	id[16] = '-'
+	return string(id[:])
 }

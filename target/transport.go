@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -51,17 +55,30 @@ func newTransport(maxIdleConnsPerHost int) *http.Transport {
 // bufferPool recycles request and response bodies.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// deliveryURL is the Delivery API URL of a call.
-func (c *Client) deliveryURL(host, sessionID string) string {
-	scheme := "https://"
+// deliveryEndpoint is the Delivery API URL of a call.
+func (c *Client) deliveryEndpoint(host, sessionID string) *url.URL {
+	scheme := "https"
 	if !c.cfg.secure {
-		scheme = "http://"
+		scheme = "http"
 	}
-	return scheme + host + deliveryPath +
-		"?imsOrgId=" + url.QueryEscape(c.cfg.organizationID) +
-		"&sessionId=" + url.QueryEscape(sessionID) +
-		"&version=" + url.QueryEscape(c.cfg.version)
+	return &url.URL{
+		Scheme: scheme,
+		Host:   host,
+		Path:   deliveryPath,
+		RawQuery: "imsOrgId=" + url.QueryEscape(c.cfg.organizationID) +
+			"&sessionId=" + url.QueryEscape(sessionID) +
+			"&version=" + url.QueryEscape(c.cfg.version),
+	}
 }
+
+// decodeOptions decode an answer as encoding/json would (names matched
+// without regard to case, duplicate names and invalid UTF-8 accepted) on
+// the faster encoding/json/v2 engine.
+var decodeOptions = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+)
 
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer. ctx is the caller's; the client's timeout is applied
@@ -70,74 +87,96 @@ func (c *Client) deliveryURL(host, sessionID string) string {
 func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.DeliveryResponse, callTimings, error) {
 	var timings callTimings
 	start := time.Now()
+	endpoint := c.deliveryEndpoint(plan.host, plan.sessionID)
 
-	body := bufferPool.Get().(*bytes.Buffer)
-	body.Reset()
-	defer bufferPool.Put(body)
-	if err := json.NewEncoder(body).Encode(plan.request); err != nil {
-		return nil, timings, &TransportError{Op: "encode", URL: plan.host, Err: err}
+	payload, err := encodeRequest(plan.request)
+	if err != nil {
+		return nil, timings, &TransportError{Op: "encode", URL: endpoint.String(), Err: err}
 	}
 
 	callCtx, cancel := context.WithTimeoutCause(ctx, c.cfg.timeout, errClientTimeout)
 	defer cancel()
-
-	endpoint := c.deliveryURL(plan.host, plan.sessionID)
-	var trace *timingTrace
+	var trace *connectionTrace
 	if c.telemetry.enabled {
-		trace = &timingTrace{}
+		trace = &connectionTrace{}
 		callCtx = httptrace.WithClientTrace(callCtx, trace.clientTrace())
 	}
-	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, endpoint, bytes.NewReader(body.Bytes()))
-	if err != nil {
-		return nil, timings, &TransportError{Op: "send", URL: endpoint, Err: err}
-	}
-	requestID := uuid.NewString()
-	req.Header = http.Header{
-		"Content-Type":      {"application/json"},
-		"Accept":            {"application/json"},
-		"X-Exc-Sdk":         {sdkName},
-		"X-Exc-Sdk-Version": {Version},
-		"X-Request-Id":      {requestID},
-	}
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           endpoint,
+		Host:          endpoint.Host,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Body:          io.NopCloser(bytes.NewReader(payload)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
+		ContentLength: int64(len(payload)),
+		Header: http.Header{
+			"Content-Type":      {"application/json"},
+			"Accept":            {"application/json"},
+			"X-Exc-Sdk":         {sdkName},
+			"X-Exc-Sdk-Version": {Version},
+			// The body's requestId, so that the edge's logs, the answer
+			// and the request line up.
+			"X-Request-Id": {plan.request.RequestID},
+		},
+	}).WithContext(callCtx)
 
-	resp, err := c.http.Do(req)
+	sent := time.Now()
+	resp, err := c.send(req)
 	if err != nil {
-		return nil, timings, c.callError(ctx, callCtx, "send", endpoint, err)
+		return nil, timings, c.callError(ctx, callCtx, "send", endpoint.String(), err)
 	}
 	defer resp.Body.Close()
+	headersAt := time.Now()
 
 	answer := bufferPool.Get().(*bytes.Buffer)
 	answer.Reset()
 	defer bufferPool.Put(answer)
-	firstByte := time.Now()
 	if _, err := answer.ReadFrom(resp.Body); err != nil {
-		return nil, timings, c.callError(ctx, callCtx, "read", endpoint, err)
+		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), err)
 	}
-	timings.download = time.Since(firstByte)
+	timings.download = time.Since(headersAt)
 	timings.responseSize = int64(answer.Len())
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, timings, &HTTPError{
 			Status:    resp.StatusCode,
 			Message:   errorMessage(answer.Bytes()),
-			URL:       endpoint,
-			RequestID: requestID,
+			URL:       endpoint.String(),
+			RequestID: plan.request.RequestID,
 		}
 	}
 
 	parseStart := time.Now()
 	decoded := new(delivery.DeliveryResponse)
 	if answer.Len() > 0 {
-		if err := json.Unmarshal(answer.Bytes(), decoded); err != nil {
-			return nil, timings, &TransportError{Op: "decode", URL: endpoint, Err: err}
+		if err := jsonv2.Unmarshal(answer.Bytes(), decoded, decodeOptions); err != nil {
+			return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
 		}
 	}
 	timings.parsing = time.Since(parseStart)
 	timings.execution = time.Since(start)
+	timings.firstByte = headersAt.Sub(sent)
 	if trace != nil {
-		trace.copyTo(&timings)
+		timings.dns, timings.tls = trace.durations()
+		timings.firstByte -= timings.dns + timings.tls
 	}
 	return decoded, timings, nil
+}
+
+// encodeRequest encodes r into a buffer of its own: the transport may read
+// a request body (or ask for it again) after the call returned, so it must
+// not come from a pool.
+func encodeRequest(r *delivery.DeliveryRequest) ([]byte, error) {
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufferPool.Put(buf)
+	// encoding/json encodes this shape faster than the v2 engine does.
+	if err := stdjson.NewEncoder(buf).Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // callError classifies a failed send or read: the caller's context ending
@@ -173,37 +212,27 @@ func errorMessage(body []byte) string {
 	return string(text)
 }
 
-// timingTrace records the network phases of a call. Its callbacks may run
-// on the transport's dialing goroutine, even after the call returned, so
-// every field is guarded.
-type timingTrace struct {
-	mu                        sync.Mutex
-	dnsStart, tlsStart, wrote time.Time
-	dns, tls, firstByte       time.Duration
+// connectionTrace records how long the DNS lookup and TLS handshake of a
+// new connection took. Its callbacks may run on the transport's dialing
+// goroutine, even after the call returned, so it uses atomics.
+type connectionTrace struct {
+	dnsStart, tlsStart atomic.Int64 // UnixNano
+	dns, tls           atomic.Int64 // nanoseconds
 }
 
-func (tt *timingTrace) clientTrace() *httptrace.ClientTrace {
+func (ct *connectionTrace) clientTrace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		DNSStart:          func(httptrace.DNSStartInfo) { tt.set(func() { tt.dnsStart = time.Now() }) },
-		DNSDone:           func(httptrace.DNSDoneInfo) { tt.set(func() { tt.dns = time.Since(tt.dnsStart) }) },
-		TLSHandshakeStart: func() { tt.set(func() { tt.tlsStart = time.Now() }) },
-		TLSHandshakeDone: func(tls.ConnectionState, error) {
-			tt.set(func() { tt.tls = time.Since(tt.tlsStart) })
+		DNSStart: func(httptrace.DNSStartInfo) { ct.dnsStart.Store(time.Now().UnixNano()) },
+		DNSDone: func(httptrace.DNSDoneInfo) {
+			ct.dns.Store(time.Now().UnixNano() - ct.dnsStart.Load())
 		},
-		WroteRequest:         func(httptrace.WroteRequestInfo) { tt.set(func() { tt.wrote = time.Now() }) },
-		GotFirstResponseByte: func() { tt.set(func() { tt.firstByte = time.Since(tt.wrote) }) },
+		TLSHandshakeStart: func() { ct.tlsStart.Store(time.Now().UnixNano()) },
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			ct.tls.Store(time.Now().UnixNano() - ct.tlsStart.Load())
+		},
 	}
 }
 
-func (tt *timingTrace) set(update func()) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	update()
-}
-
-// copyTo writes the recorded phases into t.
-func (tt *timingTrace) copyTo(t *callTimings) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	t.dns, t.tls, t.firstByte = tt.dns, tt.tls, tt.firstByte
+func (ct *connectionTrace) durations() (dns, tls time.Duration) {
+	return time.Duration(ct.dns.Load()), time.Duration(ct.tls.Load())
 }
