@@ -101,8 +101,43 @@ func (s *Sink) run(rt *runtime) {
 		failed = fmt.Errorf("sink %s: %w", s.name, err)
 		rt.fail(failed)
 	}
+	// Buffered output is flushed when the input goes idle: at once if the
+	// last flush is older than the interval, else when the interval ends.
 	lastFlush := time.Now()
-	for v := range s.input {
+	dirty := false
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
+	flush := func() {
+		lastFlush, dirty = time.Now(), false
+		if err := s.cfg.flush(); err != nil {
+			fail(err)
+		}
+	}
+	for {
+		var v any
+		var open bool
+		if dirty && failed == nil {
+			if idle == nil {
+				idle = time.NewTimer(s.cfg.flushEvery)
+			} else {
+				idle.Reset(s.cfg.flushEvery)
+			}
+			select {
+			case v, open = <-s.input:
+			case <-idle.C:
+				flush()
+				continue
+			}
+		} else {
+			v, open = <-s.input
+		}
+		if !open {
+			break
+		}
 		if failed != nil {
 			continue
 		}
@@ -130,10 +165,10 @@ func (s *Sink) run(rt *runtime) {
 				rt.done.finish(it.Seq)
 			}
 		}
-		if s.cfg.flush != nil && len(s.input) == 0 && time.Since(lastFlush) >= s.cfg.flushEvery {
-			lastFlush = time.Now()
-			if err := s.cfg.flush(); err != nil {
-				fail(err)
+		if s.cfg.flush != nil {
+			dirty = true
+			if len(s.input) == 0 && time.Since(lastFlush) >= s.cfg.flushEvery {
+				flush()
 			}
 		}
 	}

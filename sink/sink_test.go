@@ -259,3 +259,27 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+func TestJSONLFlushesWhenInputIsIdle(t *testing.T) {
+	t.Parallel()
+	in := make(chan pipeline.Visitor)
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := pipeline.From(source.Chan(in)).To(sink.JSONL(&out, sink.WithFlushInterval(10*time.Millisecond))).Run(context.Background())
+		done <- err
+	}()
+	in <- pipeline.Visitor{}
+	// The record must reach the writer while the input stays open.
+	for !strings.Contains(out.String(), `"seq":1`) {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended early: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

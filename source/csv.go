@@ -18,7 +18,7 @@ import (
 func CSV(r io.Reader, opts ...Option) *pipeline.Source {
 	cfg := newConfig("csv", opts)
 	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.EmitFunc) error {
-		return readCSV(r, cfg, emit)
+		return readCSV(ctx, r, cfg, emit)
 	}, cfg.pipelineOptions()...)
 }
 
@@ -27,7 +27,7 @@ func CSV(r io.Reader, opts ...Option) *pipeline.Source {
 func CSVFile(path string, opts ...Option) *pipeline.Source {
 	cfg := newConfig("csv "+path, opts)
 	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.EmitFunc) error {
-		return withFile(path, func(r io.Reader) error { return readCSV(r, cfg, emit) })
+		return withFile(path, func(r io.Reader) error { return readCSV(ctx, r, cfg, emit) })
 	}, cfg.pipelineOptions()...)
 }
 
@@ -73,11 +73,12 @@ func csvColumns(header []string) ([]csvColumn, error) {
 	return cols, nil
 }
 
-func readCSV(r io.Reader, cfg config, emit pipeline.EmitFunc) error {
+func readCSV(ctx context.Context, r io.Reader, cfg config, emit pipeline.EmitFunc) error {
+	defer interruptible(ctx, r)()
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || (err != nil && ctx.Err() != nil) {
 		return nil
 	}
 	if err != nil {
@@ -97,6 +98,9 @@ func readCSV(r io.Reader, cfg config, emit pipeline.EmitFunc) error {
 		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if err != nil && !errors.As(err, &pe) {
+			if ctx.Err() != nil {
+				return nil // the read was interrupted by the cancellation
+			}
 			return fmt.Errorf("after line %d: %w", line, err)
 		}
 		seq++

@@ -45,6 +45,7 @@ func withFile(path string, read func(io.Reader) error) error {
 }
 
 func readJSONL(ctx context.Context, r io.Reader, cfg config, emit pipeline.EmitFunc) error {
+	defer interruptible(ctx, r)()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
 	var line int
@@ -72,11 +73,11 @@ func readJSONL(ctx context.Context, r io.Reader, cfg config, emit pipeline.EmitF
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return nil // the read was interrupted by the cancellation
+		}
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("line %d: longer than %d bytes", line+1, MaxLineBytes)
-		}
-		if ctx.Err() != nil {
-			return nil
 		}
 		return fmt.Errorf("after line %d: %w", line, err)
 	}

@@ -3,6 +3,7 @@ package source_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -246,5 +247,36 @@ func TestChanStopsOnCancel(t *testing.T) {
 	_, err := pipeline.From(source.Chan(ch)).To(sink.Collect(&items)).Run(ctx)
 	if !errors.Is(err, context.Canceled) || len(items) != 1 {
 		t.Fatalf("Run: %v with %d items, want context.Canceled after 1", err, len(items))
+	}
+}
+
+func TestBlockedReadStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"jsonl", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			pr, pw := io.Pipe() // never written to after the first record: the read blocks
+			defer pw.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			src := source.JSONL(pr)
+			first := `{"id":{"tntId":"a"}}` + "\n"
+			if format == "csv" {
+				src = source.CSV(pr)
+				first = "tntId\na\n"
+			}
+			go func() {
+				_, _ = io.WriteString(pw, first)
+			}()
+			var items []*pipeline.Item
+			sk := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+				items = append(items, it)
+				cancel()
+				return nil
+			})
+			_, err := pipeline.From(src).To(sk).Run(ctx)
+			if !errors.Is(err, context.Canceled) || len(items) != 1 {
+				t.Fatalf("Run: %v with %d items, want context.Canceled after 1", err, len(items))
+			}
+		})
 	}
 }

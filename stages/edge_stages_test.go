@@ -207,4 +207,3 @@ func TestDeliverInterruptedByCancel(t *testing.T) {
 		}
 	}
 }
-
