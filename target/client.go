@@ -17,6 +17,9 @@ import (
 type Client struct {
 	cfg config
 
+	// http is the HTTP client for anything else the client fetches (the
+	// on-device artifact): the caller's, or one over the client's transport.
+	http *http.Client
 	// send performs one HTTP exchange: the caller's *http.Client's Do when
 	// one was given (redirect policy, cookie jar...), else the transport's
 	// RoundTrip directly, which skips the redirect machinery the Delivery
@@ -32,6 +35,7 @@ type Client struct {
 
 	telemetry *telemetryStore
 	events    *eventDispatcher
+	onDevice  *onDeviceState // the on-device engine, when there is one (ondevice.go)
 
 	closeOnce sync.Once
 }
@@ -54,11 +58,14 @@ func New(opts ...Option) (*Client, error) {
 	}
 	switch {
 	case cfg.httpClient != nil:
+		c.http = cfg.httpClient
 		c.send = cfg.httpClient.Do
 	case cfg.transport != nil:
+		c.http = &http.Client{Transport: cfg.transport}
 		c.send = cfg.transport.RoundTrip
 	default:
 		c.ownTransport = newTransport(cfg.maxIdleConnsPerHost)
+		c.http = &http.Client{Transport: c.ownTransport}
 		c.send = c.ownTransport.RoundTrip
 	}
 	if cfg.targetLocationHint != "" {
@@ -69,6 +76,9 @@ func New(opts ...Option) (*Client, error) {
 		zap.String("client", cfg.clientCode),
 		zap.String("decisioningMethod", string(cfg.decisioningMethod)),
 		zap.Duration("timeout", cfg.timeout))
+	if err := c.startOnDevice(); err != nil {
+		return nil, err
+	}
 	c.events.emit(Event{Type: EventClientReady})
 	return c, nil
 }
@@ -78,6 +88,7 @@ func New(opts ...Option) (*Client, error) {
 // connection); events are no longer delivered.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.stopOnDevice()
 		c.events.close()
 		if c.ownTransport != nil {
 			c.ownTransport.CloseIdleConnections()
@@ -114,7 +125,7 @@ func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Respons
 	if call.decisioningMethod == "" {
 		call.decisioningMethod = c.cfg.decisioningMethod
 	}
-	return c.deliverServerSide(ctx, call)
+	return c.deliver(ctx, call)
 }
 
 // SendNotifications sends display and click notifications (and pending

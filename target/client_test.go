@@ -74,8 +74,6 @@ func TestGetOffersValidation(t *testing.T) {
 			"request.prefetch", "either views, pageLoad or mboxes is required in prefetch"},
 		{"unknown decisioning method", GetOffersOptions{Request: executeMboxes("a"), DecisioningMethod: "edge"},
 			"decisioningMethod", `"edge" must be one of server-side, on-device, hybrid`},
-		{"on-device not yet available", GetOffersOptions{Request: executeMboxes("a"), DecisioningMethod: delivery.DecisioningOnDevice},
-			"decisioningMethod", `"on-device" is not available`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

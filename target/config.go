@@ -44,6 +44,7 @@ type config struct {
 	telemetryEnabled    bool
 	version             string
 	handlers            map[EventType][]EventHandler
+	onDevice            onDeviceConfig // on-device and hybrid options (ondevice.go)
 
 	// now is the clock; tests in this package replace it.
 	now func() time.Time
@@ -247,10 +248,7 @@ func (c *config) validate() error {
 		return &ConfigError{Field: "transport", Reason: "WithHTTPClient and WithTransport are exclusive"}
 	}
 	switch c.decisioningMethod {
-	case delivery.DecisioningServerSide:
-	case delivery.DecisioningOnDevice, delivery.DecisioningHybrid:
-		return &ConfigError{Field: "decisioningMethod", Value: string(c.decisioningMethod),
-			Reason: "is not available in this version of the client; use " + string(delivery.DecisioningServerSide)}
+	case delivery.DecisioningServerSide, delivery.DecisioningOnDevice, delivery.DecisioningHybrid:
 	default:
 		return &ConfigError{Field: "decisioningMethod", Value: string(c.decisioningMethod),
 			Reason: "must be one of server-side, on-device, hybrid"}

@@ -29,7 +29,7 @@ func (c *Client) GetAttributes(ctx context.Context, mboxNames []string, opts Get
 	if call.decisioningMethod == "" {
 		call.decisioningMethod = c.cfg.decisioningMethod
 	}
-	resp, err := c.deliverServerSide(ctx, call)
+	resp, err := c.deliver(ctx, call)
 	if err != nil {
 		return nil, err
 	}

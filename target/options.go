@@ -95,14 +95,13 @@ func (o *SendNotificationsOptions) call() callOptions {
 
 // Validation messages, with the meaning of the official SDKs' messages.
 const (
-	reasonRequestRequired         = "request is required"
-	reasonExecuteFieldsRequired   = "either pageLoad or mboxes is required in execute"
-	reasonPrefetchFieldsRequired  = "either views, pageLoad or mboxes is required in prefetch"
-	reasonNotificationsRequired   = "notifications are required in request"
-	reasonMboxNamesRequired       = "at least one mbox name is required"
-	reasonMboxNameEmpty           = "mbox names must not be empty"
-	reasonDecisioningMethodBad    = "must be one of server-side, on-device, hybrid"
-	reasonDecisioningMethodLocked = "is not available in this version of the client; use server-side"
+	reasonRequestRequired        = "request is required"
+	reasonExecuteFieldsRequired  = "either pageLoad or mboxes is required in execute"
+	reasonPrefetchFieldsRequired = "either views, pageLoad or mboxes is required in prefetch"
+	reasonNotificationsRequired  = "notifications are required in request"
+	reasonMboxNamesRequired      = "at least one mbox name is required"
+	reasonMboxNameEmpty          = "mbox names must not be empty"
+	reasonDecisioningMethodBad   = "must be one of server-side, on-device, hybrid"
 )
 
 // validateGetOffers checks GetOffers options as the SDKs do: a request is
@@ -119,9 +118,7 @@ func validateGetOffers(method string, o *GetOffersOptions) error {
 		return &ValidationError{Method: method, Field: "request.prefetch", Reason: reasonPrefetchFieldsRequired}
 	}
 	switch o.DecisioningMethod {
-	case "", delivery.DecisioningServerSide:
-	case delivery.DecisioningOnDevice, delivery.DecisioningHybrid:
-		return &ValidationError{Method: method, Field: "decisioningMethod", Reason: strconv.Quote(string(o.DecisioningMethod)) + " " + reasonDecisioningMethodLocked}
+	case "", delivery.DecisioningServerSide, delivery.DecisioningOnDevice, delivery.DecisioningHybrid:
 	default:
 		return &ValidationError{Method: method, Field: "decisioningMethod", Reason: strconv.Quote(string(o.DecisioningMethod)) + " " + reasonDecisioningMethodBad}
 	}

@@ -1,0 +1,307 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/ondevice"
+)
+
+// On-device and hybrid decisioning: the client decides with an
+// ondevice.Engine (made by New from the artifact options below, or given
+// with WithOnDeviceEngine) and sends the display notifications of executed
+// mboxes with SendNotifications, asynchronously. Under hybrid decisioning a
+// request that asks for an mbox or view the artifact cannot decide (marked
+// remote, or unknown to it) goes to the edge; the others are decided
+// locally. Response.Meta says which.
+
+// Events of on-device decisioning, with the official SDKs' names.
+const (
+	// EventArtifactDownloadSucceeded: a downloaded artifact is in use.
+	EventArtifactDownloadSucceeded EventType = "artifactDownloadSucceeded"
+	// EventArtifactDownloadFailed: an artifact download attempt failed
+	// (Event.Err says why); the artifact in use is kept.
+	EventArtifactDownloadFailed EventType = "artifactDownloadFailed"
+	// EventGeoLocationUpdated: a geo location was learned.
+	EventGeoLocationUpdated EventType = "geoLocationUpdated"
+	// EventSendNotificationError: the display notifications of an on-device
+	// decision could not be sent (Event.Err says why).
+	EventSendNotificationError EventType = "sendNotificationError"
+)
+
+// onDeviceConfig holds the on-device options.
+type onDeviceConfig struct {
+	engine           *ondevice.Engine
+	artifactPayload  []byte
+	artifactLocation string
+	artifactFormat   ondevice.ArtifactFormat
+	environment      string
+	pollingInterval  *time.Duration
+	maximumWaitReady time.Duration
+	geoLookup        ondevice.GeoLookupFunc
+}
+
+// WithOnDeviceEngine decides on-device and hybrid calls with engine, which
+// the caller owns (Close does not close it). It overrides the artifact
+// options.
+func WithOnDeviceEngine(engine *ondevice.Engine) Option {
+	return func(c *config) { c.onDevice.engine = engine }
+}
+
+// WithArtifactPayload decides on-device from this artifact (rules.json, or
+// an obfuscated rules.bin) instead of downloading one.
+func WithArtifactPayload(artifact []byte) Option {
+	return func(c *config) { c.onDevice.artifactPayload = artifact }
+}
+
+// WithArtifactLocation downloads the artifact from url instead of the
+// Target CDN.
+func WithArtifactLocation(url string) Option {
+	return func(c *config) { c.onDevice.artifactLocation = url }
+}
+
+// WithArtifactFormat sets the artifact format (json or bin; default: by the
+// location's extension).
+func WithArtifactFormat(format ondevice.ArtifactFormat) Option {
+	return func(c *config) { c.onDevice.artifactFormat = format }
+}
+
+// WithEnvironment names the Target environment of the CDN artifact
+// (default "production").
+func WithEnvironment(name string) Option {
+	return func(c *config) { c.onDevice.environment = name }
+}
+
+// WithPollingInterval sets how often the artifact is downloaded again
+// (default and minimum 5 minutes; 0 disables polling).
+func WithPollingInterval(d time.Duration) Option {
+	return func(c *config) { c.onDevice.pollingInterval = &d }
+}
+
+// WithMaximumWaitReady bounds how long New waits for the first artifact
+// (default: as long as the download attempts last).
+func WithMaximumWaitReady(d time.Duration) Option {
+	return func(c *config) { c.onDevice.maximumWaitReady = d }
+}
+
+// WithGeoLookup replaces the geo lookup of on-device decisions.
+func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
+	return func(c *config) { c.onDevice.geoLookup = lookup }
+}
+
+// onDeviceState is the client's engine and its pending notification sends.
+type onDeviceState struct {
+	engine    *ondevice.Engine
+	ownEngine bool
+
+	mu      sync.Mutex
+	closed  bool
+	pending sync.WaitGroup
+}
+
+// startOnDevice makes the engine when the client decides on-device or
+// hybrid, or when one was given.
+func (c *Client) startOnDevice() error {
+	cfg := c.cfg.onDevice
+	if cfg.engine != nil {
+		c.onDevice = &onDeviceState{engine: cfg.engine}
+		return nil
+	}
+	if c.cfg.decisioningMethod != delivery.DecisioningOnDevice && c.cfg.decisioningMethod != delivery.DecisioningHybrid {
+		return nil
+	}
+	opts := []ondevice.Option{
+		ondevice.WithClient(c.cfg.clientCode),
+		ondevice.WithOrganizationID(c.cfg.organizationID),
+		ondevice.WithPropertyToken(c.cfg.propertyToken),
+		ondevice.WithHTTPClient(&http.Client{Transport: sendRoundTripper(c.send)}),
+		ondevice.WithLogger(c.cfg.logger),
+		ondevice.WithTelemetry(c.cfg.telemetryEnabled),
+		ondevice.WithArtifactFormat(cfg.artifactFormat),
+		ondevice.WithMaximumWaitReady(cfg.maximumWaitReady),
+		ondevice.WithEvents(ondevice.Events{
+			ArtifactDownloadSucceeded: func(ondevice.ArtifactDownloadSucceededEvent) {
+				c.events.emit(Event{Type: EventArtifactDownloadSucceeded})
+			},
+			ArtifactDownloadFailed: func(e ondevice.ArtifactDownloadFailedEvent) {
+				c.events.emit(Event{Type: EventArtifactDownloadFailed, Err: e.Err})
+			},
+			GeoLocationUpdated: func(ondevice.GeoLocationUpdatedEvent) {
+				c.events.emit(Event{Type: EventGeoLocationUpdated})
+			},
+		}),
+	}
+	if cfg.artifactPayload != nil {
+		opts = append(opts, ondevice.WithArtifactPayload(cfg.artifactPayload))
+	}
+	if cfg.artifactLocation != "" {
+		opts = append(opts, ondevice.WithArtifactURL(cfg.artifactLocation))
+	}
+	if cfg.environment != "" {
+		opts = append(opts, ondevice.WithEnvironment(cfg.environment))
+	}
+	if cfg.pollingInterval != nil {
+		opts = append(opts, ondevice.WithPollingInterval(*cfg.pollingInterval))
+	}
+	if cfg.geoLookup != nil {
+		opts = append(opts, ondevice.WithGeoLookup(cfg.geoLookup))
+	}
+	engine, err := ondevice.New(context.Background(), opts...)
+	if err != nil {
+		return &ConfigError{Field: "artifact", Reason: fmt.Sprintf("on-device decisioning cannot start: %v", err)}
+	}
+	c.onDevice = &onDeviceState{engine: engine, ownEngine: true}
+	return nil
+}
+
+// stopOnDevice waits for pending notification sends and closes the
+// client's own engine.
+func (c *Client) stopOnDevice() {
+	od := c.onDevice
+	if od == nil {
+		return
+	}
+	od.mu.Lock()
+	od.closed = true
+	od.mu.Unlock()
+	od.pending.Wait()
+	if od.ownEngine {
+		od.engine.Close()
+	}
+}
+
+// OnDeviceEngine returns the engine of on-device and hybrid calls, or nil
+// when the client has none.
+func (c *Client) OnDeviceEngine() *ondevice.Engine {
+	if c.onDevice == nil {
+		return nil
+	}
+	return c.onDevice.engine
+}
+
+// deliver runs a GetOffers or GetAttributes call with its decisioning
+// method.
+func (c *Client) deliver(ctx context.Context, call callOptions) (*Response, error) {
+	switch call.decisioningMethod {
+	case delivery.DecisioningOnDevice:
+		return c.deliverOnDevice(ctx, call, nil, nil)
+	case delivery.DecisioningHybrid:
+		if c.onDevice == nil {
+			return nil, ErrNotReady
+		}
+		mboxes, views, err := c.onDevice.engine.RemoteDependency(call.request)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+		}
+		if len(mboxes) == 0 && len(views) == 0 {
+			return c.deliverOnDevice(ctx, call, []string{}, []string{})
+		}
+		call.decisioningMethod = delivery.DecisioningServerSide
+		resp, err := c.deliverServerSide(ctx, call)
+		if err != nil {
+			return nil, err
+		}
+		resp.Meta.RemoteMboxes, resp.Meta.RemoteViews = nonNil(mboxes), nonNil(views)
+		return resp, nil
+	}
+	return c.deliverServerSide(ctx, call)
+}
+
+// deliverOnDevice decides a call locally: the same request completion,
+// cookies and telemetry as a server-side call, the engine's decision, and
+// the display notifications sent in the background.
+func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMboxes, remoteViews []string) (*Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.onDevice == nil {
+		return nil, ErrNotReady
+	}
+	engine := c.onDevice.engine
+	plan := c.planCall(call)
+	plan.method = delivery.DecisioningOnDevice
+	decision, err := engine.Decide(ctx, plan.request,
+		ondevice.WithSessionID(plan.sessionID), ondevice.WithLocationHint(plan.cluster))
+	if err != nil {
+		if errors.Is(err, ondevice.ErrNotReady) {
+			return nil, ErrNotReady
+		}
+		return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error()}
+	}
+	for _, entry := range engine.TakeTelemetry() {
+		c.telemetry.add(entry)
+	}
+	if decision.Telemetry != nil {
+		c.telemetry.add(*decision.Telemetry)
+	}
+	plan.request = decision.Request
+	resp := processResponse(plan, decision.Response, c.cfg.now())
+	if remoteMboxes == nil {
+		remoteMboxes, remoteViews = decision.RemoteMboxes, decision.RemoteViews
+	}
+	resp.Meta.RemoteMboxes, resp.Meta.RemoteViews = nonNil(remoteMboxes), nonNil(remoteViews)
+	if ce := c.cfg.logger.Check(zap.DebugLevel, "decided on-device"); ce != nil {
+		ce.Write(zap.String("requestId", decision.Request.RequestID), zap.Int("notifications", len(decision.Notifications)))
+	}
+	c.notifyOnDevice(ctx, plan, decision)
+	return resp, nil
+}
+
+// notifyOnDevice sends the display notifications of an on-device decision,
+// and the pending telemetry, as the SDKs do after each on-device call: in
+// the background, without the caller's cancellation, bounded by the
+// client's timeout. After Close the send happens before returning.
+func (c *Client) notifyOnDevice(ctx context.Context, plan *callPlan, decision *ondevice.Decision) {
+	request := ondevice.BuildNotificationRequest(decision.Request, decision.Notifications, nil)
+	if request == nil {
+		if !c.telemetry.hasEntries() {
+			return
+		}
+		request = &delivery.DeliveryRequest{ID: decision.Request.ID.Clone(), Context: decision.Request.Context.Clone()}
+	}
+	call := callOptions{
+		method:            "SendNotifications",
+		request:           request,
+		locationHint:      plan.cluster,
+		sessionID:         plan.sessionID,
+		decisioningMethod: delivery.DecisioningServerSide,
+	}
+	send := func() {
+		if _, err := c.sendNotifications(context.WithoutCancel(ctx), call); err != nil {
+			c.cfg.logger.Warn("sending on-device notifications failed", zap.String("requestId", decision.Request.RequestID), zap.Error(err))
+			c.events.emit(Event{Type: EventSendNotificationError, Err: err})
+		}
+	}
+	od := c.onDevice
+	od.mu.Lock()
+	if od.closed {
+		od.mu.Unlock()
+		send()
+		return
+	}
+	od.pending.Add(1)
+	od.mu.Unlock()
+	go func() {
+		defer od.pending.Done()
+		send()
+	}()
+}
+
+// sendRoundTripper lets the engine download through the client's transport.
+type sendRoundTripper func(*http.Request) (*http.Response, error)
+
+func (f sendRoundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
