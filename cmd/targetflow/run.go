@@ -276,6 +276,13 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		target.WithDecisioningMethod(delivery.DecisioningMethod(f.decisioning)),
 		target.WithLogger(r.log),
 	}
+	if method := delivery.DecisioningMethod(f.decisioning); method != delivery.DecisioningServerSide {
+		artifactOpts, err := r.artifactOptions()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, artifactOpts...)
+	}
 	if pinned {
 		transport := pinnedTransport(domain, f.concurrency)
 		opts = append(opts, target.WithTransport(transport))
@@ -289,6 +296,26 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 	}
 	r.closers = append(r.closers, client.Close)
 	return client, nil
+}
+
+// artifactOptions tell an on-device or hybrid client where its rules come
+// from: --artifact (a file or a URL), else, with the embedded edge, the demo
+// artifact, else Target's CDN for the client code.
+func (r *runner) artifactOptions() ([]target.Option, error) {
+	a := r.flags.artifact
+	switch {
+	case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
+		return []target.Option{target.WithArtifactLocation(a)}, nil
+	case a != "":
+		data, err := os.ReadFile(a)
+		if err != nil {
+			return nil, fmt.Errorf("--artifact: %w", err)
+		}
+		return []target.Option{target.WithArtifactPayload(data), target.WithPollingInterval(0)}, nil
+	case r.flags.serverDomain == "":
+		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
+	}
+	return nil, nil
 }
 
 // pinnedTransport sends every connection to addr: a local edge answers with
