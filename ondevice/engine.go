@@ -59,7 +59,10 @@ type RequestError struct {
 }
 
 func (e *RequestError) Error() string {
-	return fmt.Sprintf("ondevice: request %s %s", e.Field, e.Reason)
+	if e.Field == "" || e.Field == "request" {
+		return "ondevice: invalid request: " + e.Reason
+	}
+	return fmt.Sprintf("ondevice: invalid request: %s %s", e.Field, e.Reason)
 }
 
 // Clock tells the time and waits; tests inject one so that nothing sleeps.

@@ -51,7 +51,7 @@ func TestDecideLinesInOrderWithErrors(t *testing.T) {
 	if len(lines) != 7 {
 		t.Fatalf("got %d output lines; want 7:\n%s", len(lines), stdout)
 	}
-	wantErrors := map[int]string{2: "request is not a JSON object", 4: "context is required", 5: "execute.mboxes.index", 6: "request is not a JSON object"}
+	wantErrors := map[int]string{2: "invalid request: is not a JSON object", 4: "context is required", 5: "execute.mboxes[0].index must be int, not a JSON string", 6: "invalid request: is not a JSON object"}
 	for i, line := range lines {
 		n := i + 1
 		var out struct {
