@@ -76,12 +76,14 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 			logger.Info(readyMessage)
 		}),
 	}
-	artifact, artifactSource, err := loadArtifact(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.artifactSource = artifactSource
 	if cfg.ServerDomain == "" {
+		// Offline: the client decides from the artifact, and the embedded
+		// edge answers from the same one.
+		artifact, source, err := loadArtifact(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.artifactSource = source
 		a.edge, err = startEmbeddedEdge(ctx, cfg, artifact, logger.Named("edge"), edgeOpts...)
 		if err != nil {
 			return nil, err
@@ -90,8 +92,17 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 			target.WithServerDomain(a.edge.Addr()),
 			target.WithSecure(false),
 			target.WithTransport(a.edge.Transport()))
+		if cfg.Decisioning != delivery.DecisioningServerSide {
+			opts = append(opts, target.WithArtifactPayload(artifact))
+		}
 	} else {
 		opts = append(opts, target.WithServerDomain(cfg.ServerDomain), target.WithSecure(!cfg.Insecure))
+		artifactOpts, source, err := remoteArtifactOptions(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.artifactSource = source
+		opts = append(opts, artifactOpts...)
 	}
 
 	a.client, err = target.New(opts...)
@@ -106,13 +117,16 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 // targetDescription says where Target calls go, for the start-up log.
 func (a *app) targetDescription() string {
 	if a.edge != nil {
-		return "embedded edge http://" + a.edge.Addr() + " (" + a.artifactSource + ")"
+		return "embedded edge http://" + a.edge.Addr() + ", artifact: " + a.artifactSource
 	}
 	scheme := "https"
 	if a.cfg.Insecure {
 		scheme = "http"
 	}
-	return scheme + "://" + a.cfg.ServerDomain
+	if a.artifactSource == "" {
+		return scheme + "://" + a.cfg.ServerDomain
+	}
+	return scheme + "://" + a.cfg.ServerDomain + ", artifact: " + a.artifactSource
 }
 
 // Handler is the app's HTTP handler, without the server middleware (see

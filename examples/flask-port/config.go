@@ -16,7 +16,7 @@ const (
 	defaultAddr           = "127.0.0.1:5000"
 	defaultClient         = "acmeclient"
 	defaultOrganizationID = "1234567890@AdobeOrg"
-	defaultDecisioning    = delivery.DecisioningServerSide
+	defaultDecisioning    = delivery.DecisioningOnDevice
 	defaultWork           = 50 * time.Millisecond
 )
 

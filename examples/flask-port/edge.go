@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/target"
 )
 
 // artifactLoadTimeout bounds fetching an --artifact URL at start-up.
@@ -30,6 +33,34 @@ func loadArtifact(ctx context.Context, cfg config) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("--artifact %s: %w", cfg.Artifact, err)
 	}
 	return data, cfg.Artifact, nil
+}
+
+// remoteArtifactOptions are the client's artifact options when it talks to
+// a real edge (--server-domain): an --artifact URL is downloaded (and
+// refreshed) by the client, an --artifact file is read once, and without
+// --artifact the client downloads its client code's artifact from the
+// Target CDN. Server-side decisioning needs none. The string says where the
+// artifact comes from, for the log.
+func remoteArtifactOptions(ctx context.Context, cfg config) ([]target.Option, string, error) {
+	switch {
+	case cfg.Decisioning == delivery.DecisioningServerSide:
+		return nil, "", nil
+	case cfg.Artifact == "":
+		return nil, "the Target CDN", nil
+	case isURL(cfg.Artifact):
+		return []target.Option{target.WithArtifactLocation(cfg.Artifact)}, cfg.Artifact, nil
+	}
+	data, source, err := loadArtifact(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	return []target.Option{target.WithArtifactPayload(data)}, source, nil
+}
+
+// isURL reports whether an --artifact names an http(s) URL rather than a
+// file.
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
 
 // embeddedEdge is the local Delivery API edge the app starts in-process,

@@ -290,51 +290,75 @@ func TestExecutePageLoadAnswersBothSpellings(t *testing.T) {
 	}
 }
 
-// TestCookieRoundTrip: the first answer sets the Target and location-hint
-// cookies with their max-age; a second request that sends them back (a
-// browser's cookie jar) continues the same session, as the same visitor.
+// TestCookieRoundTrip: the first answer sets the Target cookie (and the
+// location-hint cookie) with their max-age; a second request that sends
+// them back (a browser's cookie jar) continues the same session, as the
+// same visitor; the edge records a notification under that session.
 func TestCookieRoundTrip(t *testing.T) {
 	t.Parallel()
-	ta := startApp(t, offlineConfig())
+	tests := []struct {
+		decisioning delivery.DecisioningMethod
+		// incomingHint is a location-hint cookie the browser already has.
+		// On-device decisions make no edge call, so the client learns the
+		// cluster from the cookie (or from an earlier edge answer).
+		incomingHint string
+	}{
+		{decisioning: delivery.DecisioningServerSide},
+		{decisioning: delivery.DecisioningOnDevice, incomingHint: "35"},
+		{decisioning: delivery.DecisioningHybrid, incomingHint: "31"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.decisioning), func(t *testing.T) {
+			t.Parallel()
+			cfg := offlineConfig()
+			cfg.Decisioning = tt.decisioning
+			ta := startApp(t, cfg)
+			base, err := url.Parse(ta.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.incomingHint != "" {
+				ta.http.Jar.SetCookies(base, []*http.Cookie{{Name: "mboxEdgeCluster", Value: tt.incomingHint, Path: "/"}})
+			}
 
-	first := ta.get("/executeMbox?mbox=hero")
-	r1 := first.deliveryResponse(t)
-	mbox := first.cookie("mbox")
-	if mbox == nil || mbox.MaxAge <= 0 || mbox.Path != "/" {
-		t.Fatalf("mbox cookie = %+v, want one with a positive max-age and path /", mbox)
-	}
-	hint := first.cookie("mboxEdgeCluster")
-	if hint == nil || hint.MaxAge <= 0 || hint.Value == "" {
-		t.Fatalf("mboxEdgeCluster cookie = %+v, want one with a value and a positive max-age", hint)
-	}
-	entries1 := parseTargetCookie(mbox.Value)
-	if r1.ID == nil || r1.ID.TntID == "" || entries1["PC"] != r1.ID.TntID || entries1["session"] == "" {
-		t.Fatalf("first answer: tntId %+v, cookie entries %v: want a minted tntId in the PC entry and a session", r1.ID, entries1)
-	}
+			first := ta.get("/executeMbox?mbox=hero")
+			r1 := first.deliveryResponse(t)
+			mbox := first.cookie("mbox")
+			if mbox == nil || mbox.MaxAge <= 0 || mbox.Path != "/" {
+				t.Fatalf("mbox cookie = %+v, want one with a positive max-age and path /", mbox)
+			}
+			hint := first.cookie("mboxEdgeCluster")
+			if hint == nil || hint.MaxAge <= 0 || hint.Value == "" || (tt.incomingHint != "" && hint.Value != tt.incomingHint) {
+				t.Fatalf("mboxEdgeCluster cookie = %+v, want one with value %q and a positive max-age", hint, tt.incomingHint)
+			}
+			entries1 := parseTargetCookie(mbox.Value)
+			if r1.ID == nil || r1.ID.TntID == "" || entries1["PC"] != r1.ID.TntID || entries1["session"] == "" {
+				t.Fatalf("first answer: tntId %+v, cookie entries %v: want a minted tntId in the PC entry and a session", r1.ID, entries1)
+			}
 
-	// The second request carries no tntId: the visitor is known only by the
-	// cookies the jar sends back.
-	second := ta.get("/executeMbox?mbox=hero")
-	r2 := second.deliveryResponse(t)
-	if r2.ID == nil || r2.ID.TntID != r1.ID.TntID {
-		t.Fatalf("second answer tntId %+v, want the first one's %q", r2.ID, r1.ID.TntID)
-	}
-	entries2 := parseTargetCookie(second.cookie("mbox").Value)
-	if entries2["session"] != entries1["session"] {
-		t.Fatalf("session %q then %q: the second request did not reuse the session", entries1["session"], entries2["session"])
-	}
+			// The second request carries no tntId: the visitor is known
+			// only by the cookies the jar sends back.
+			second := ta.get("/executeMbox?mbox=hero")
+			r2 := second.deliveryResponse(t)
+			if r2.ID == nil || r2.ID.TntID != r1.ID.TntID {
+				t.Fatalf("second answer tntId %+v, want the first one's %q", r2.ID, r1.ID.TntID)
+			}
+			entries2 := parseTargetCookie(second.cookie("mbox").Value)
+			if entries2["session"] != entries1["session"] {
+				t.Fatalf("session %q then %q: the second request did not reuse the session", entries1["session"], entries2["session"])
+			}
 
-	// The edge sees the session: a notification sent with the cookies is
-	// recorded under the first answer's session and tntId.
-	ta.do(http.MethodPost, "/sendNotifications", `{"mboxes":[{"name":"hero","event_tokens":["t1"]}]}`).deliveryResponse(t)
-	var recorded bool
-	for _, n := range ta.app.edge.Server().Notifications() {
-		if n.Mbox == "hero" && n.SessionID == entries1["session"] && n.TntID == r1.ID.TntID {
-			recorded = true
-		}
-	}
-	if !recorded {
-		t.Fatalf("no notification recorded with session %q and tntId %q: %+v", entries1["session"], r1.ID.TntID, ta.app.edge.Server().Notifications())
+			ta.do(http.MethodPost, "/sendNotifications", `{"mboxes":[{"name":"hero","event_tokens":["t1"]}]}`).deliveryResponse(t)
+			var recorded bool
+			for _, n := range ta.app.edge.Server().Notifications() {
+				if n.Mbox == "hero" && n.SessionID == entries1["session"] && n.TntID == r1.ID.TntID && n.Tokens[0] == "t1" {
+					recorded = true
+				}
+			}
+			if !recorded {
+				t.Fatalf("no notification recorded with session %q and tntId %q: %+v", entries1["session"], r1.ID.TntID, ta.app.edge.Server().Notifications())
+			}
+		})
 	}
 }
 
@@ -749,7 +773,15 @@ func TestConcurrentVisitors(t *testing.T) {
 			client := &http.Client{Jar: jar, Transport: ta.http.Transport}
 			res := visit{tntIDs: map[string]bool{}, sessions: map[string]bool{}}
 			for i := range requestsEach {
-				resp, err := client.Get(ta.base + paths[(v+i)%len(paths)])
+				// The first request is an mbox execute, which mints the
+				// tntId; a first view prefetch carries the sample's
+				// authenticated customer id, with which Target (and the
+				// SDKs' on-device engine) mints none.
+				path := paths[0]
+				if i > 0 {
+					path = paths[(v+i)%len(paths)]
+				}
+				resp, err := client.Get(ta.base + path)
 				if err != nil {
 					res.err = err
 					break
