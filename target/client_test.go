@@ -572,9 +572,7 @@ func TestFutureWaitHonoursItsContext(t *testing.T) {
 func TestConcurrentGetOffers(t *testing.T) {
 	t.Parallel()
 	edge := newTestEdge(t)
-	// A generous timeout: this test is about correctness under load, and a
-	// busy CI machine under -race must not turn into timeouts.
-	c := edge.newClient(WithTimeout(2 * time.Minute))
+	c := edge.newClient()
 	const calls = 1000
 	var failures atomic.Int64
 	var wg sync.WaitGroup
@@ -643,5 +641,26 @@ func TestResponseDecodesLikeTheSpec(t *testing.T) {
 	}
 	if got := string(resp.Response.Execute.Mboxes[0].Options[0].Content); got != `{"k":[1,2,{"z":null}]}` {
 		t.Errorf("offer content %s not preserved", got)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.UTC)
+	tests := map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		" 120 ":                         2 * time.Minute,
+		"0":                             0,
+		"-5":                            0,
+		"soon":                          0,
+		"999999999":                     0,
+		"Sun, 22 Nov 2026 15:00:30 GMT": 30 * time.Second,
+		"Sun, 22 Nov 2026 14:59:00 GMT": 0,
+	}
+	for header, want := range tests {
+		if got := parseRetryAfter(header, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", header, got, want)
+		}
 	}
 }

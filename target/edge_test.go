@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -115,6 +116,9 @@ func (e *testEdge) newClient(opts ...Option) *Client {
 		WithOrganizationID("ACME@AdobeOrg"),
 		WithSecure(false),
 		WithTransport(transport),
+		// Generous, so that a busy machine under -race does not turn slow
+		// answers into timeouts; tests of the timeout set their own.
+		WithTimeout(time.Minute),
 	}
 	c, err := New(append(base, opts...)...)
 	if err != nil {

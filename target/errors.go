@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // ErrNotReady is returned when a decisioning method that needs the on-device
@@ -53,6 +56,9 @@ type HTTPError struct {
 	URL string
 	// RequestID is the X-Request-Id the client sent with the request.
 	RequestID string
+	// RetryAfter is the wait the answer's Retry-After header asked for
+	// (429 and 503 answers usually carry one); 0 when it had none.
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {
@@ -104,4 +110,23 @@ func (e *TransportError) Retryable() bool {
 func IsRetryable(err error) bool {
 	var r interface{ Retryable() bool }
 	return errors.As(err, &r) && r.Retryable()
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date
+// (relative to now). Absent, malformed or past values give 0.
+func parseRetryAfter(value string, now time.Time) time.Duration {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0
+	}
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds <= 0 || seconds > int64(24*time.Hour/time.Second) {
+			return 0
+		}
+		return time.Duration(seconds) * time.Second
+	}
+	if at, err := http.ParseTime(value); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
 }

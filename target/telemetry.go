@@ -90,8 +90,8 @@ func telemetryEntry(r *delivery.DeliveryRequest, resp *delivery.DeliveryResponse
 		RequestID: r.RequestID,
 		Timestamp: now.UnixMilli(),
 		Mode:      delivery.ExecutionLocal,
-		Execution: millis(t.execution),
-		Parsing:   millis(t.parsing),
+		Execution: measuredMillis(t.execution),
+		Parsing:   measuredMillis(t.parsing),
 		Features:  telemetryFeatures(r, method),
 	}
 	if resp != nil {
@@ -125,6 +125,17 @@ func telemetryFeatures(r *delivery.DeliveryRequest, method delivery.DecisioningM
 		f.PrefetchViewCount = len(r.Prefetch.Views)
 	}
 	return f
+}
+
+// measuredMillis is millis, but a measured duration too short to show in
+// two decimals is reported as 0.01 ms: the Node.js SDK sends such a value
+// as 0, which this wire model (omitempty) could not send at all, and the
+// edge expects the field.
+func measuredMillis(d time.Duration) float64 {
+	if ms := millis(d); ms > 0 || d <= 0 {
+		return ms
+	}
+	return 0.01
 }
 
 // millis is d in milliseconds with two decimals, as the SDK formats it.

@@ -141,10 +141,11 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, timings, &HTTPError{
-			Status:    resp.StatusCode,
-			Message:   errorMessage(answer.Bytes()),
-			URL:       endpoint.String(),
-			RequestID: plan.request.RequestID,
+			Status:     resp.StatusCode,
+			Message:    errorMessage(answer.Bytes()),
+			URL:        endpoint.String(),
+			RequestID:  plan.request.RequestID,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		}
 	}
 
