@@ -211,7 +211,7 @@ func deliveryTelemetryEntry(req *delivery.DeliveryRequest, now time.Time, took t
 		Timestamp: delivery.TimestampMillis(now),
 		Mode:      delivery.ExecutionLocal,
 		Execution: durationMillis(took),
-		Parsing:   roundMillis(parsing),
+		Parsing:   positiveMillis(parsing),
 		Features:  requestFeatures(req, delivery.DecisioningOnDevice),
 	}
 	return entry
@@ -240,6 +240,15 @@ func durationMillis(d time.Duration) float64 {
 		return 0.001
 	}
 	return ms
+}
+
+// positiveMillis rounds a measured duration given in milliseconds; a
+// positive duration never rounds to zero (which would drop it).
+func positiveMillis(ms float64) float64 {
+	if ms <= 0 {
+		return 0
+	}
+	return max(roundMillis(ms), 0.001)
 }
 
 func roundMillis(ms float64) float64 {

@@ -225,10 +225,14 @@ func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMb
 		return nil, ErrNotReady
 	}
 	engine := c.onDevice.engine
+	started := time.Now()
 	plan := c.planCall(call)
 	plan.method = delivery.DecisioningOnDevice
+	// Telemetry's "parsing" of an on-device call is the time spent reading
+	// and completing the request (cookies, ids, context) before deciding.
+	parsing := float64(time.Since(started)) / float64(time.Millisecond)
 	decision, err := engine.Decide(ctx, plan.request,
-		ondevice.WithSessionID(plan.sessionID), ondevice.WithLocationHint(plan.cluster))
+		ondevice.WithSessionID(plan.sessionID), ondevice.WithLocationHint(plan.cluster), ondevice.WithParsingTime(parsing))
 	if err != nil {
 		if errors.Is(err, ondevice.ErrNotReady) {
 			return nil, ErrNotReady
