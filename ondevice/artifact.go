@@ -196,7 +196,6 @@ type preparedRule struct {
 	options        []delivery.Option
 	metrics        []delivery.Metric
 	hasMetrics     bool
-	hasOptions     bool
 	metaTokens     map[string]any
 	onDeviceTokens delivery.ResponseTokens // metaTokens + activity.decisioningMethod
 	macros         []optionMacros
@@ -325,7 +324,6 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 		var fields map[string]json.RawMessage
 		_ = json.Unmarshal(doc.Consequence, &fields)
 		_, rule.hasMetrics = fields["metrics"]
-		_, rule.hasOptions = fields["options"]
 	}
 	rule.name = cons.Name
 	rule.options = cons.Options

@@ -3,7 +3,6 @@ package ondevice
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"unicode/utf16"
 )
@@ -530,33 +529,4 @@ func lookupPath(data value, path string) (value, bool) {
 		}
 	}
 	return cur, true
-}
-
-// conditionOperators lists the operators used by a decoded condition, for
-// diagnostics and tests.
-func conditionOperators(node any) []string {
-	seen := map[string]bool{}
-	var walk func(any)
-	walk = func(n any) {
-		switch x := n.(type) {
-		case map[string]any:
-			if len(x) == 1 {
-				for k, v := range x {
-					seen[k] = true
-					walk(v)
-				}
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	walk(node)
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

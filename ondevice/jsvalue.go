@@ -77,29 +77,6 @@ func valueOf(v any) value {
 	return undefinedValue
 }
 
-// toAny converts v back into an encoding/json style value.
-func (v value) toAny() any {
-	switch v.k {
-	case kindNull:
-		return nil
-	case kindBool:
-		return v.b
-	case kindNumber:
-		return v.n
-	case kindString:
-		return v.s
-	case kindArray:
-		out := make([]any, len(v.arr))
-		for i, e := range v.arr {
-			out[i] = e.toAny()
-		}
-		return out
-	case kindObject:
-		return v.obj
-	}
-	return nil
-}
-
 // truthy is json-logic's truthiness: JavaScript's, except that an empty
 // array is false.
 func (v value) truthy() bool {
