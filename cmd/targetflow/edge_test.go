@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 )
 
@@ -221,5 +225,89 @@ func TestEdgeCommandHelp(t *testing.T) {
 		if !strings.Contains(errOut.String(), flag) {
 			t.Errorf("usage lacks %s", flag)
 		}
+	}
+}
+
+// edgeDecisions is the part of a response that carries decisions, as generic
+// JSON, without the token that says where they were made.
+func edgeDecisions(t *testing.T, line []byte) any {
+	t.Helper()
+	var resp struct {
+		Execute  json.RawMessage `json:"execute"`
+		Prefetch json.RawMessage `json:"prefetch"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		t.Fatalf("decoding %s: %v", line, err)
+	}
+	text := string(resp.Execute) + "|" + string(resp.Prefetch)
+	for _, method := range []string{"on-device", "server-side"} {
+		text = strings.ReplaceAll(text, `"activity.decisioningMethod":"`+method+`",`, "")
+	}
+	execute, prefetch, _ := strings.Cut(text, "|")
+	var v [2]any
+	for i, part := range []string{execute, prefetch} {
+		if part == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(part), &v[i]); err != nil {
+			t.Fatalf("decoding %s: %v", part, err)
+		}
+	}
+	return v
+}
+
+// TestEdgeDecidesAsDecideCommand: the edge's decisions equal "targetflow
+// decide" on the same artifact (the demo) and requests (decide's own
+// generated sample traffic, plus requests for the remote-only mbox).
+func TestEdgeDecidesAsDecideCommand(t *testing.T) {
+	var requests, stderr bytes.Buffer
+	if code := decideCommand(context.Background(), []string{"--artifact", "demo", "--generate", "300"},
+		stdio{In: strings.NewReader(""), Out: &requests, Err: &stderr}); code != exitOK {
+		t.Fatalf("decide --generate exit %d: %s", code, stderr.String())
+	}
+	for _, extra := range []string{
+		`{"id":{"tntId":"remote-visitor-1.28_0"},"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"recommendations"},{"index":1,"name":"hero"}]}}`,
+		`{"id":{"tntId":"remote-visitor-2.28_0"},"context":{"channel":"web"},"prefetch":{"mboxes":[{"index":0,"name":"recommendations"}],"views":[{}]}}`,
+	} {
+		requests.WriteString(extra + "\n")
+	}
+	lines := strings.Split(strings.TrimSpace(requests.String()), "\n")
+
+	var decided bytes.Buffer
+	stderr.Reset()
+	if code := decideCommand(context.Background(), []string{"--artifact", "demo"},
+		stdio{In: strings.NewReader(requests.String()), Out: &decided, Err: &stderr}); code != exitOK {
+		t.Fatalf("decide exit %d: %s", code, stderr.String())
+	}
+	server, err := edge.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner := bufio.NewScanner(&decided)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	i, withDecisions := 0, 0
+	for ; scanner.Scan(); i++ {
+		if i >= len(lines) {
+			t.Fatalf("decide wrote more lines than it read")
+		}
+		rec := httptest.NewRecorder()
+		server.ServeHTTP(rec, httptest.NewRequest(http.MethodPost,
+			"/rest/v1/delivery?imsOrgId=o&sessionId=s", strings.NewReader(lines[i])))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("request %d: edge answered %d: %s", i, rec.Code, rec.Body.Bytes())
+		}
+		want, got := edgeDecisions(t, scanner.Bytes()), edgeDecisions(t, rec.Body.Bytes())
+		if want != [2]any{} {
+			withDecisions++
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("request %d %s:\ndecide %s\nedge   %s", i, lines[i], scanner.Bytes(), rec.Body.Bytes())
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(lines) || withDecisions == 0 {
+		t.Fatalf("compared %d responses (%d with decisions) for %d requests", i, withDecisions, len(lines))
 	}
 }
