@@ -143,9 +143,9 @@ func WithEnvironmentID(id int64) Option {
 	}
 }
 
-// WithDecisioningMethod sets the decisioning method. Only
-// delivery.DecisioningServerSide is available in this version; New rejects
-// on-device and hybrid with a ConfigError.
+// WithDecisioningMethod sets the decisioning method: server-side (the
+// default), on-device or hybrid (see the on-device options); any other value
+// makes New fail with a *ConfigError.
 func WithDecisioningMethod(method delivery.DecisioningMethod) Option {
 	return func(c *config) { c.decisioningMethod = method }
 }

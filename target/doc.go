@@ -1,6 +1,6 @@
-// Package target is an Adobe Target client for Go: the server-side path of
-// the official Node.js and Python SDKs, safe for thousands of concurrent
-// calls.
+// Package target is an Adobe Target client for Go, at feature parity with
+// the official Node.js and Python SDKs (server-side, on-device and hybrid
+// decisioning), safe for thousands of concurrent calls.
 //
 // Make one Client per Target client code and share it:
 //
@@ -39,7 +39,10 @@
 // Telemetry is on by default: each call's timings are sent to Adobe with the
 // next call, as the Node.js SDK does; WithTelemetry(false) turns it off.
 //
-// Decisioning: server-side only in this version. On-device and hybrid
-// decisioning are rejected by New with a *ConfigError until the on-device
-// engine is wired in.
+// Decisioning: server-side by default (every call goes to the Delivery
+// API). WithDecisioningMethod(delivery.DecisioningOnDevice) decides calls
+// locally with the ondevice engine from a rules artifact, and
+// delivery.DecisioningHybrid decides locally what the artifact can and asks
+// the Delivery API for the rest; see WithArtifactPayload and
+// WithArtifactLocation. SendNotifications always goes to the Delivery API.
 package target
