@@ -18,6 +18,9 @@ const (
 	defaultOrganizationID = "1234567890@AdobeOrg"
 	defaultDecisioning    = delivery.DecisioningOnDevice
 	defaultWork           = 50 * time.Millisecond
+	// maxWork keeps GET /page, work and Target call included, well inside
+	// the server's write timeout.
+	maxWork = 20 * time.Second
 )
 
 // config is the app's configuration, from the command line.
@@ -107,8 +110,8 @@ func (c config) validate() error {
 	if c.OrganizationID == "" {
 		errs = append(errs, errors.New("--organization-id: must not be empty"))
 	}
-	if c.Work < 0 {
-		errs = append(errs, fmt.Errorf("--work %s: must not be negative", c.Work))
+	if c.Work < 0 || c.Work > maxWork {
+		errs = append(errs, fmt.Errorf("--work %s: must be between 0 and %s (the server's write timeout is %s)", c.Work, maxWork, writeTimeout))
 	}
 	if c.Insecure && c.ServerDomain == "" {
 		errs = append(errs, errors.New("--insecure: only means something with --server-domain (the embedded edge is always http on loopback)"))
