@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/ondevice"
 )
 
 // serveDelivery answers POST /rest/v1/delivery.
@@ -125,7 +126,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "deciding the request failed: %v", err)
 		return
 	}
-	s.completeResponse(resp, req)
+	s.completeResponse(resp, req, state.globalMbox)
 	if ce := s.logger.Check(zap.DebugLevel, "delivery"); ce != nil {
 		ce.Write(zap.String("sessionId", sessionID), zap.String("requestId", resp.RequestID),
 			zap.String("tntId", resp.ID.TntID), zap.Int("notifications", len(req.Notifications)),
@@ -159,7 +160,7 @@ func allowCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
 
 // completeResponse fills in what the edge, not the engine, answers: status,
 // ids, client, edge host and the notification receipts.
-func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery.DeliveryRequest) {
+func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery.DeliveryRequest, globalMbox string) {
 	resp.Status = http.StatusOK
 	resp.RequestID = req.RequestID
 	resp.Client = s.client
@@ -175,7 +176,73 @@ func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery
 	for _, n := range req.Notifications {
 		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
 	}
+	s.countOffers(resp, globalMbox)
 	markServerSide(resp)
+}
+
+// countOffers counts the answered offers by location, activity and
+// experience (from their response tokens, when the artifact gives them).
+func (s *Server) countOffers(resp *delivery.DeliveryResponse, globalMbox string) {
+	if globalMbox == "" {
+		globalMbox = ondevice.DefaultGlobalMbox
+	}
+	count := func(location string, options []delivery.Option) {
+		for _, o := range options {
+			activity, ok := o.ResponseTokens["activity.id"]
+			if !ok {
+				continue
+			}
+			experience := o.ResponseTokens["experience.id"]
+			s.metrics.offers.WithLabelValues(location, fmt.Sprint(activity), fmt.Sprint(experience)).Inc()
+		}
+	}
+	for _, section := range []struct {
+		pageLoad *delivery.PageLoadResponse
+		mboxes   []delivery.MboxResponse
+	}{
+		{pageLoadOf(resp.Execute), mboxesOf(resp.Execute)},
+		{prefetchPageLoad(resp.Prefetch), prefetchMboxes(resp.Prefetch)},
+	} {
+		if section.pageLoad != nil {
+			count(globalMbox, section.pageLoad.Options)
+		}
+		for _, m := range section.mboxes {
+			count(m.Name, m.Options)
+		}
+	}
+	if resp.Prefetch != nil {
+		for _, v := range resp.Prefetch.Views {
+			count(v.Name, v.Options)
+		}
+	}
+}
+
+func pageLoadOf(e *delivery.ExecuteResponse) *delivery.PageLoadResponse {
+	if e == nil {
+		return nil
+	}
+	return e.PageLoad
+}
+
+func mboxesOf(e *delivery.ExecuteResponse) []delivery.MboxResponse {
+	if e == nil {
+		return nil
+	}
+	return e.Mboxes
+}
+
+func prefetchPageLoad(p *delivery.PrefetchResponse) *delivery.PageLoadResponse {
+	if p == nil {
+		return nil
+	}
+	return p.PageLoad
+}
+
+func prefetchMboxes(p *delivery.PrefetchResponse) []delivery.MboxResponse {
+	if p == nil {
+		return nil
+	}
+	return p.Mboxes
 }
 
 // decisioningMethodToken is the response token that says where a decision

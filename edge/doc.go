@@ -25,7 +25,8 @@
 //	GET  /{client}/{environment}/rules/v1/rules.bin  obfuscated for the organization
 //	     (also /{client}/{environment}/v1/[{property}/]rules.json|bin, the CDN layout)
 //	GET  /healthz                                    {"status":"ok",…}
-//	GET  /metrics                                    Prometheus, the edge's own registry
+//	GET  /metrics                                    Prometheus, the edge's own registry (requests,
+//	                                                 decision time, offers by activity/experience, faults)
 //	GET  /notifications[?type=&mbox=&view=]          notifications received (DELETE forgets)
 //
 // Delivery answers are shaped as the real edge's: status, requestId (echoed

@@ -28,6 +28,7 @@ type metrics struct {
 	faults        *prometheus.CounterVec
 	artifacts     prometheus.Counter
 	inFlight      prometheus.Gauge
+	offers        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -54,12 +55,16 @@ func newMetrics() *metrics {
 			Name: "targetflow_edge_artifact_changes_total",
 			Help: "Artifacts installed, the first one included.",
 		}),
+		offers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "targetflow_edge_offers_total",
+			Help: "Offers answered, by location (mbox, view, or the global mbox for pageLoad), activity id and experience id: the split of every activity.",
+		}, []string{"location", "activity", "experience"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "targetflow_edge_delivery_in_flight",
 			Help: "Delivery requests being handled (injected waits included).",
 		}),
 	}
-	m.registry.MustRegister(m.requests, m.decision, m.notifications, m.faults, m.artifacts, m.inFlight)
+	m.registry.MustRegister(m.requests, m.decision, m.notifications, m.faults, m.artifacts, m.inFlight, m.offers)
 	for _, f := range []Fault{FaultError, FaultThrottle, FaultReset, FaultStall} {
 		m.faults.WithLabelValues(string(f))
 	}

@@ -1,7 +1,10 @@
 package edge_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +71,45 @@ func TestHealthz(t *testing.T) {
 	decodeJSON(t, got.body, &health)
 	if got.status != 200 || health["status"] != "ok" || health["artifactETag"] != s.ArtifactETag() {
 		t.Fatalf("healthz %d %v", got.status, health)
+	}
+}
+
+// TestOffersMetricShowsTheSplit sends many visitors to the hero A/B test
+// (two experiences, 50/50) and reads the split from /metrics.
+func TestOffersMetricShowsTheSplit(t *testing.T) {
+	t.Parallel()
+	s := newEdge(t)
+	const visitors = 400
+	for i := range visitors {
+		body := fmt.Sprintf(`{"id":{"tntId":"split-visitor-%d"},"context":{"channel":"web"},"execute":{"pageLoad":{},"mboxes":[{"index":0,"name":"hero"}]}}`, i)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, deliveryPath, strings.NewReader(body)))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	counts := map[string]int{}
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if !strings.HasPrefix(line, "targetflow_edge_offers_total{") {
+			continue
+		}
+		labels, value, _ := strings.Cut(line, " ")
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		counts[labels] = n
+	}
+	a := counts[`targetflow_edge_offers_total{activity="910001",experience="0",location="hero"}`]
+	b := counts[`targetflow_edge_offers_total{activity="910001",experience="1",location="hero"}`]
+	if a+b != visitors || a < visitors*35/100 || b < visitors*35/100 {
+		t.Errorf("hero split %d / %d of %d visitors, want about half each (all: %v)", a, b, visitors, counts)
+	}
+	pageLoad := counts[`targetflow_edge_offers_total{activity="910006",experience="0",location="target-global-mbox"}`] +
+		counts[`targetflow_edge_offers_total{activity="910006",experience="1",location="target-global-mbox"}`]
+	if pageLoad != visitors {
+		t.Errorf("pageLoad offers %d, want %d", pageLoad, visitors)
 	}
 }

@@ -22,6 +22,7 @@ type artifactState struct {
 	bin        []byte // nil without an organization id
 	binETag    string
 	clientCode string // meta.clientCode
+	globalMbox string // the pageLoad location
 	engine     decisionEngine
 }
 
@@ -32,7 +33,8 @@ type artifactHeader struct {
 	Meta    struct {
 		ClientCode string `json:"clientCode"`
 	} `json:"meta"`
-	Rules *struct {
+	GlobalMbox string `json:"globalMbox"`
+	Rules      *struct {
 		Mboxes map[string]json.RawMessage `json:"mboxes"`
 		Views  map[string]json.RawMessage `json:"views"`
 	} `json:"rules"`

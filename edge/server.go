@@ -148,6 +148,7 @@ func (s *Server) buildState(payload []byte, source string) (*artifactState, erro
 		json:       plain,
 		jsonETag:   etagOf(plain),
 		clientCode: header.Meta.ClientCode,
+		globalMbox: header.GlobalMbox,
 		engine:     engine,
 	}
 	if s.organizationID != "" {
