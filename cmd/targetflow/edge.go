@@ -39,6 +39,7 @@ type edgeFlags struct {
 	retryAfter     time.Duration
 	seed           uint64
 	maxBody        int64
+	notifications  int
 	logLevel       string
 }
 
@@ -73,6 +74,7 @@ func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
 	fs.DurationVar(&f.retryAfter, "retry-after", time.Second, "Retry-After of 503 and 429 answers")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the latency and fault draws")
 	fs.Int64Var(&f.maxBody, "max-body", edge.DefaultMaxBodyBytes, "largest delivery request body in `bytes` (larger: 413)")
+	fs.IntVar(&f.notifications, "notification-limit", edge.DefaultNotificationLimit, "notifications kept for GET /notifications (the oldest are forgotten first)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -96,6 +98,7 @@ func (f *edgeFlags) options(artifact []byte, logger *zap.Logger) ([]edge.Option,
 		edge.WithCluster(f.cluster),
 		edge.WithClusterRouting(f.clusterRouting),
 		edge.WithMaxBodyBytes(f.maxBody),
+		edge.WithNotificationLimit(f.notifications),
 		edge.WithSeed(f.seed),
 		edge.WithLatency(edge.Latency{Fixed: f.latency, Jitter: f.jitter, Distribution: dist}),
 		edge.WithFaults(edge.Faults{
