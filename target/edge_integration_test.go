@@ -15,7 +15,7 @@ import (
 
 // localEdge serves the project's local Delivery API edge (the bundled demo
 // artifact) and returns a client pointed at it.
-func localEdge(t *testing.T, edgeOpts ...edge.Option) (*edge.Server, *target.Client) {
+func localEdge(t testing.TB, edgeOpts ...edge.Option) (*edge.Server, *target.Client) {
 	t.Helper()
 	server, err := edge.New(edgeOpts...)
 	if err != nil {
