@@ -13,12 +13,21 @@ import (
 	"github.com/targetflow/targetflow/target"
 )
 
+// Content security policies of the two HTML pages: the explorer runs its
+// own inline script and calls this server only; the rendered page runs no
+// script at all (offer content is shown as text).
+const (
+	indexCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'"
+	pageCSP  = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
+)
+
 // serveIndex serves the embedded endpoint explorer page.
 func (a *app) serveIndex(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", indexCSP)
 	_, _ = w.Write(a.index)
 }
 
@@ -258,7 +267,10 @@ func (a *app) renderPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setTargetCookies(w, resp.TargetCookie, resp.TargetLocationHintCookie)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", pageCSP)
 	_, _ = w.Write(html.Bytes())
 }
 
