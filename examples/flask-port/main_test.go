@@ -444,6 +444,9 @@ func TestRoutes(t *testing.T) {
 		!strings.Contains(string(a.body), `id="btn-executeMbox"`) {
 		t.Errorf("GET /: status %d, type %q, want the HTML explorer page", a.status, a.header.Get("Content-Type"))
 	}
+	if csp := a.header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self'") {
+		t.Errorf("GET /: Content-Security-Policy %q, want one limiting calls to this server", csp)
+	}
 }
 
 // TestTargetFailureAnswers500 makes the edge fail every delivery call (503)
@@ -546,6 +549,9 @@ func TestPageServerTiming(t *testing.T) {
 	}
 	if a.cookie("mbox") == nil {
 		t.Error("page did not set the mbox cookie")
+	}
+	if csp := a.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+		t.Errorf("page Content-Security-Policy %q, want one that runs no script", csp)
 	}
 }
 
