@@ -153,3 +153,46 @@ func ExampleNew_validation() {
 	// target: invalid config: organizationId: is required (WithOrganizationID)
 	// target: invalid config: decisioningMethod "edge": must be one of server-side, on-device, hybrid
 }
+
+// A web handler reads the visitor's Target cookies, gets the offers and sets
+// the cookies Target answered with.
+func ExampleClient_GetOffers_httpHandler() {
+	srv := exampleEdge()
+	defer srv.Close()
+	client := newExampleClient(srv)
+	defer client.Close()
+
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		opts := target.GetOffersOptions{Request: &delivery.DeliveryRequest{
+			Context: &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://shop.example" + r.URL.Path}},
+			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "hero", Index: 1}}},
+		}}
+		if c, err := r.Cookie(target.TargetCookieName); err == nil {
+			opts.TargetCookie = c.Value
+		}
+		if c, err := r.Cookie(target.LocationHintCookieName); err == nil {
+			opts.TargetLocationHint = c.Value
+		}
+		resp, err := client.GetOffers(r.Context(), opts)
+		if err != nil {
+			fmt.Fprint(w, "default page") // never fail the page for Target
+			return
+		}
+		http.SetCookie(w, resp.TargetCookie.HTTPCookie())
+		if resp.TargetLocationHintCookie != nil {
+			http.SetCookie(w, resp.TargetLocationHintCookie.HTTPCookie())
+		}
+		fmt.Fprintf(w, "hero: %s", resp.Response.Execute.Mboxes[0].Options[0].Content)
+	}
+
+	rec := httptest.NewRecorder()
+	handler(rec, httptest.NewRequest(http.MethodGet, "/winter", nil))
+	fmt.Println(rec.Body.String())
+	for _, c := range rec.Result().Cookies() {
+		fmt.Println("Set-Cookie:", c.Name)
+	}
+	// Output:
+	// hero: {"title":"Winter sale","discount":20,"showBanner":true}
+	// Set-Cookie: mbox
+	// Set-Cookie: mboxEdgeCluster
+}
