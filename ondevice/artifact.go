@@ -325,6 +325,16 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 		_ = json.Unmarshal(doc.Consequence, &fields)
 		_, rule.hasMetrics = fields["metrics"]
 	}
+	for i := range cons.Options {
+		// Content is stored compact, as encoders write it, so that encoding a
+		// decision copies it instead of compacting it every time.
+		if c := cons.Options[i].Content; len(c) > 0 && !isCompactJSON(c) {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, c); err == nil {
+				cons.Options[i].Content = buf.Bytes()
+			}
+		}
+	}
 	rule.name = cons.Name
 	rule.options = cons.Options
 	rule.metrics = cons.Metrics

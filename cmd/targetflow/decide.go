@@ -349,8 +349,6 @@ func decideReadLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
 
 // decideChunkLinesTo decides each line of the chunk into chunk.out.
 func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *decideChunk) {
-	enc := json.NewEncoder(&chunk.out)
-	enc.SetEscapeHTML(false)
 	for i, line := range chunk.lines {
 		n := chunk.firstLine + i
 		if line == nil {
@@ -370,10 +368,8 @@ func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *dec
 			decideWriteError(&chunk.out, n, err.Error())
 			continue
 		}
-		if err := enc.Encode(decision.Response); err != nil {
-			chunk.failed++
-			decideWriteError(&chunk.out, n, "encoding the response: "+err.Error())
-		}
+		line := ondevice.AppendResponseJSON(chunk.out.AvailableBuffer(), decision.Response)
+		chunk.out.Write(append(line, '\n'))
 	}
 }
 
