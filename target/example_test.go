@@ -167,21 +167,13 @@ func ExampleClient_GetOffers_httpHandler() {
 			Context: &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://shop.example" + r.URL.Path}},
 			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "hero", Index: 1}}},
 		}}
-		if c, err := r.Cookie(target.TargetCookieName); err == nil {
-			opts.TargetCookie = c.Value
-		}
-		if c, err := r.Cookie(target.LocationHintCookieName); err == nil {
-			opts.TargetLocationHint = c.Value
-		}
+		opts.TargetCookie, opts.TargetLocationHint = target.CookiesFromRequest(r)
 		resp, err := client.GetOffers(r.Context(), opts)
 		if err != nil {
 			fmt.Fprint(w, "default page") // never fail the page for Target
 			return
 		}
-		http.SetCookie(w, resp.TargetCookie.HTTPCookie())
-		if resp.TargetLocationHintCookie != nil {
-			http.SetCookie(w, resp.TargetLocationHintCookie.HTTPCookie())
-		}
+		target.SetCookies(w, resp)
 		fmt.Fprintf(w, "hero: %s", resp.Response.Execute.Mboxes[0].Options[0].Content)
 	}
 
