@@ -58,7 +58,7 @@ func Example() {
 	fmt.Println("notifications:", len(decision.Notifications), decision.Notifications[0].Tokens)
 	// Output:
 	// allocation: 11.02
-	// content: {"banner": "A"}
+	// content: {"banner":"A"}
 	// experience: A
 	// notifications: 1 [tokA]
 }
