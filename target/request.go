@@ -3,7 +3,6 @@ package target
 import (
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -51,7 +50,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 		sessionID = opts.sessionID
 	}
 	if sessionID == "" {
-		sessionID = uuid.NewString()
+		sessionID = newUUID()
 	}
 
 	return &callPlan{
@@ -72,7 +71,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 func (c *Client) completeRequest(opts callOptions, deviceID string) *delivery.DeliveryRequest {
 	r := opts.request.Clone()
 	if r.RequestID == "" {
-		r.RequestID = uuid.NewString()
+		r.RequestID = newUUID()
 	}
 	if r.EnvironmentID == 0 {
 		r.EnvironmentID = c.cfg.environmentID
