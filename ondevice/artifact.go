@@ -191,7 +191,7 @@ type preparedRule struct {
 	meta           map[string]any
 	audienceIDs    []any
 	conditionJSON  any
-	cond           condition
+	cond           predicate
 	name           string
 	options        []delivery.Option
 	metrics        []delivery.Metric
@@ -311,7 +311,7 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 	if err := dec.Decode(&rule.conditionJSON); err != nil {
 		return rule, fmt.Errorf("malformed condition: %v", err)
 	}
-	cond, err := compileCondition(rule.conditionJSON)
+	cond, err := compilePredicate(rule.conditionJSON)
 	if err != nil {
 		return rule, err
 	}

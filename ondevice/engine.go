@@ -346,7 +346,7 @@ func (e *Engine) evalCondition(rule *preparedRule, scope *ruleScope) (satisfied,
 				zap.String("ruleKey", rule.key), zap.String("activityId", rule.activityID), zap.Any("panic", r))
 		}
 	}()
-	return rule.cond(scope).jsTruthy(), true
+	return rule.cond(scope), true
 }
 
 // artifactTrace is the "artifact" part of traces.

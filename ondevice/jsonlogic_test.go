@@ -97,6 +97,31 @@ func TestJSONLogicOperators(t *testing.T) {
 		if got := evalJSONLogic(t, tt.rule, testScope()).jsTruthy(); got != tt.want {
 			t.Errorf("%s = %v; want %v", tt.rule, got, tt.want)
 		}
+		// The predicate form (what rules run) agrees with the value form.
+		var node any
+		if err := json.Unmarshal([]byte(tt.rule), &node); err != nil {
+			t.Fatal(err)
+		}
+		p, err := compilePredicate(node)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.rule, err)
+		}
+		if got := p(testScope()); got != tt.want {
+			t.Errorf("predicate %s = %v; want %v", tt.rule, got, tt.want)
+		}
+	}
+	for _, rule := range []string{`{"and": [{"==": [1, 1]}, {"<": [1, 2]}]}`, `{"or": [{"!": [1]}, {"in": ["a", "abc"]}]}`, `{"and": [{"==": [1, 2]}, true]}`} {
+		var node any
+		if err := json.Unmarshal([]byte(rule), &node); err != nil {
+			t.Fatal(err)
+		}
+		p, err := compilePredicate(node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := evalJSONLogic(t, rule, testScope()).jsTruthy(); p(testScope()) != want {
+			t.Errorf("predicate %s disagrees with its value (%v)", rule, want)
+		}
 	}
 }
 
