@@ -664,3 +664,7 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// HTTPError carries the answer's Retry-After to retry policies that ask
+// for it with a RetryAfter method (stages.RetryAfterer).
+var _ interface{ RetryAfter() time.Duration } = (*HTTPError)(nil)

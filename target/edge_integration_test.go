@@ -165,7 +165,7 @@ func TestLocalEdgeFaultsAreRetryable(t *testing.T) {
 				if !errors.As(err, &te) {
 					t.Errorf("error %v (%T), want a *TransportError", err, err)
 				}
-			case !errors.As(err, &he) || he.Status != tt.status || he.RetryAfter != 2*time.Second:
+			case !errors.As(err, &he) || he.Status != tt.status || he.RetryAfter() != 2*time.Second:
 				t.Errorf("error %v, want HTTP %d with Retry-After 2s", err, tt.status)
 			}
 		})

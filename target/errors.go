@@ -56,10 +56,15 @@ type HTTPError struct {
 	URL string
 	// RequestID is the X-Request-Id the client sent with the request.
 	RequestID string
-	// RetryAfter is the wait the answer's Retry-After header asked for
-	// (429 and 503 answers usually carry one); 0 when it had none.
-	RetryAfter time.Duration
+
+	// retryAfter is the wait the answer's Retry-After header asked for.
+	retryAfter time.Duration
 }
+
+// RetryAfter is the wait the answer's Retry-After header asked for (429
+// and 503 answers usually carry one), 0 when it had none. Retry policies
+// (stages.RetryPolicy) honour it through this method.
+func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
 
 func (e *HTTPError) Error() string {
 	text := http.StatusText(e.Status)

@@ -145,7 +145,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 			Message:    errorMessage(answer.Bytes()),
 			URL:        endpoint.String(),
 			RequestID:  plan.request.RequestID,
-			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		}
 	}
 
