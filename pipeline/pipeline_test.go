@@ -448,3 +448,23 @@ type statusError int
 
 func (e statusError) Error() string   { return fmt.Sprintf("status %d", int(e)) }
 func (e statusError) StatusCode() int { return int(e) }
+
+// TestPlainGoStreamsWiring uses targetflow components as go-streams
+// operators without Run: Via and To wire them and items still flow.
+func TestPlainGoStreamsWiring(t *testing.T) {
+	t.Parallel()
+	var c collector
+	double := pipeline.NewStage("double", func(_ context.Context, it *pipeline.Item) error {
+		it.Attempts = int(it.Seq) * 2
+		return nil
+	})
+	countSource(100).Via(double).Via(flow.NewPassThrough()).To(c.sink())
+	if c.len() != 100 {
+		t.Fatalf("got %d items, want 100", c.len())
+	}
+	for _, it := range c.items {
+		if it.Attempts != int(it.Seq)*2 {
+			t.Fatalf("seq %d: attempts %d, want %d", it.Seq, it.Attempts, it.Seq*2)
+		}
+	}
+}

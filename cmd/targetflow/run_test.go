@@ -388,3 +388,30 @@ func TestRunServesMetrics(t *testing.T) {
 		t.Errorf("metrics lack %s:\n%s", want, body)
 	}
 }
+
+func TestRunProgressBar(t *testing.T) {
+	t.Parallel()
+	input := writeFile(t, "v.jsonl", visitorLines(300, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"t%d"}}`, i) }))
+	tests := []struct {
+		name    string
+		args    []string
+		wantBar bool
+	}{
+		{"forced", []string{"--progress"}, true, false},
+		{"not a terminal", nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"--input", input, "--execute", demo.MboxHero, "--output", filepath.Join(t.TempDir(), "out.jsonl")}, tt.args...)
+			code, _, stderr := runCLI(t, context.Background(), args, nil, false)
+			if code != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+			}
+			// The bar redraws its line with carriage returns.
+			if gotBar := strings.Contains(stderr, "\r"); gotBar != tt.wantBar {
+				t.Errorf("progress bar drawn: %t, want %t; stderr:\n%q", gotBar, tt.wantBar, stderr)
+			}
+		})
+	}
+}
