@@ -200,6 +200,14 @@ type preparedRule struct {
 	onDeviceTokens delivery.ResponseTokens // metaTokens + activity.decisioningMethod
 	macros         []optionMacros
 	hasMacros      bool
+
+	// Prepared outcomes (prepareOutcomes), shared read-only by decisions.
+	executeOptions   []delivery.Option
+	executeMetrics   []delivery.Metric
+	prefetchOptions  []delivery.Option
+	viewMetrics      []delivery.Metric
+	eventTokens      []string
+	notificationMbox *delivery.NotificationMbox
 }
 
 // ParseArtifact parses and validates a rules.json document and prepares its
@@ -280,6 +288,7 @@ func (a *Artifact) prepareRules(kind string, src orderedRules, dst map[string][]
 			rule.onDeviceTokens = make(map[string]any, len(rule.metaTokens)+1)
 			maps.Copy(rule.onDeviceTokens, rule.metaTokens)
 			rule.onDeviceTokens[tokenDecisioningMethod] = string(delivery.DecisioningOnDevice)
+			rule.prepareOutcomes()
 			prepared = append(prepared, rule)
 		}
 		dst[name] = prepared

@@ -63,6 +63,13 @@ type decider struct {
 	notifications []delivery.Notification
 	notified      []notifiedToken
 
+	// Small buffers, so that typical requests allocate less.
+	allocationBuf [4]activityAllocation
+	notifiedBuf   [4]notifiedToken
+	scopeBuf      [4]detailScope
+	scopesUsed    int
+	outcomeBuf    [2]outcome
+
 	remoteMboxes []string
 	remoteViews  []string
 	remoteNeeded bool
@@ -90,22 +97,31 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	if req.Property != nil {
 		d.propertyToken, d.hasProperty = req.Property.Token, true
 	}
-	d.baseTokens = map[string]any{tokenDecisioningMethod: string(delivery.DecisioningOnDevice)}
+	d.allocations = d.allocationBuf[:0]
+	d.notified = d.notifiedBuf[:0]
+	// Geo response tokens, when the account enabled them and the request
+	// has them; nil otherwise (the common case: options then share the
+	// rule's prepared tokens).
 	g := d.rc.geo
+	geoTokens := map[string]any{}
 	if art.tokenSet["geo.city"] && g.city != "" {
-		d.baseTokens["geo.city"] = g.city
+		geoTokens["geo.city"] = g.city
 	}
 	if art.tokenSet["geo.country"] && g.country != "" {
-		d.baseTokens["geo.country"] = g.country
+		geoTokens["geo.country"] = g.country
 	}
 	if art.tokenSet["geo.state"] && g.region != "" {
-		d.baseTokens["geo.state"] = g.region
+		geoTokens["geo.state"] = g.region
 	}
 	if art.tokenSet["geo.latitude"] && g.latitude != nil {
-		d.baseTokens["geo.latitude"] = *g.latitude
+		geoTokens["geo.latitude"] = *g.latitude
 	}
 	if art.tokenSet["geo.longitude"] && g.longitude != nil {
-		d.baseTokens["geo.longitude"] = *g.longitude
+		geoTokens["geo.longitude"] = *g.longitude
+	}
+	if len(geoTokens) > 0 {
+		geoTokens[tokenDecisioningMethod] = string(delivery.DecisioningOnDevice)
+		d.baseTokens = geoTokens
 	}
 	return d
 }
@@ -135,7 +151,7 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 			out.Mboxes = make([]delivery.MboxResponse, 0, len(x.Mboxes))
 		}
 		for i := range x.Mboxes {
-			out.Mboxes = append(out.Mboxes, d.mboxResponses(modeExecute, mboxDetail(&x.Mboxes[i]), tracer)...)
+			out.Mboxes = d.appendMboxResponses(out.Mboxes, modeExecute, mboxDetail(&x.Mboxes[i]), tracer)
 		}
 		if x.PageLoad != nil {
 			out.PageLoad = d.pageLoadResponse(modeExecute, x.PageLoad, tracer)
@@ -149,7 +165,7 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 			out.Mboxes = make([]delivery.MboxResponse, 0, len(p.Mboxes))
 		}
 		for i := range p.Mboxes {
-			out.Mboxes = append(out.Mboxes, d.mboxResponses(modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)...)
+			out.Mboxes = d.appendMboxResponses(out.Mboxes, modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)
 		}
 		for i := range p.Views {
 			out.Views = append(out.Views, d.viewResponses(viewDetail(&p.Views[i]), tracer)...)
@@ -190,13 +206,9 @@ func (d *decider) propertyAllows(r *preparedRule) bool {
 // mboxResponses decides one mbox: the first matching rule, or for the global
 // mbox every matching rule (one per rule key); a blank response when no
 // rule matches a regional mbox.
-func (d *decider) mboxResponses(m mode, det detail, tracer *requestTracer) []delivery.MboxResponse {
+func (d *decider) appendMboxResponses(res []delivery.MboxResponse, m mode, det detail, tracer *requestTracer) []delivery.MboxResponse {
 	outs := d.mboxOutcomes(m, det, tracer)
 	isGlobal := det.name == d.art.GlobalMbox
-	var res []delivery.MboxResponse
-	if len(outs) > 1 {
-		res = make([]delivery.MboxResponse, 0, len(outs))
-	}
 	for _, o := range outs {
 		r := delivery.MboxResponse{Index: o.index, Name: o.name, Options: o.options, Trace: o.trace}
 		if len(o.metrics) > 0 {
@@ -219,7 +231,7 @@ func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []outc
 		tracer.traceRequest(m, kindMbox, det, &d.rc)
 	}
 	isGlobal := det.name == d.art.GlobalMbox
-	var outs []outcome
+	outs := d.outcomeBuf[:0]
 	var matchedKeys map[string]bool
 	ds := d.scopeFor(det)
 	for _, rule := range d.art.mboxRules[det.name] {
@@ -326,6 +338,12 @@ type pageLoadTraceDetail struct {
 // scopeFor prepares the part of the rule scope shared by every rule of one
 // request detail.
 func (d *decider) scopeFor(det detail) *detailScope {
+	if d.scopesUsed < len(d.scopeBuf) {
+		ds := &d.scopeBuf[d.scopesUsed]
+		d.scopesUsed++
+		*ds = detailScope{rc: &d.rc, address: det.address, params: det.params}
+		return ds
+	}
 	return &detailScope{rc: &d.rc, address: det.address, params: det.params}
 }
 
@@ -358,15 +376,24 @@ func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det det
 		return outcome{}, false
 	}
 	o := outcome{rule: rule, name: rule.name, index: det.index}
-	if m == modeExecute {
+	switch {
+	case m == modeExecute:
 		d.addNotification(rule, tracer)
-		o.options, o.metrics = executeOptions(rule)
-	} else {
-		o.options, o.metrics = prefetchOptions(rule, kind)
+		o.options, o.metrics = rule.executeOptions, rule.executeMetrics
+	case kind == kindView:
+		o.options, o.metrics = rule.prefetchOptions, rule.viewMetrics
+	default:
+		o.options = rule.prefetchOptions
 	}
-	d.addResponseTokens(rule, o.options)
-	if rule.hasMacros {
-		replaceCampaignMacros(rule, o.options, det)
+	if d.baseTokens != nil || rule.hasMacros {
+		// The prepared options are shared; this decision needs its own.
+		o.options = slices.Clone(o.options)
+		if d.baseTokens != nil {
+			d.addGeoResponseTokens(rule, o.options)
+		}
+		if rule.hasMacros {
+			replaceCampaignMacros(rule, o.options, det)
+		}
 	}
 	if tracer != nil {
 		o.trace = tracer.result()
@@ -377,17 +404,20 @@ func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det det
 // addNotification queues the display notification of an executed rule's
 // event tokens, once per mbox and token.
 func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
-	var tokens []string
-	for i := range rule.options {
-		tok := rule.options[i].EventToken
-		if tok == "" {
-			continue
-		}
+	tokens := rule.eventTokens // shared, read-only, when none was notified yet
+	for _, tok := range rule.eventTokens {
 		if d.wasNotified(rule.name, tok) {
-			continue
+			tokens = nil
+			for _, t := range rule.eventTokens {
+				if !d.wasNotified(rule.name, t) {
+					tokens = append(tokens, t)
+				}
+			}
+			break
 		}
+	}
+	for _, tok := range tokens {
 		d.notified = append(d.notified, notifiedToken{rule.name, tok})
-		tokens = append(tokens, tok)
 	}
 	if tracer != nil {
 		tracer.expectNotifications(rule)
@@ -400,7 +430,7 @@ func (d *decider) addNotification(rule *preparedRule, tracer *requestTracer) {
 		ImpressionID: newID(),
 		Type:         delivery.MetricDisplay,
 		Timestamp:    delivery.TimestampMillis(d.now),
-		Mbox:         &delivery.NotificationMbox{Name: rule.name},
+		Mbox:         rule.notificationMbox,
 		Tokens:       tokens,
 	}
 	if tracer != nil {
@@ -418,63 +448,62 @@ func (d *decider) wasNotified(mbox, token string) bool {
 	return false
 }
 
-// executeOptions is an executed consequence: blank options dropped, event
-// tokens removed (the engine notifies them), only click metrics kept.
-func executeOptions(rule *preparedRule) ([]delivery.Option, []delivery.Metric) {
-	opts := make([]delivery.Option, 0, len(rule.options))
-	for _, o := range rule.options {
+// prepareOutcomes prepares, once per artifact, what a matched rule
+// contributes to decisions: executed options (blank ones dropped, event
+// tokens removed: the engine notifies them) with click metrics only;
+// prefetched options carrying the event token to notify on display (their
+// own, or the display metric at their position), with metrics for views
+// only; the event tokens to notify; and response tokens on every option.
+// Decisions share these slices read-only (their capacity equals their
+// length, so appending copies).
+func (r *preparedRule) prepareOutcomes() {
+	var seen []string
+	for _, o := range r.options {
+		if o.EventToken != "" && !slices.Contains(seen, o.EventToken) {
+			seen = append(seen, o.EventToken)
+		}
+	}
+	r.eventTokens = slices.Clip(seen)
+	r.notificationMbox = &delivery.NotificationMbox{Name: r.name}
+
+	execute := make([]delivery.Option, 0, len(r.options))
+	for _, o := range r.options {
 		if o.Type == "" && len(o.Content) == 0 {
 			continue
 		}
 		o.EventToken = ""
-		opts = append(opts, o)
+		o.ResponseTokens = r.onDeviceTokens
+		execute = append(execute, o)
 	}
-	var metrics []delivery.Metric
-	for _, mt := range rule.metrics {
+	r.executeOptions = slices.Clip(execute)
+	for _, mt := range r.metrics {
 		if mt.Type == delivery.MetricClick {
-			metrics = append(metrics, mt)
+			r.executeMetrics = append(r.executeMetrics, mt)
 		}
 	}
-	return opts, metrics
+	r.executeMetrics = slices.Clip(r.executeMetrics)
+
+	prefetch := make([]delivery.Option, len(r.options))
+	for i, o := range r.options {
+		if o.EventToken == "" && i < len(r.metrics) && r.metrics[i].Type == delivery.MetricDisplay {
+			o.EventToken = r.metrics[i].EventToken
+		}
+		o.ResponseTokens = r.onDeviceTokens
+		prefetch[i] = o
+	}
+	r.prefetchOptions = prefetch
+	if r.metrics != nil || r.hasMetrics {
+		// A view's metrics are listed even when there are none ([], not absent).
+		r.viewMetrics = slices.Clip(append(make([]delivery.Metric, 0, len(r.metrics)), r.metrics...))
+	}
 }
 
-// prefetchOptions is a prefetched consequence: each option carries the event
-// token to notify on display (its own, or the display metric at its
-// position); metrics are kept for views only.
-func prefetchOptions(rule *preparedRule, kind requestKind) ([]delivery.Option, []delivery.Metric) {
-	opts := make([]delivery.Option, len(rule.options))
-	for i, o := range rule.options {
-		if o.EventToken == "" && i < len(rule.metrics) && rule.metrics[i].Type == delivery.MetricDisplay {
-			o.EventToken = rule.metrics[i].EventToken
-		}
-		opts[i] = o
-	}
-	if kind != kindView {
-		return opts, nil
-	}
-	if rule.metrics == nil && !rule.hasMetrics {
-		return opts, nil
-	}
-	// A view's metrics are listed even when there are none ([], not absent).
-	return opts, append(make([]delivery.Metric, 0, len(rule.metrics)), rule.metrics...)
-}
-
-// addResponseTokens gives every option the response tokens: the rule's
-// activity, experience, location, offer and option tokens the account
-// enabled, the geo tokens, and activity.decisioningMethod.
-func (d *decider) addResponseTokens(rule *preparedRule, opts []delivery.Option) {
-	if len(d.baseTokens) == 1 {
-		// The common case: no geo tokens. The merged map is prepared once per
-		// rule and shared, read-only, by every decision.
-		for i := range opts {
-			opts[i].ResponseTokens = rule.onDeviceTokens
-		}
-		return
-	}
-	fromMeta := rule.metaTokens
+// addGeoResponseTokens gives every option the rule's response tokens plus
+// the request's geo tokens (d.baseTokens, with activity.decisioningMethod).
+func (d *decider) addGeoResponseTokens(rule *preparedRule, opts []delivery.Option) {
 	for i := range opts {
-		tokens := make(delivery.ResponseTokens, len(fromMeta)+len(d.baseTokens))
-		maps.Copy(tokens, fromMeta)
+		tokens := make(delivery.ResponseTokens, len(rule.metaTokens)+len(d.baseTokens))
+		maps.Copy(tokens, rule.metaTokens)
 		maps.Copy(tokens, d.baseTokens)
 		opts[i].ResponseTokens = tokens
 	}
