@@ -397,8 +397,8 @@ func TestRunProgressBar(t *testing.T) {
 		args    []string
 		wantBar bool
 	}{
-		{"forced", []string{"--progress"}, true, false},
-		{"not a terminal", nil, false, false},
+		{"forced", []string{"--progress"}, true},
+		{"not a terminal", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
