@@ -362,27 +362,57 @@ func compileRelational(op string, args []any) (condition, error) {
 // direct float comparison when x evaluates to a number.
 func relationalWithNumber(op string, x condition, n float64, flipped bool, holds func(a, b value) bool) condition {
 	lit := numberValue(n)
-	return func(s *ruleScope) value {
-		v := x(s)
-		if v.k != kindNumber {
-			if flipped {
-				return boolValue(holds(lit, v))
-			}
-			return boolValue(holds(v, lit))
-		}
-		a, b := v.n, n
+	slow := func(v value) value {
 		if flipped {
-			a, b = n, v.n
+			return boolValue(holds(lit, v))
 		}
+		return boolValue(holds(v, lit))
+	}
+	if flipped {
+		// n OP v is v OP' n with the comparison mirrored.
 		switch op {
 		case "<":
-			return boolValue(a < b)
+			op = ">"
 		case "<=":
-			return boolValue(a <= b)
+			op = ">="
 		case ">":
-			return boolValue(a > b)
+			op = "<"
+		case ">=":
+			op = "<="
 		}
-		return boolValue(a >= b)
+	}
+	switch op {
+	case "<":
+		return func(s *ruleScope) value {
+			if v := x(s); v.k == kindNumber {
+				return boolValue(v.n < n)
+			} else {
+				return slow(v)
+			}
+		}
+	case "<=":
+		return func(s *ruleScope) value {
+			if v := x(s); v.k == kindNumber {
+				return boolValue(v.n <= n)
+			} else {
+				return slow(v)
+			}
+		}
+	case ">":
+		return func(s *ruleScope) value {
+			if v := x(s); v.k == kindNumber {
+				return boolValue(v.n > n)
+			} else {
+				return slow(v)
+			}
+		}
+	}
+	return func(s *ruleScope) value {
+		if v := x(s); v.k == kindNumber {
+			return boolValue(v.n >= n)
+		} else {
+			return slow(v)
+		}
 	}
 }
 
