@@ -314,7 +314,7 @@ func TestRunFaults(t *testing.T) {
 	code, out, stderr := runCLI(t, context.Background(), []string{
 		"--input", input, "--execute", "hero,cart", "--server-domain", addr, "--insecure",
 		"--client", demo.Client, "--organization-id", demo.OrganizationID,
-		"--concurrency", "128", "--timeout", "500ms", "--retries", "5",
+		"--concurrency", "128", "--timeout", "1s", "--retries", "5",
 	}, nil, false)
 	rs := parseResults(t, out)
 	if len(rs) != n {
