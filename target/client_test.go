@@ -668,3 +668,51 @@ func TestParseRetryAfter(t *testing.T) {
 // HTTPError carries the answer's Retry-After to retry policies that ask
 // for it with a RetryAfter method (stages.RetryAfterer).
 var _ interface{ RetryAfter() time.Duration } = (*HTTPError)(nil)
+
+func TestAnswerDecoding(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		answer     string
+		wantDecode bool // a non-retryable decode TransportError
+		check      func(t *testing.T, r *delivery.DeliveryResponse)
+	}{
+		{"invalid UTF-8 replaced", "{\"status\":200,\"client\":\"ac\xffme\"}", false, func(t *testing.T, r *delivery.DeliveryResponse) {
+			if r.Client != "ac\uFFFDme" {
+				t.Errorf("client %q", r.Client)
+			}
+		}},
+		{"unknown fields ignored", `{"status":200,"newField":{"x":[1]},"client":"acme"}`, false, func(t *testing.T, r *delivery.DeliveryResponse) {
+			if r.Client != "acme" {
+				t.Errorf("client %q", r.Client)
+			}
+		}},
+		{"empty body", ``, false, func(t *testing.T, r *delivery.DeliveryResponse) {
+			if r.Status != 0 || r.Execute != nil {
+				t.Errorf("response %+v from an empty body", r)
+			}
+		}},
+		{"duplicate names rejected", `{"status":200,"client":"a","client":"b"}`, true, nil},
+		{"truncated", `{"status":200,"execute":{"mboxes":[`, true, nil},
+		{"not an object", `[1,2]`, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			edge := newTestEdge(t)
+			edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) { io.WriteString(w, tt.answer) })
+			resp, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+			var te *TransportError
+			if tt.wantDecode {
+				if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) {
+					t.Errorf("error %v, want a non-retryable decode TransportError", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, resp.Response)
+		})
+	}
+}

@@ -71,14 +71,12 @@ func (c *Client) deliveryEndpoint(host, sessionID string) *url.URL {
 	}
 }
 
-// decodeOptions decode an answer as encoding/json would (names matched
-// without regard to case, duplicate names and invalid UTF-8 accepted) on
-// the faster encoding/json/v2 engine.
-var decodeOptions = jsonv2.JoinOptions(
-	jsonv2.MatchCaseInsensitiveNames(true),
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
-)
+// decodeOptions decode an answer on the encoding/json/v2 engine, about
+// twice as fast as encoding/json here. Names match exactly (the edge writes
+// the specification's camelCase) and a name may appear once per object, as
+// the v2 defaults require: both checks cost less than their lenient
+// versions. Invalid UTF-8 is accepted and replaced, as encoding/json does.
+var decodeOptions = jsontext.AllowInvalidUTF8(true)
 
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer. ctx is the caller's; the client's timeout is applied
