@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"reflect"
@@ -714,5 +715,22 @@ func TestAnswerDecoding(t *testing.T) {
 			}
 			tt.check(t, resp.Response)
 		})
+	}
+}
+
+func TestRequestThatCannotBeEncoded(t *testing.T) {
+	t.Parallel()
+	edge := newTestEdge(t)
+	nan := math.NaN()
+	_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: &delivery.DeliveryRequest{
+		Context: &delivery.Context{Channel: delivery.ChannelWeb, TimeOffsetInMinutes: &nan},
+		Execute: &delivery.ExecuteRequest{PageLoad: &delivery.RequestDetails{}},
+	}})
+	var te *TransportError
+	if !errors.As(err, &te) || te.Op != "encode" || IsRetryable(err) {
+		t.Errorf("error %v, want a non-retryable encode TransportError", err)
+	}
+	if n := len(edge.recorded()); n != 0 {
+		t.Errorf("edge received %d calls", n)
 	}
 }

@@ -84,7 +84,8 @@ func (e *HTTPError) Retryable() bool {
 // connection failed, the configured timeout elapsed, or the body could not
 // be read or decoded.
 type TransportError struct {
-	// Op is what failed: "send", "read" or "decode".
+	// Op is what failed: "encode" (the request), "send", "read" or
+	// "decode" (the answer).
 	Op string
 	// URL is the request URL.
 	URL string
@@ -104,9 +105,10 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // Retryable reports whether the failure is transient: timeouts and
-// connection failures are; an undecodable answer is not.
+// connection failures (Op "send" or "read") are; a request that cannot be
+// encoded or an answer that cannot be decoded is not.
 func (e *TransportError) Retryable() bool {
-	return e.Op != "decode"
+	return e.Op == "send" || e.Op == "read"
 }
 
 // IsRetryable reports whether err (or an error it wraps) says the call may
