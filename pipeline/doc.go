@@ -22,7 +22,7 @@
 //     every input record reaches the sink exactly once. Only a failure of the
 //     pipeline itself (a source that cannot read, a sink that cannot write)
 //     cancels the run, and Run returns it.
-//   - Backpressure. Components are linked by bounded channels ([WithBuffer])
+//   - Backpressure. Components are linked by bounded channels ([Buffer])
 //     and concurrent stages hold at most their concurrency in flight, so
 //     memory is bounded by configuration, never by input length.
 //   - Statistics. [Stats] counts items in/ok/failed/retried/dead-lettered per

@@ -245,7 +245,9 @@ func (r *runner) run(ctx context.Context) int {
 	tally.write(summaryTo, stats, f)
 	switch {
 	case interrupted:
-		fmt.Fprintf(r.std.Err, "targetflow run: interrupted; records up to %d are complete: resume with --skip %d\n", stats.Completed, stats.Completed)
+		// Records skipped by --skip count as complete: they were before.
+		resume := max(stats.Completed, f.skip)
+		fmt.Fprintf(r.std.Err, "targetflow run: interrupted; records up to %d are complete: resume with --skip %d\n", resume, resume)
 		return exitInterrupted
 	case runErr != nil:
 		fmt.Fprintln(r.std.Err, "targetflow run:", runErr)
