@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 )
@@ -293,7 +295,8 @@ func TestRunInterruptedReportsResumePoint(t *testing.T) {
 // resets and stalls requests; the run still writes exactly one record per
 // visitor, nearly all ok after retries, none twice.
 func TestRunFaults(t *testing.T) {
-	t.Parallel()
+	// Not parallel: goleak checks that nothing of the run survives it.
+	defer goleak.VerifyNone(t)
 	srv, err := edge.New(edge.WithSeed(11), edge.WithShutdownTimeout(time.Second), edge.WithFaults(edge.Faults{
 		ErrorRate: 0.1, ResetRate: 0.02, StallRate: 0.01, Stall: 3 * time.Second,
 	}))
@@ -303,12 +306,13 @@ func TestRunFaults(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	addr, err := srv.Start(ctx, "127.0.0.1:0")
 	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	defer func() {
 		stop()
 		_ = srv.Wait()
-	})
+	}()
 	const n = 2000
 	input := writeFile(t, "v.jsonl", visitorLines(n, func(i int) string { return fmt.Sprintf(`{"id":{"thirdPartyId":"f%d"}}`, i) }))
 	code, out, stderr := runCLI(t, context.Background(), []string{
