@@ -33,6 +33,10 @@ type Client struct {
 	// (initially WithTargetLocationHint), used when a call brings none.
 	locationHint atomic.Pointer[string]
 
+	// queryPrefix and querySuffix surround the session id in the query of
+	// every delivery call.
+	queryPrefix, querySuffix string
+
 	telemetry *telemetryStore
 	events    *eventDispatcher
 	onDevice  *onDeviceState // the on-device engine, when there is one (ondevice.go)
@@ -68,6 +72,7 @@ func New(opts ...Option) (*Client, error) {
 		c.http = &http.Client{Transport: c.ownTransport}
 		c.send = c.ownTransport.RoundTrip
 	}
+	c.queryPrefix, c.querySuffix = deliveryQuery(cfg.organizationID, cfg.version)
 	if cfg.targetLocationHint != "" {
 		hint := cfg.targetLocationHint
 		c.locationHint.Store(&hint)
