@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -224,8 +225,8 @@ func (r *runner) run(ctx context.Context) int {
 			stages.BuildRequest(stages.RequestDefaults{
 				Execute: f.execute, Prefetch: f.prefetch, Views: f.views, PageLoad: f.pageLoad,
 			}),
-			stages.Deliver(client, append(callOpts, stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning)))...),
-			stages.Notify(client, append(callOpts, stages.WithNotifyByDefault(f.notify))...),
+			stages.Deliver(client, append(slices.Clip(callOpts), stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning)))...),
+			stages.Notify(client, append(slices.Clip(callOpts), stages.WithNotifyByDefault(f.notify))...),
 			stages.Tap("summary", tally.add),
 		).
 		To(out)
