@@ -250,42 +250,74 @@ func prefetchMboxes(p *delivery.PrefetchResponse) []delivery.MboxResponse {
 const decisioningMethodToken = "activity.decisioningMethod"
 
 // markServerSide sets the decisioning method token of every option that has
-// one to "server-side". The token maps may be shared with the engine (and
-// with concurrent answers), so each changed one is replaced by a copy.
+// one to "server-side". The engine's responses share slices and token maps
+// with each other (they are read-only), so every level on the way to a
+// changed token is copied, never written in place.
 func markServerSide(resp *delivery.DeliveryResponse) {
-	mark := func(options []delivery.Option) {
-		for i := range options {
-			tokens := options[i].ResponseTokens
-			if _, ok := tokens[decisioningMethodToken]; !ok {
-				continue
-			}
-			own := make(delivery.ResponseTokens, len(tokens))
-			for k, v := range tokens {
-				own[k] = v
-			}
-			own[decisioningMethodToken] = string(delivery.DecisioningServerSide)
-			options[i].ResponseTokens = own
-		}
-	}
 	if resp.Execute != nil {
-		if resp.Execute.PageLoad != nil {
-			mark(resp.Execute.PageLoad.Options)
+		execute := *resp.Execute
+		if execute.PageLoad != nil {
+			pageLoad := *execute.PageLoad
+			pageLoad.Options = serverSideOptions(pageLoad.Options)
+			execute.PageLoad = &pageLoad
 		}
-		for i := range resp.Execute.Mboxes {
-			mark(resp.Execute.Mboxes[i].Options)
-		}
+		execute.Mboxes = serverSideMboxes(execute.Mboxes)
+		resp.Execute = &execute
 	}
 	if resp.Prefetch != nil {
-		if resp.Prefetch.PageLoad != nil {
-			mark(resp.Prefetch.PageLoad.Options)
+		prefetch := *resp.Prefetch
+		if prefetch.PageLoad != nil {
+			pageLoad := *prefetch.PageLoad
+			pageLoad.Options = serverSideOptions(pageLoad.Options)
+			prefetch.PageLoad = &pageLoad
 		}
-		for i := range resp.Prefetch.Mboxes {
-			mark(resp.Prefetch.Mboxes[i].Options)
+		prefetch.Mboxes = serverSideMboxes(prefetch.Mboxes)
+		if prefetch.Views != nil {
+			views := make([]delivery.View, len(prefetch.Views))
+			for i, v := range prefetch.Views {
+				v.Options = serverSideOptions(v.Options)
+				views[i] = v
+			}
+			prefetch.Views = views
 		}
-		for i := range resp.Prefetch.Views {
-			mark(resp.Prefetch.Views[i].Options)
-		}
+		resp.Prefetch = &prefetch
 	}
+}
+
+func serverSideMboxes(mboxes []delivery.MboxResponse) []delivery.MboxResponse {
+	if mboxes == nil {
+		return nil
+	}
+	out := make([]delivery.MboxResponse, len(mboxes))
+	for i, m := range mboxes {
+		m.Options = serverSideOptions(m.Options)
+		out[i] = m
+	}
+	return out
+}
+
+// serverSideOptions returns options with the decisioning method token set
+// to server-side: options itself when no option has the token, else a copy.
+func serverSideOptions(options []delivery.Option) []delivery.Option {
+	var out []delivery.Option
+	for i, o := range options {
+		if _, ok := o.ResponseTokens[decisioningMethodToken]; !ok {
+			continue
+		}
+		if out == nil {
+			out = append([]delivery.Option(nil), options...)
+		}
+		tokens := make(delivery.ResponseTokens, len(o.ResponseTokens))
+		for k, v := range o.ResponseTokens {
+			tokens[k] = v
+		}
+		tokens[decisioningMethodToken] = string(delivery.DecisioningServerSide)
+		out[i].ResponseTokens = tokens
+	}
+	if out == nil {
+		return options
+	}
+	return out
 }
 
 // hasVisitorID reports whether a visitor can be allocated by an id it
