@@ -126,7 +126,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "deciding the request failed: %v", err)
 		return
 	}
-	s.completeResponse(resp, req, state.globalMbox)
+	resp = s.completeResponse(resp, req, state.globalMbox)
 	if ce := s.logger.Check(zap.DebugLevel, "delivery"); ce != nil {
 		ce.Write(zap.String("sessionId", sessionID), zap.String("requestId", resp.RequestID),
 			zap.String("tntId", resp.ID.TntID), zap.Int("notifications", len(req.Notifications)),
@@ -160,7 +160,8 @@ func allowCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
 
 // completeResponse fills in what the edge, not the engine, answers: status,
 // ids, client, edge host and the notification receipts.
-func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery.DeliveryRequest, globalMbox string) {
+func (s *Server) completeResponse(decided *delivery.DeliveryResponse, req *delivery.DeliveryRequest, globalMbox string) *delivery.DeliveryResponse {
+	resp := *decided // the engine's response is not ours to change
 	resp.Status = http.StatusOK
 	resp.RequestID = req.RequestID
 	resp.Client = s.client
@@ -176,8 +177,9 @@ func (s *Server) completeResponse(resp *delivery.DeliveryResponse, req *delivery
 	for _, n := range req.Notifications {
 		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
 	}
-	s.countOffers(resp, globalMbox)
-	markServerSide(resp)
+	s.countOffers(&resp, globalMbox)
+	markServerSide(&resp)
+	return &resp
 }
 
 // countOffers counts the answered offers by location, activity and
