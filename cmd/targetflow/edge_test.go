@@ -97,7 +97,7 @@ func edgeGet(t *testing.T, url string, header map[string]string) (int, http.Head
 }
 
 func TestEdgeCommandServesTheDemo(t *testing.T) {
-	addr, stop, _ := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, nil)
+	addr, stop, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "debug"}, nil)
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
 	body := `{"id":{"tntId":"cli-visitor.28_0"},"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"hero"}]}}`
@@ -120,6 +120,11 @@ func TestEdgeCommandServesTheDemo(t *testing.T) {
 	}
 	if code := stop(); code != exitOK {
 		t.Errorf("exit code %d after shutdown, want %d", code, exitOK)
+	}
+	for _, want := range []string{`"msg":"delivery"`, `"tntId":"cli-visitor.28_0"`, `"msg":"edge stopped"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("debug log lacks %s:\n%s", want, stderr.String())
+		}
 	}
 }
 
