@@ -99,6 +99,7 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	if !e.decideAll {
 		out.RemoteMboxes, out.RemoteViews, out.RemoteNeeded = d.remoteMboxes, d.remoteViews, d.remoteNeeded
 	}
+	d.release()
 	if e.telemetryEnabled {
 		out.Telemetry = deliveryTelemetryEntry(valid, now, time.Since(started), settings.parsing)
 	}

@@ -83,8 +83,15 @@ type activityAllocation struct {
 	value float64
 }
 
+// newDecider prepares a decider, recycled from the engine's pool: its
+// buffers are reused by later requests, so nothing of a decider may be
+// kept after Decide returns (responses only hold values built for them).
 func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now time.Time, settings decideSettings) *decider {
-	d := &decider{
+	d, _ := e.deciders.Get().(*decider)
+	if d == nil {
+		d = new(decider)
+	}
+	*d = decider{
 		e:         e,
 		art:       art,
 		req:       req,
@@ -124,6 +131,13 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 		d.baseTokens = geoTokens
 	}
 	return d
+}
+
+// release returns the decider to the engine's pool.
+func (d *decider) release() {
+	e := d.e
+	*d = decider{}
+	e.deciders.Put(d)
 }
 
 // decide builds the response.

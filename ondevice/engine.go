@@ -122,6 +122,9 @@ type Engine struct {
 
 	current atomic.Pointer[Artifact]
 
+	// deciders recycles the per-request decision state.
+	deciders sync.Pool
+
 	mu             sync.Mutex // guards the fields below
 	etag           string
 	retrievals     int

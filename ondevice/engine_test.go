@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/obfuscation"
 	"github.com/targetflow/targetflow/internal/sdktesting"
 )
@@ -510,4 +511,83 @@ func TestGeoFromHeaders(t *testing.T) {
 		g.Latitude == nil || *g.Latitude != 37.75 || g.Longitude == nil || *g.Longitude != -122.4 {
 		t.Errorf("GeoFromHeaders = %+v", g)
 	}
+}
+
+// TestConcurrentDecisionsMatchSequential decides the same requests from
+// several goroutines (the engine recycles per-request state) and checks
+// every response equals the one decided alone.
+func TestConcurrentDecisionsMatchSequential(t *testing.T) {
+	t.Parallel()
+	e, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
+		WithClock(fixedClock{time.Date(2026, 3, 25, 1, 5, 0, 0, time.UTC)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	names := []string{demo.MboxHero, demo.MboxCart, demo.MboxFeatureFlags, demo.MboxRecommendations}
+	const n = 200
+	requests := make([]*delivery.DeliveryRequest, n)
+	want := make([][]byte, n)
+	for i := range requests {
+		req := &delivery.DeliveryRequest{
+			RequestID: fmt.Sprintf("r%d", i),
+			ID:        &delivery.VisitorID{TntID: fmt.Sprintf("visitor-%d", i)},
+			Context:   &delivery.Context{Channel: delivery.ChannelWeb},
+			Execute:   &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: names[i%4]}, {Index: 2, Name: names[(i+1)%4], Parameters: delivery.Parameters{demo.ParamLoyaltyTier: "gold"}}}},
+			Prefetch:  &delivery.PrefetchRequest{Views: []delivery.ViewRequest{{}}},
+		}
+		if i%5 == 0 {
+			req.Trace = &delivery.Trace{}
+		}
+		requests[i] = req
+		d, err := e.Decide(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = withoutTraceTimes(t, d)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*n)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range requests {
+				d, err := e.Decide(context.Background(), requests[i])
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got := withoutTraceTimes(t, d); !bytes.Equal(got, want[i]) {
+					errs <- fmt.Errorf("request %d decided differently under concurrency", i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// withoutTraceTimes is the response JSON, without what differs between two
+// decisions of one request: the trace's artifact retrieval time and the
+// random ids of the notifications it lists.
+func withoutTraceTimes(t *testing.T, d *Decision) []byte {
+	t.Helper()
+	strip := func(trace delivery.TraceResponse) {
+		delete(trace, "artifact")
+		campaigns, _ := trace["campaigns"].([]any)
+		for _, c := range campaigns {
+			delete(c.(map[string]any), "notifications")
+		}
+	}
+	for _, m := range d.Response.Execute.Mboxes {
+		strip(m.Trace)
+	}
+	for _, v := range d.Response.Prefetch.Views {
+		strip(v.Trace)
+	}
+	return AppendResponseJSON(nil, d.Response)
 }
