@@ -27,7 +27,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer func() { stop(); srv.Wait() }() // shut the edge down, then wait for it
+	defer func() { stop(); srv.Wait() }()    // shut the edge down, then wait for it
 	transport := edge.RoutingTransport(addr) // keeps cluster-routed calls local
 	defer transport.CloseIdleConnections()
 
