@@ -117,11 +117,14 @@ func (c *Client) DecisioningMethod() delivery.DecisioningMethod {
 	return c.cfg.decisioningMethod
 }
 
-// GetOffers completes opts.Request, sends it to the Delivery API and returns
-// the answer with the cookies to set. Errors: *ValidationError for bad
-// options (nothing is sent), *HTTPError for a non-2xx answer,
-// *TransportError for a connection failure or the client's timeout, and the
-// context's error when ctx ends first.
+// GetOffers completes opts.Request, has it decided (by the Delivery API
+// under server-side decisioning; locally, or by the Delivery API for what
+// the artifact cannot decide, under on-device and hybrid) and returns the
+// answer with the cookies to set. Errors: *ValidationError for bad options
+// (nothing is sent), *HTTPError for a non-2xx answer, *TransportError for a
+// connection failure or the client's timeout, ErrNotReady when on-device
+// decisioning has no artifact yet, and the context's error when ctx ends
+// first.
 func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
 	if err := validateGetOffers("GetOffers", &opts); err != nil {
 		return nil, err
