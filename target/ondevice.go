@@ -20,7 +20,8 @@ import (
 // mboxes with SendNotifications, asynchronously. Under hybrid decisioning a
 // request that asks for an mbox or view the artifact cannot decide (marked
 // remote, or unknown to it) goes to the edge; the others are decided
-// locally. Response.Meta says which.
+// locally; without a ready engine every hybrid call goes to the edge.
+// Response.Meta says which.
 
 // Events of on-device decisioning, with the official SDKs' names.
 const (
@@ -193,12 +194,19 @@ func (c *Client) deliver(ctx context.Context, call callOptions) (*Response, erro
 	case delivery.DecisioningOnDevice:
 		return c.deliverOnDevice(ctx, call, nil, nil)
 	case delivery.DecisioningHybrid:
+		// As in the official SDKs, a hybrid call without a ready engine is
+		// fulfilled remotely rather than failed.
 		if c.onDevice == nil {
-			return nil, ErrNotReady
+			call.decisioningMethod = delivery.DecisioningServerSide
+			return c.deliverServerSide(ctx, call)
 		}
 		mboxes, views, err := c.onDevice.engine.RemoteDependency(call.request)
+		if errors.Is(err, ondevice.ErrNotReady) {
+			call.decisioningMethod = delivery.DecisioningServerSide
+			return c.deliverServerSide(ctx, call)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotReady, err)
+			return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error()}
 		}
 		if len(mboxes) == 0 && len(views) == 0 {
 			return c.deliverOnDevice(ctx, call, []string{}, []string{})

@@ -146,3 +146,21 @@ func TestOnDeviceErrors(t *testing.T) {
 		t.Errorf("unreachable artifact: %v; want a ConfigError", err)
 	}
 }
+
+// TestHybridWithoutEngineGoesServerSide: as in the official SDKs, a hybrid
+// call that finds no ready decisioning engine is fulfilled remotely instead
+// of failing (an on-device call fails with ErrNotReady, see TestOnDeviceErrors).
+func TestHybridWithoutEngineGoesServerSide(t *testing.T) {
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
+	resp, err := c.GetOffers(context.Background(), GetOffersOptions{Request: executeMboxes(demo.MboxHero), DecisioningMethod: delivery.DecisioningHybrid})
+	if err != nil {
+		t.Fatalf("hybrid call on a client without an engine: %v; want a server-side answer", err)
+	}
+	if resp.Meta.DecisioningMethod != delivery.DecisioningServerSide {
+		t.Errorf("meta.decisioningMethod = %q; want server-side", resp.Meta.DecisioningMethod)
+	}
+	if calls := e.recorded(); len(calls) != 1 || calls[0].Request.Execute == nil || calls[0].Request.Execute.Mboxes[0].Name != demo.MboxHero {
+		t.Errorf("edge received %d calls; want the delivery call for %s", len(calls), demo.MboxHero)
+	}
+}
