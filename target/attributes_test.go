@@ -63,6 +63,17 @@ func TestGetAttributesRequest(t *testing.T) {
 	if sent.Context.Channel != delivery.ChannelWeb || !reflect.DeepEqual(sent.Execute.Mboxes, []delivery.MboxRequest{{Name: "only", Index: 1}}) {
 		t.Errorf("request from nothing: context %+v mboxes %+v", sent.Context, sent.Execute.Mboxes)
 	}
+
+	// Execute mboxes the caller left unnumbered are numbered by position,
+	// the added ones after them: no two mboxes share an index.
+	unnumbered := &delivery.DeliveryRequest{Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "a"}, {Name: "b"}}}}
+	if _, err := c.GetAttributes(t.Context(), []string{"c"}, GetOffersOptions{Request: unnumbered}); err != nil {
+		t.Fatal(err)
+	}
+	want = []delivery.MboxRequest{{Name: "a", Index: 0}, {Name: "b", Index: 1}, {Name: "c", Index: 2}}
+	if got := edge.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
+		t.Errorf("unnumbered execute mboxes plus one: %+v, want %+v", got, want)
+	}
 }
 
 func TestGetAttributesValidation(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 // GetAttributes adds mboxNames to the execute mboxes of opts.Request (a
 // copy of it; an empty web request when nil), calls GetOffers and returns
 // the JSON offers merged per mbox. Mboxes already in the request are not
-// added twice; added mboxes are numbered after the highest index in execute.
+// added twice; added mboxes are numbered after the highest index in execute
+// (execute mboxes that carry no index at all are numbered by position first).
 // Errors are those of GetOffers, plus a *ValidationError when mboxNames is
 // empty or holds an empty name.
 func (c *Client) GetAttributes(ctx context.Context, mboxNames []string, opts GetOffersOptions) (*Attributes, error) {
@@ -55,10 +56,20 @@ func addMboxesToExecute(names []string, request *delivery.DeliveryRequest) *deli
 	if r.Execute == nil {
 		r.Execute = &delivery.ExecuteRequest{}
 	}
-	highest := 0
+	highest, numbered := 0, false
 	for _, m := range r.Execute.Mboxes {
 		requested[m.Name] = true
 		highest = max(highest, m.Index)
+		numbered = numbered || m.Index != 0
+	}
+	if !numbered && len(r.Execute.Mboxes) > 0 {
+		// The caller numbered none of them: number them by position now
+		// (as the request completion would), so that the added mboxes,
+		// numbered after them, share no index with them.
+		for i := range r.Execute.Mboxes {
+			r.Execute.Mboxes[i].Index = i
+		}
+		highest = len(r.Execute.Mboxes) - 1
 	}
 	next := highest + 1
 	for _, name := range names {
