@@ -233,7 +233,12 @@ func printEdgeBanner(w io.Writer, server *edge.Server, addr string, f *edgeFlags
 	var b strings.Builder
 	fmt.Fprintf(&b, "targetflow edge: serving client %q on %s\n", server.Client(), base)
 	fmt.Fprintf(&b, "  delivery:      POST %s/rest/v1/delivery\n", base)
-	fmt.Fprintf(&b, "  artifact:      %s (and rules.bin)\n", rules)
+	// rules.bin is served for an organization id: the demo's own, or --organization-id.
+	if f.artifact == "" || f.organizationID != "" {
+		fmt.Fprintf(&b, "  artifact:      %s (and rules.bin)\n", rules)
+	} else {
+		fmt.Fprintf(&b, "  artifact:      %s (rules.bin needs --organization-id)\n", rules)
+	}
 	fmt.Fprintf(&b, "  metrics:       %s/metrics   notifications: %s/notifications\n", base, base)
 	fmt.Fprintf(&b, "  clients:       --server-domain %s (plain HTTP)\n", addr)
 	if f.clusterRouting {

@@ -318,3 +318,55 @@ func TestEdgeDecidesAsDecideCommand(t *testing.T) {
 		t.Fatalf("compared %d responses (%d with decisions) for %d requests", i, withDecisions, len(lines))
 	}
 }
+
+// TestEdgeBannerNamesRulesBinOnlyWhenServed: rules.bin is served for the demo
+// artifact and for an artifact with --organization-id, not otherwise, and the
+// banner says so.
+func TestEdgeBannerNamesRulesBinOnlyWhenServed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(path, demo.Artifact(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"demo artifact", nil, "(and rules.bin)"},
+		{"artifact with an organization id", []string{"--artifact", path, "--organization-id", "ABC@AdobeOrg"}, "(and rules.bin)"},
+		{"artifact without an organization id", []string{"--artifact", path}, "(rules.bin needs --organization-id)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := parseEdgeFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var artifact []byte
+			if f.artifact != "" {
+				artifact = demo.Artifact()
+			}
+			opts, err := f.options(artifact, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			server, err := edge.New(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			printEdgeBanner(&out, server, "127.0.0.1:8080", f)
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("banner lacks %q:\n%s", tt.want, out.String())
+			}
+			binURL := "/" + server.Client() + "/production/rules/v1/rules.bin"
+			rec := httptest.NewRecorder()
+			server.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, binURL, nil))
+			if served := rec.Code == http.StatusOK; served != (tt.want == "(and rules.bin)") {
+				t.Errorf("GET %s answered %d while the banner says %q", binURL, rec.Code, tt.want)
+			}
+		})
+	}
+}
