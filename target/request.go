@@ -67,8 +67,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 // (tntId from the PC cookie entry when the request has none, customer ids
 // merged), context defaults (channel web, timeOffsetInMinutes), Analytics
 // logging server_side with a supplemental data id, the property token, the
-// environment id, and without invalid mboxes and notifications or a trace
-// lacking its authorization token.
+// environment id, and without invalid mboxes and notifications.
 func (c *Client) completeRequest(opts callOptions, deviceID string) *delivery.DeliveryRequest {
 	r := opts.request.Clone()
 	if r.RequestID == "" {
@@ -79,12 +78,6 @@ func (c *Client) completeRequest(opts callOptions, deviceID string) *delivery.De
 	}
 	r.ID = completeVisitorID(r.ID, deviceID, opts.customerIDs)
 	r.Property = c.completeProperty(r.Property)
-	if r.Trace != nil && r.Trace.AuthorizationToken == "" {
-		// The Delivery API requires the token of a trace; the SDKs drop a
-		// trace without one rather than have the call refused.
-		c.cfg.logger.Debug("dropping request trace without an authorizationToken")
-		r.Trace = nil
-	}
 	r.Context = completeContext(r.Context, c.cfg.now())
 	r.ExperienceCloud = completeExperienceCloud(r.ExperienceCloud, opts)
 	r.Execute = c.completeExecute(r.Execute)

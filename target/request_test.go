@@ -213,24 +213,6 @@ func TestCompleteRequest(t *testing.T) {
 				}
 			},
 		},
-		{
-			name: "trace kept with an authorization token",
-			opts: callOptions{request: &delivery.DeliveryRequest{Trace: &delivery.Trace{AuthorizationToken: "tok", Usage: map[string]string{"a": "b"}}, Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "a"}}}}},
-			check: func(t *testing.T, r *delivery.DeliveryRequest) {
-				if r.Trace == nil || r.Trace.AuthorizationToken != "tok" || r.Trace.Usage["a"] != "b" {
-					t.Errorf("trace %+v, want the caller's", r.Trace)
-				}
-			},
-		},
-		{
-			name: "trace without an authorization token dropped",
-			opts: callOptions{request: &delivery.DeliveryRequest{Trace: &delivery.Trace{Usage: map[string]string{"a": "b"}}, Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "a"}}}}},
-			check: func(t *testing.T, r *delivery.DeliveryRequest) {
-				if r.Trace != nil {
-					t.Errorf("trace %+v, want none: the Delivery API requires trace.authorizationToken", r.Trace)
-				}
-			},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
