@@ -169,6 +169,13 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 	if plan.method == delivery.DecisioningServerSide {
 		c.telemetry.attachTelemetry(plan.request)
 	}
+	if t := plan.request.Trace; t != nil && t.AuthorizationToken == "" {
+		// The Delivery API requires the token of a trace: drop a trace
+		// without one, as the official SDKs do, rather than have the call
+		// refused. (On-device decisions trace without a token.)
+		c.cfg.logger.Debug("dropping request trace without an authorizationToken", zap.String("requestId", plan.request.RequestID))
+		plan.request.Trace = nil
+	}
 	if ce := c.cfg.logger.Check(zap.DebugLevel, "delivery request sent"); ce != nil {
 		ce.Write(zap.String("decisioningMethod", string(plan.method)), zap.String("host", plan.host),
 			zap.Any("request", plan.request))

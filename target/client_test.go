@@ -734,3 +734,36 @@ func TestRequestThatCannotBeEncoded(t *testing.T) {
 		t.Errorf("edge received %d calls", n)
 	}
 }
+
+// TestServerSideCallDropsTraceWithoutToken: the Delivery API requires
+// trace.authorizationToken, so a server-side call sends the caller's trace
+// only when it has one, as the official SDKs do.
+func TestServerSideCallDropsTraceWithoutToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		trace *delivery.Trace
+		want  *delivery.Trace
+	}{
+		{"with a token", &delivery.Trace{AuthorizationToken: "tok", Usage: map[string]string{"a": "b"}}, &delivery.Trace{AuthorizationToken: "tok", Usage: map[string]string{"a": "b"}}},
+		{"without a token", &delivery.Trace{Usage: map[string]string{"a": "b"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			edge := newTestEdge(t)
+			c := edge.newClient(WithTelemetry(false))
+			req := executeMboxes("hero")
+			req.Trace = tt.trace
+			if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: req}); err != nil {
+				t.Fatal(err)
+			}
+			if got := edge.last().Request.Trace; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("sent trace %+v, want %+v", got, tt.want)
+			}
+			if req.Trace != tt.trace || (tt.trace != nil && tt.trace.Usage["a"] != "b") {
+				t.Error("the caller's request was modified")
+			}
+		})
+	}
+}
