@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sourcegraph/conc/stream"
 
@@ -117,7 +118,8 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 	case f.artifact == "demo":
 		opts = append(opts, ondevice.WithArtifactPayload(demo.Artifact()))
 	case strings.HasPrefix(f.artifact, "http://") || strings.HasPrefix(f.artifact, "https://"):
-		opts = append(opts, ondevice.WithArtifactURL(f.artifact))
+		// A batch run fails fast rather than retrying for minutes.
+		opts = append(opts, ondevice.WithArtifactURL(f.artifact), ondevice.WithRetry(3, 500*time.Millisecond))
 	default:
 		opts = append(opts, ondevice.WithArtifactFile(f.artifact))
 	}

@@ -134,11 +134,15 @@ func TestDecideUsageAndArtifactErrors(t *testing.T) {
 	if err := os.WriteFile(unsupported, []byte(`{"version":"99.0.0","rules":{"mboxes":{},"views":{}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	missing := httptest.NewServer(http.NotFoundHandler())
+	defer missing.Close()
+	defer missing.CloseClientConnections()
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"artifact URL not found", []string{"--artifact", missing.URL + "/rules.json", "--client", "c"}, "HTTP 404"},
 		{"no artifact", []string{"--client", "c"}, "--artifact is required"},
 		{"no client", []string{"--artifact", unsupported}, "--client is required"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
