@@ -21,6 +21,12 @@
 // views that only the edge can decide (hybrid decisioning). WithDecideAll
 // ignores the artifact's remote markers, for edges that answer from it.
 //
+// For JSON callers, DecodeRequest decodes and validates a request (errors
+// name the field, as execute.mboxes[0].index) and AppendResponseJSON writes
+// a response byte for byte as encoding/json does, several times faster.
+// Decisions share read-only data (offer content, response tokens) with the
+// artifact.
+//
 // The clock and the HTTP client are injectable (WithClock, WithHTTPClient) so
 // that tests never sleep. The only goroutine is the polling one; Close stops it.
 package ondevice
