@@ -18,7 +18,9 @@ const (
 	unknownIPAddress       = "unknownIpAddress"
 )
 
-var metaResponseTokens = []string{
+// metaResponseTokens are the response tokens a rule's meta provides (read
+// only).
+var metaResponseTokens = [...]string{
 	"activity.id", "activity.name", "activity.type",
 	"experience.id", "experience.name",
 	"location.id", "location.name", "location.type",

@@ -20,10 +20,13 @@ func compilePredicate(node any) (predicate, error) {
 	return func(s *ruleScope) bool { return c(s).jsTruthy() }, nil
 }
 
-var booleanOperators = map[string]bool{
-	"==": true, "!=": true, "===": true, "!==": true,
-	"<": true, "<=": true, ">": true, ">=": true,
-	"!": true, "!!": true, "in": true,
+// isBooleanOperator reports whether op's value is always a boolean.
+func isBooleanOperator(op string) bool {
+	switch op {
+	case "==", "!=", "===", "!==", "<", "<=", ">", ">=", "!", "!!", "in":
+		return true
+	}
+	return false
 }
 
 // isBooleanExpression reports whether node's value is always a boolean: a
@@ -35,7 +38,7 @@ func isBooleanExpression(node any) bool {
 		return false
 	}
 	for op, args := range m {
-		if booleanOperators[op] {
+		if isBooleanOperator(op) {
 			return true
 		}
 		if op != "and" && op != "or" {
