@@ -3,15 +3,12 @@ package target
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -182,7 +179,7 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 		if err := json.Unmarshal(tc.Output, &want); err != nil {
 			t.Fatal(err)
 		}
-		if err := subsetMatch(renderedResponse(t, resp.Response), want, "response"); err != nil {
+		if err := sdktesting.MatchSubset(sdktesting.RenderResponse(t, resp.Response), want, "response"); err != nil {
 			t.Error(err)
 		}
 	}
@@ -205,95 +202,7 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 	if err := json.Unmarshal(*tc.NotificationOutput, &want); err != nil {
 		t.Fatal(err)
 	}
-	if err := subsetMatch(map[string]any{"request": calls[0]}, want, "notification"); err != nil {
+	if err := sdktesting.MatchSubset(map[string]any{"request": calls[0]}, want, "notification"); err != nil {
 		t.Error(err)
 	}
-}
-
-// renderedResponse is the response as JSON data. delivery.View.Metrics is
-// "omitempty", so a view with an empty (non-nil) metrics list, which the
-// SDKs send as "metrics": [], loses the key when encoded; the Go value is
-// checked for it directly.
-func renderedResponse(t *testing.T, r *delivery.DeliveryResponse) any {
-	t.Helper()
-	data, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(data, &out); err != nil {
-		t.Fatal(err)
-	}
-	if r.Prefetch != nil {
-		views, _ := out.(map[string]any)["prefetch"].(map[string]any)["views"].([]any)
-		for i, v := range r.Prefetch.Views {
-			if v.Metrics != nil && len(v.Metrics) == 0 && i < len(views) {
-				views[i].(map[string]any)["metrics"] = []any{}
-			}
-		}
-	}
-	return out
-}
-
-// subsetMatch is the suites' matching: expected keys present and equal,
-// arrays of equal length compared element-wise, expect.any(...) matching
-// any value of its type.
-func subsetMatch(got, want any, path string) error {
-	show := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	switch w := want.(type) {
-	case string:
-		switch w {
-		case "expect.any(Object)":
-			switch got.(type) {
-			case map[string]any, []any:
-				return nil
-			}
-			return fmt.Errorf("%s: want an object, got %s", path, show(got))
-		case "expect.any(String)":
-			if _, ok := got.(string); ok {
-				return nil
-			}
-			return fmt.Errorf("%s: want a string, got %s", path, show(got))
-		case "expect.any(Number)":
-			if _, ok := got.(float64); ok {
-				return nil
-			}
-			return fmt.Errorf("%s: want a number, got %s", path, show(got))
-		}
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %s", path, show(got))
-		}
-		keys := make([]string, 0, len(w))
-		for k := range w {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			gv, present := g[k]
-			if !present {
-				return fmt.Errorf("%s.%s: missing (want %s)", path, k, show(w[k]))
-			}
-			if err := subsetMatch(gv, w[k], path+"."+k); err != nil {
-				return err
-			}
-		}
-		return nil
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return fmt.Errorf("%s: want %d elements, got %s", path, len(w), show(got))
-		}
-		for i := range w {
-			if err := subsetMatch(g[i], w[i], fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("%s: want %s, got %s", path, show(want), show(got))
-	}
-	return nil
 }
