@@ -24,16 +24,18 @@ func ClusterFromTntID(id string) string {
 
 // clusterFromEdgeHost returns the cluster of an edge host name such as
 // "mboxedge35.tt.omtrdc.net" ("35"), or "" when host is not a four-label
-// edge host name.
+// edge host name or its cluster cannot be part of a host name (the cluster
+// routes the client's later calls).
 func clusterFromEdgeHost(host string) string {
 	if strings.Count(host, ".") != 3 {
 		return ""
 	}
 	first, _, _ := strings.Cut(host, ".")
-	if first == "" {
+	cluster := strings.Replace(first, edgeClusterPrefix, "", 1)
+	if !validCluster(cluster) {
 		return ""
 	}
-	return strings.Replace(first, edgeClusterPrefix, "", 1)
+	return cluster
 }
 
 // targetHost picks the host a request goes to, in the SDKs' order: the edge

@@ -35,6 +35,11 @@ func TestClusterFromEdgeHost(t *testing.T) {
 		"tt.omtrdc.net":                "",
 		"a.b.mboxedge35.tt.omtrdc.net": "",
 		".tt.omtrdc.net":               "",
+		// An answer's edgeHost becomes the host of later calls: a cluster
+		// that cannot be part of a host name is ignored.
+		"mboxedge3/5?x.tt.omtrdc.net": "",
+		"mboxedge 35.tt.omtrdc.net":   "",
+		"mboxedge.tt.omtrdc.net":      "",
 	}
 	for host, want := range tests {
 		if got := clusterFromEdgeHost(host); got != want {
