@@ -1,6 +1,9 @@
-// Package target is an Adobe Target client for Go, at feature parity with
-// the official Node.js and Python SDKs (server-side, on-device and hybrid
-// decisioning), safe for thousands of concurrent calls.
+// Package target is an Adobe Target client for Go with the decisioning of
+// the official Node.js and Python SDKs (server-side, on-device and hybrid),
+// safe for thousands of concurrent calls. It does not integrate the
+// Experience Cloud Visitor API (the SDKs' visitorCookie / AMCV state): pass
+// the marketingCloudVisitorId in the request's id and customer ids in
+// GetOffersOptions.CustomerIDs.
 //
 // Make one Client per Target client code and share it:
 //
