@@ -767,3 +767,21 @@ func TestServerSideCallDropsTraceWithoutToken(t *testing.T) {
 		})
 	}
 }
+
+// TestTelemetryModeOfRemoteCalls: as in the official SDKs, a call answered
+// by the Delivery API is reported in mode "edge" whether or not the answer
+// names an edge host ("local" is for on-device decisions, whose entries the
+// engine makes).
+func TestTelemetryModeOfRemoteCalls(t *testing.T) {
+	t.Parallel()
+	for _, answer := range []*delivery.DeliveryResponse{
+		{Status: 200, EdgeHost: "mboxedge28.tt.omtrdc.net"},
+		{Status: 200},
+		nil,
+	} {
+		entry := telemetryEntry(executeMboxes("a"), answer, delivery.DecisioningServerSide, callTimings{execution: time.Millisecond}, time.Now())
+		if entry.Mode != delivery.ExecutionEdge {
+			t.Errorf("answer %+v: telemetry mode %q, want %q", answer, entry.Mode, delivery.ExecutionEdge)
+		}
+	}
+}

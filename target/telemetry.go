@@ -89,15 +89,17 @@ func telemetryEntry(r *delivery.DeliveryRequest, resp *delivery.DeliveryResponse
 	entry := delivery.TelemetryEntry{
 		RequestID: r.RequestID,
 		Timestamp: now.UnixMilli(),
-		Mode:      delivery.ExecutionLocal,
+		Mode:      delivery.ExecutionEdge,
 		Execution: measuredMillis(t.execution),
 		Parsing:   measuredMillis(t.parsing),
 		Features:  telemetryFeatures(r, method),
 	}
+	// As in the SDKs, the mode is the decisioning method's, not the
+	// answer's: local for on-device and hybrid decisions, else edge.
+	if method == delivery.DecisioningOnDevice || method == delivery.DecisioningHybrid {
+		entry.Mode = delivery.ExecutionLocal
+	}
 	if resp != nil {
-		if resp.EdgeHost != "" {
-			entry.Mode = delivery.ExecutionEdge
-		}
 		entry.TelemetryServerToken = resp.TelemetryServerToken
 	}
 	req := delivery.TelemetryRequest{
