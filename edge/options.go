@@ -80,7 +80,8 @@ func WithArtifactFile(path string) Option {
 }
 
 // WithArtifactURL serves the artifact fetched from url when New runs, with
-// the client of WithHTTPClient and the timeout of WithLoadTimeout.
+// the client of WithArtifactHTTPClient and the timeout of
+// WithArtifactLoadTimeout.
 func WithArtifactURL(url string) Option {
 	return func(c *config) error {
 		if url == "" {
@@ -91,16 +92,17 @@ func WithArtifactURL(url string) Option {
 	}
 }
 
-// WithHTTPClient sets the client WithArtifactURL fetches with.
-func WithHTTPClient(client *http.Client) Option {
+// WithArtifactHTTPClient sets the HTTP client WithArtifactURL fetches the
+// artifact with (default http.DefaultClient).
+func WithArtifactHTTPClient(client *http.Client) Option {
 	return func(c *config) error { c.httpClient = client; return nil }
 }
 
-// WithLoadTimeout bounds the fetch of WithArtifactURL (default 30s).
-func WithLoadTimeout(d time.Duration) Option {
+// WithArtifactLoadTimeout bounds the fetch of WithArtifactURL (default 30s).
+func WithArtifactLoadTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("edge: load timeout %v must be positive", d)
+			return fmt.Errorf("edge: artifact load timeout %v must be positive", d)
 		}
 		c.loadTimeout = d
 		return nil

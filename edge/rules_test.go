@@ -177,7 +177,7 @@ func TestNewWithArtifactSources(t *testing.T) {
 	fromFile := newEdge(t, edge.WithArtifactFile(path))
 	origin := startEdge(t, newEdge(t))
 	url := origin + "/" + demo.Client + "/production/rules/v1/rules.json"
-	fromURL := newEdge(t, edge.WithArtifactURL(url), edge.WithHTTPClient(httpClient(t)))
+	fromURL := newEdge(t, edge.WithArtifactURL(url), edge.WithArtifactHTTPClient(httpClient(t)))
 	if fromFile.ArtifactETag() != fromURL.ArtifactETag() || fromFile.Client() != demo.Client {
 		t.Fatalf("file and URL sources differ: %s vs %s", fromFile.ArtifactETag(), fromURL.ArtifactETag())
 	}
@@ -188,7 +188,7 @@ func TestNewWithArtifactSources(t *testing.T) {
 		want string
 	}{
 		{"missing file", []edge.Option{edge.WithArtifactFile(filepath.Join(dir, "absent.json"))}, "absent.json"},
-		{"404 URL", []edge.Option{edge.WithArtifactURL(origin + "/nothing/here/rules.json"), edge.WithHTTPClient(httpClient(t))}, "HTTP 404"},
+		{"404 URL", []edge.Option{edge.WithArtifactURL(origin + "/nothing/here/rules.json"), edge.WithArtifactHTTPClient(httpClient(t))}, "HTTP 404"},
 		{"no client code", []edge.Option{edge.WithArtifact([]byte(`{"version":"1.0.0","rules":{}}`))}, "clientCode"},
 		{"bin without organization", []edge.Option{edge.WithArtifact(mustEncode(t)), edge.WithOrganizationID("")}, "no organization id"},
 		{"bad fault rates", []edge.Option{edge.WithFaults(edge.Faults{ErrorRate: 0.7, ThrottleRate: 0.7})}, "add up to 1.4"},
