@@ -85,9 +85,10 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// A visitor without any id gets a tntId now, so that the decisions are
-	// made (allocated) for the id the response hands back.
-	if !hasVisitorID(req.ID) {
+	// A visitor the engine would not allocate by a lasting id gets its
+	// tntId now, so that the decisions are allocated for the id the
+	// response hands back and the visitor keeps its experiences on return.
+	if !allocatedByOwnID(req.ID) {
 		if req.ID == nil {
 			req.ID = &delivery.VisitorID{}
 		}
@@ -322,22 +323,13 @@ func serverSideOptions(options []delivery.Option) []delivery.Option {
 	return out
 }
 
-// hasVisitorID reports whether a visitor can be allocated by an id it
-// brought: a tntId, a marketingCloudVisitorId, a thirdPartyId or an
-// authenticated customer id (as the on-device engine sees it).
-func hasVisitorID(id *delivery.VisitorID) bool {
-	if id == nil {
-		return false
-	}
-	if id.TntID != "" || id.MarketingCloudVisitorID != "" || id.ThirdPartyID != "" {
-		return true
-	}
-	for _, c := range id.CustomerIDs {
-		if c.AuthenticatedState == delivery.AuthAuthenticated && c.ID != "" {
-			return true
-		}
-	}
-	return false
+// allocatedByOwnID reports whether the engine allocates the visitor by an
+// id the visitor brought (a marketingCloudVisitorId, a tntId or a
+// thirdPartyId, as every SDK does). Any other visitor (no id, or customer
+// ids only) would be allocated by a random id, different from the tntId
+// minted into the answer: it gets that tntId before deciding instead.
+func allocatedByOwnID(id *delivery.VisitorID) bool {
+	return id != nil && (id.TntID != "" || id.MarketingCloudVisitorID != "" || id.ThirdPartyID != "")
 }
 
 // mintTntID returns a new tntId: 32 hex digits, then, with cluster

@@ -2,6 +2,7 @@ package edge_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -307,5 +308,39 @@ func TestCrossOriginCalls(t *testing.T) {
 	}
 	if plain := do(t, client, http.MethodOptions, base+deliveryPath, "", nil); plain.status != http.StatusMethodNotAllowed {
 		t.Errorf("OPTIONS without Origin answered %d, want 405", plain.status)
+	}
+}
+
+// TestMintedTntIDIsTheAllocatedOne: a visitor who brings no id the engine
+// allocates by (only customer ids here) gets a tntId minted before the
+// decision, so that the experience answered is the one the visitor keeps
+// getting when it comes back with that tntId.
+func TestMintedTntIDIsTheAllocatedOne(t *testing.T) {
+	t.Parallel()
+	base := startEdge(t, newEdge(t))
+	client := httpClient(t)
+	experienceOf := func(body string) (experience any, tntID string) {
+		t.Helper()
+		got := do(t, client, http.MethodPost, base+deliveryPath, body, nil)
+		if got.status != http.StatusOK {
+			t.Fatalf("status %d: %s", got.status, got.body)
+		}
+		var resp delivery.DeliveryResponse
+		decodeJSON(t, got.body, &resp)
+		if resp.ID == nil || resp.ID.TntID == "" || len(resp.Execute.Mboxes) != 1 || len(resp.Execute.Mboxes[0].Options) != 1 {
+			t.Fatalf("answer without a tntId or a hero offer: %s", got.body)
+		}
+		return resp.Execute.Mboxes[0].Options[0].ResponseTokens["experience.id"], resp.ID.TntID
+	}
+	// One visitor in two would get another experience on return if the
+	// first decision were allocated by some other id: 20 visitors make a
+	// false pass a one-in-a-million event.
+	for i := range 20 {
+		first, tntID := experienceOf(fmt.Sprintf(`{"id":{"customerIds":[{"id":"member-%d","integrationCode":"crm","authenticatedState":"authenticated"}]},`+
+			`"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"hero"}]}}`, i))
+		again, _ := experienceOf(fmt.Sprintf(`{"id":{"tntId":%q},"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"hero"}]}}`, tntID))
+		if first != again {
+			t.Fatalf("visitor %d got experience %v, then %v on return with its minted tntId %s", i, first, again, tntID)
+		}
 	}
 }

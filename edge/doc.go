@@ -31,7 +31,9 @@
 //
 // Delivery answers are shaped as the real edge's: status, requestId (echoed
 // or minted), client, id (a tntId "<32 hex>.<cluster>_0" is minted for a
-// visitor without any id, and the decisions are allocated for it), edgeHost
+// visitor without one; when the visitor brought no id to allocate by, no
+// marketingCloudVisitorId, tntId or thirdPartyId, the decisions are
+// allocated for the minted tntId), edgeHost
 // "mboxedge<cluster>.tt.omtrdc.net" (the cluster of the tntId's location
 // hint, else the edge's), the decided options with their event tokens and
 // metrics, and one receipt per notification. Errors are
