@@ -591,3 +591,70 @@ func withoutTraceTimes(t *testing.T, d *Decision) []byte {
 	}
 	return AppendResponseJSON(nil, d.Response)
 }
+
+func TestGeoLookup(t *testing.T) {
+	t.Parallel()
+	artifact := []byte(`{"version":"1.0.0","geoTargetingEnabled":true,"responseTokens":["geo.city"],"localMboxes":["m"],"rules":{"mboxes":{"m":[
+	 {"ruleKey":"1","meta":{"activity.id":1},"condition":{"==":["PARIS",{"var":"geo.city"}]},"consequence":{"name":"m","options":[{"type":"html","content":"paris"}]}}]},"views":{}}}`)
+	request := func(ip string) *delivery.DeliveryRequest {
+		return &delivery.DeliveryRequest{ID: &delivery.VisitorID{TntID: "v"},
+			Context: &delivery.Context{Channel: delivery.ChannelWeb, Geo: &delivery.Geo{IPAddress: ip}},
+			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "m"}}}}
+	}
+	tests := []struct {
+		name       string
+		transport  http.RoundTripper
+		ip         string
+		wantOffer  bool
+		wantLookup bool
+	}{
+		{"found", newScriptedTransport(scriptedResponse{status: 200, body: []byte(`{"x-geo-city":"PARIS","x-geo-latitude":48.85}`)}), "10.1.2.3", true, true},
+		{"lookup fails: decided without geo", newScriptedTransport(scriptedResponse{status: 503}), "10.1.2.3", false, true},
+		{"not an IP address: no lookup", newScriptedTransport(scriptedResponse{status: 200, body: []byte(`{"x-geo-city":"PARIS"}`)}), "not-an-ip", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var updated []string
+			var mu sync.Mutex
+			e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(artifact),
+				WithHTTPClient(&http.Client{Transport: tt.transport}),
+				WithEvents(Events{GeoLocationUpdated: func(ev GeoLocationUpdatedEvent) {
+					mu.Lock()
+					defer mu.Unlock()
+					updated = append(updated, ev.Geo.City)
+				}}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			d, err := e.Decide(context.Background(), request(tt.ip))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotOffer := len(d.Response.Execute.Mboxes[0].Options) == 1
+			if gotOffer != tt.wantOffer {
+				t.Errorf("offer = %v; want %v", gotOffer, tt.wantOffer)
+			}
+			if gotOffer && d.Response.Execute.Mboxes[0].Options[0].ResponseTokens["geo.city"] != "PARIS" {
+				t.Errorf("geo.city token = %v", d.Response.Execute.Mboxes[0].Options[0].ResponseTokens)
+			}
+			st := tt.transport.(*scriptedTransport)
+			st.mu.Lock()
+			lookups := len(st.requests)
+			var forwarded string
+			if lookups > 0 {
+				forwarded = st.requests[0].Header.Get(HeaderForwardedFor)
+			}
+			st.mu.Unlock()
+			if (lookups > 0) != tt.wantLookup || (lookups > 0 && forwarded != tt.ip) {
+				t.Errorf("lookups %d (x-forwarded-for %q); want lookup=%v for %s", lookups, forwarded, tt.wantLookup, tt.ip)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.wantOffer && (len(updated) != 1 || updated[0] != "PARIS") {
+				t.Errorf("geoLocationUpdated events = %v", updated)
+			}
+		})
+	}
+}
