@@ -30,6 +30,10 @@ type Item struct {
 	Attempts int
 	// Notifications counts the notifications sent for this visitor.
 	Notifications int
+	// OwedNotifications are display notifications a decision left to the
+	// pipeline to send (on-device decisions of a client that does not send
+	// them itself); a Notify stage sends them and clears the list.
+	OwedNotifications []delivery.Notification
 	// Attributes holds the values of GetAttributes, keyed by mbox and
 	// attribute name, when an Attributes stage ran.
 	Attributes map[string]map[string]any

@@ -16,12 +16,15 @@ type NotificationSender interface {
 }
 
 // Notify returns a stage that reports as displayed what each visitor was
-// given by prefetch (mboxes, views, the page load): one display notification
-// per prefetched item with its event tokens and state, all of a visitor's
-// sent in one call. It runs for records with "notify": true, and for records
-// without "notify" when WithNotifyByDefault(true). Executed mboxes need no
-// notification: Target counts them when it decides them. Item.Notifications
-// is the number sent.
+// given: one display notification per prefetched mbox, view or page load
+// with its event tokens and state, plus the notifications a decision left
+// to the pipeline (Item.OwedNotifications: executed mboxes decided on-device
+// by a client made with target.WithOnDeviceNotifications(false)); all of a
+// visitor's are sent in one call. It runs for records with "notify": true,
+// and for records without "notify" when WithNotifyByDefault(true); the
+// notifications of other records are not sent. (Executed mboxes decided by
+// the edge need no notification: Target counts them when it decides them.)
+// Item.Notifications is the number sent.
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithNotifyByDefault, WithName.
@@ -33,10 +36,12 @@ func Notify(client NotificationSender, opts ...Option) *pipeline.Stage {
 		if it.Visitor != nil && it.Visitor.Notify != nil {
 			wanted = *it.Visitor.Notify
 		}
+		owed := it.OwedNotifications
+		it.OwedNotifications = nil
 		if !wanted || it.Response == nil {
 			return nil
 		}
-		notes := DisplayNotifications(it.Response, time.Now())
+		notes := append(owed, DisplayNotifications(it.Response, time.Now())...)
 		if len(notes) == 0 {
 			return nil
 		}
