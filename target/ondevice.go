@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,6 +48,38 @@ type onDeviceConfig struct {
 	pollingInterval  *time.Duration
 	maximumWaitReady time.Duration
 	geoLookup        ondevice.GeoLookupFunc
+	// notificationSends bounds the background notification sends in flight;
+	// manualNotifications leaves sending to the caller.
+	notificationSends   int
+	manualNotifications bool
+}
+
+// DefaultNotificationConcurrency is how many on-device notification sends a
+// client runs at once unless WithNotificationConcurrency says otherwise.
+const DefaultNotificationConcurrency = 32
+
+// WithNotificationConcurrency bounds the display-notification calls that
+// on-device decisions send in the background (default
+// DefaultNotificationConcurrency). When all are busy, GetOffers waits for
+// one to finish before it returns: in bulk, decisions cannot outrun the
+// notifications they owe, so memory stays bounded.
+func WithNotificationConcurrency(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.fail("notificationConcurrency", strconv.Itoa(n), "must be at least 1")
+			return
+		}
+		c.onDevice.notificationSends = n
+	}
+}
+
+// WithOnDeviceNotifications(false) makes the client leave the display
+// notifications of on-device decisions to the caller: they are in
+// Response.Notifications, to be sent with SendNotifications (the pipeline's
+// Notify stage does so, bounded and with retries). Default true: the client
+// sends them in the background, as the official SDKs do.
+func WithOnDeviceNotifications(send bool) Option {
+	return func(c *config) { c.onDevice.manualNotifications = !send }
 }
 
 // WithOnDeviceEngine decides on-device and hybrid calls with engine, which
@@ -101,10 +134,19 @@ func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
 type onDeviceState struct {
 	engine    *ondevice.Engine
 	ownEngine bool
+	// sendSlots holds one token per notification send in flight.
+	sendSlots chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
 	pending sync.WaitGroup
+}
+
+func newOnDeviceState(engine *ondevice.Engine, own bool, sends int) *onDeviceState {
+	if sends <= 0 {
+		sends = DefaultNotificationConcurrency
+	}
+	return &onDeviceState{engine: engine, ownEngine: own, sendSlots: make(chan struct{}, sends)}
 }
 
 // startOnDevice makes the engine when the client decides on-device or
@@ -112,7 +154,7 @@ type onDeviceState struct {
 func (c *Client) startOnDevice() error {
 	cfg := c.cfg.onDevice
 	if cfg.engine != nil {
-		c.onDevice = &onDeviceState{engine: cfg.engine}
+		c.onDevice = newOnDeviceState(cfg.engine, false, cfg.notificationSends)
 		return nil
 	}
 	if c.cfg.decisioningMethod != delivery.DecisioningOnDevice && c.cfg.decisioningMethod != delivery.DecisioningHybrid {
@@ -158,7 +200,7 @@ func (c *Client) startOnDevice() error {
 	if err != nil {
 		return &ConfigError{Field: "artifact", Reason: fmt.Sprintf("on-device decisioning cannot start: %v", err)}
 	}
-	c.onDevice = &onDeviceState{engine: engine, ownEngine: true}
+	c.onDevice = newOnDeviceState(engine, true, cfg.notificationSends)
 	return nil
 }
 
@@ -262,14 +304,21 @@ func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMb
 	if ce := c.cfg.logger.Check(zap.DebugLevel, "decided on-device"); ce != nil {
 		ce.Write(zap.String("requestId", decision.Request.RequestID), zap.Int("notifications", len(decision.Notifications)))
 	}
-	c.notifyOnDevice(ctx, plan, decision)
+	if c.cfg.onDevice.manualNotifications {
+		resp.Notifications = decision.Notifications
+	} else {
+		c.notifyOnDevice(ctx, plan, decision)
+	}
 	return resp, nil
 }
 
 // notifyOnDevice sends the display notifications of an on-device decision,
 // and the pending telemetry, as the SDKs do after each on-device call: in
 // the background, without the caller's cancellation, bounded by the
-// client's timeout. After Close the send happens before returning.
+// client's timeout. At most WithNotificationConcurrency sends run at once;
+// when all are busy the caller waits for a free one (if ctx ends first, the
+// notifications are not sent and EventSendNotificationError says so). After
+// Close the send happens before returning.
 func (c *Client) notifyOnDevice(ctx context.Context, plan *callPlan, decision *ondevice.Decision) {
 	request := ondevice.BuildNotificationRequest(decision.Request, decision.Notifications, nil)
 	if request == nil {
@@ -287,23 +336,35 @@ func (c *Client) notifyOnDevice(ctx context.Context, plan *callPlan, decision *o
 	}
 	send := func() {
 		if _, err := c.sendNotifications(context.WithoutCancel(ctx), call); err != nil {
-			c.cfg.logger.Warn("sending on-device notifications failed", zap.String("requestId", decision.Request.RequestID), zap.Error(err))
-			c.events.emit(Event{Type: EventSendNotificationError, Err: err})
+			c.notificationFailed(decision, err)
 		}
 	}
 	od := c.onDevice
+	select {
+	case od.sendSlots <- struct{}{}:
+	case <-ctx.Done():
+		c.notificationFailed(decision, fmt.Errorf("waiting for a free notification send: %w", ctx.Err()))
+		return
+	}
 	od.mu.Lock()
 	if od.closed {
 		od.mu.Unlock()
 		send()
+		<-od.sendSlots
 		return
 	}
 	od.pending.Add(1)
 	od.mu.Unlock()
 	go func() {
 		defer od.pending.Done()
+		defer func() { <-od.sendSlots }()
 		send()
 	}()
+}
+
+func (c *Client) notificationFailed(decision *ondevice.Decision, err error) {
+	c.cfg.logger.Warn("sending on-device notifications failed", zap.String("requestId", decision.Request.RequestID), zap.Error(err))
+	c.events.emit(Event{Type: EventSendNotificationError, Err: err})
 }
 
 // sendRoundTripper lets the engine download through the client's transport.

@@ -31,6 +31,10 @@ type Response struct {
 	ResponseTokens []delivery.ResponseTokens
 	// Meta says how the answer was decided.
 	Meta ResponseMeta
+	// Notifications are the display notifications an on-device decision
+	// owes, when the client was made WithOnDeviceNotifications(false): send
+	// them with SendNotifications. Nil otherwise (the client sends them).
+	Notifications []delivery.Notification
 }
 
 // ResponseMeta says how an answer was decided.
