@@ -347,3 +347,24 @@ func TestCloneIsDeep(t *testing.T) {
 		t.Error("Clone of nil should be nil")
 	}
 }
+
+func TestViewMetricsEmptyIsWrittenNilIsNot(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		view delivery.View
+		want string
+	}{
+		{"nil metrics omitted", delivery.View{Name: "home"}, `{"name":"home"}`},
+		{"empty metrics written", delivery.View{Name: "home", Metrics: []delivery.Metric{}}, `{"name":"home","metrics":[]}`},
+	}
+	for _, tt := range tests {
+		got, err := json.Marshal(tt.view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

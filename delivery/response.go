@@ -66,11 +66,13 @@ type View struct {
 	// ID is not in the specification's View schema but is in its examples
 	// (responseForPrefetchViewsForMobileChannel.json); it is kept so that
 	// nothing the edge sends is lost.
-	ID        int64              `json:"id,omitempty"`
-	Name      string             `json:"name,omitempty"`
-	Key       string             `json:"key,omitempty"`
-	Options   []Option           `json:"options,omitempty"`
-	Metrics   []Metric           `json:"metrics,omitempty"`
+	ID      int64    `json:"id,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Key     string   `json:"key,omitempty"`
+	Options []Option `json:"options,omitempty"`
+	// Metrics is omitted when nil but written when empty: the edge and the
+	// SDKs answer a view without click metrics with "metrics": [].
+	Metrics   []Metric           `json:"metrics,omitzero"`
 	Analytics *AnalyticsResponse `json:"analytics,omitempty"`
 	State     string             `json:"state,omitempty"`
 	Trace     TraceResponse      `json:"trace,omitempty"`

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -185,8 +184,8 @@ func runConformanceCase(t *testing.T, root string, suite *conformanceSuite, raw 
 		if err := json.Unmarshal(tc.Output, &want); err != nil {
 			t.Fatal(err)
 		}
-		got := renderResponse(t, decision.Response)
-		if err := matchSubset(got, want, "response"); err != nil {
+		got := sdktesting.RenderResponse(t, decision.Response)
+		if err := sdktesting.MatchSubset(got, want, "response"); err != nil {
 			t.Errorf("%v\ngot: %s", err, mustJSON(got))
 		}
 	}
@@ -206,7 +205,7 @@ func runConformanceCase(t *testing.T, root string, suite *conformanceSuite, raw 
 			t.Fatal(err)
 		}
 		got := map[string]any{"request": generic(t, notification)}
-		if err := matchSubset(got, want, "notification"); err != nil {
+		if err := sdktesting.MatchSubset(got, want, "notification"); err != nil {
 			t.Errorf("%v\ngot: %s", err, mustJSON(got))
 		}
 	}
@@ -225,92 +224,7 @@ func generic(t *testing.T, v any) any {
 	return out
 }
 
-// renderResponse is the response as JSON data, with one addition the wire
-// model cannot express yet: delivery.View.Metrics is "omitempty", so a view
-// with an empty (non-nil) metrics list, which the SDKs send as
-// "metrics": [], loses the key when encoded. The engine's value is checked
-// here directly.
-func renderResponse(t *testing.T, resp *delivery.DeliveryResponse) any {
-	t.Helper()
-	got := generic(t, resp)
-	if resp.Prefetch == nil {
-		return got
-	}
-	views, _ := got.(map[string]any)["prefetch"].(map[string]any)["views"].([]any)
-	for i, v := range resp.Prefetch.Views {
-		if v.Metrics != nil && len(v.Metrics) == 0 && i < len(views) {
-			views[i].(map[string]any)["metrics"] = []any{}
-		}
-	}
-	return got
-}
-
 func mustJSON(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)
-}
-
-// matchSubset is the suites' matching: every expected key present and equal,
-// arrays of equal length compared element-wise, and the expect.any(...)
-// placeholders matching any value of their type.
-func matchSubset(got, want any, path string) error {
-	switch w := want.(type) {
-	case string:
-		switch w {
-		case "expect.any(Object)":
-			switch got.(type) {
-			case map[string]any, []any:
-				return nil
-			}
-			return fmt.Errorf("%s: want an object, got %s", path, mustJSON(got))
-		case "expect.any(String)":
-			if _, ok := got.(string); ok {
-				return nil
-			}
-			return fmt.Errorf("%s: want a string, got %s", path, mustJSON(got))
-		case "expect.any(Number)":
-			if _, ok := got.(float64); ok {
-				return nil
-			}
-			return fmt.Errorf("%s: want a number, got %s", path, mustJSON(got))
-		}
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %s", path, mustJSON(got))
-		}
-		keys := make([]string, 0, len(w))
-		for k := range w {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			gv, present := g[k]
-			if !present {
-				return fmt.Errorf("%s.%s: missing (want %s)", path, k, mustJSON(w[k]))
-			}
-			if err := matchSubset(gv, w[k], path+"."+k); err != nil {
-				return err
-			}
-		}
-		return nil
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want an array, got %s", path, mustJSON(got))
-		}
-		if len(g) != len(w) {
-			return fmt.Errorf("%s: want %d elements, got %d: %s", path, len(w), len(g), mustJSON(g))
-		}
-		for i := range w {
-			if err := matchSubset(g[i], w[i], fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("%s: want %s, got %s", path, mustJSON(want), mustJSON(got))
-	}
-	return nil
 }

@@ -179,7 +179,10 @@ func appendView(dst []byte, v *delivery.View) []byte {
 	w.str("name", v.Name)
 	w.str("key", v.Key)
 	w.options(v.Options)
-	w.metrics(v.Metrics)
+	if v.Metrics != nil { // omitzero: an empty list is written as []
+		w.key("metrics")
+		w.dst = appendMetrics(w.dst, v.Metrics)
+	}
 	w.analytics(v.Analytics)
 	w.str("state", v.State)
 	w.trace(v.Trace)

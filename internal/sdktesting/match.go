@@ -80,10 +80,7 @@ func MatchSubset(got, want any, path string) error {
 	return nil
 }
 
-// RenderResponse is resp as JSON data, for MatchSubset. The wire model
-// encodes delivery.View.Metrics with omitempty, so a view with an empty,
-// non-nil metrics list (which the SDKs send as "metrics": []) would lose
-// the key; it is put back from the Go value.
+// RenderResponse is resp as JSON data, for MatchSubset.
 func RenderResponse(t testing.TB, resp *delivery.DeliveryResponse) any {
 	t.Helper()
 	data, err := json.Marshal(resp)
@@ -93,15 +90,6 @@ func RenderResponse(t testing.TB, resp *delivery.DeliveryResponse) any {
 	var out any
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatalf("decoding the response: %v", err)
-	}
-	if resp == nil || resp.Prefetch == nil {
-		return out
-	}
-	views, _ := out.(map[string]any)["prefetch"].(map[string]any)["views"].([]any)
-	for i, v := range resp.Prefetch.Views {
-		if v.Metrics != nil && len(v.Metrics) == 0 && i < len(views) {
-			views[i].(map[string]any)["metrics"] = []any{}
-		}
 	}
 	return out
 }
