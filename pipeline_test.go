@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // localEdge serves the demo artifact on loopback for one test and returns a
 // client of the given decisioning method whose calls all go to it.
-func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Option) *target.Client {
+func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Option) (*edge.Server, *target.Client) {
 	t.Helper()
 	srv, err := edge.New(append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
 	if err != nil {
@@ -56,7 +56,9 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 		target.WithDecisioningMethod(method),
 	}
 	if method != delivery.DecisioningServerSide {
-		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0))
+		// The pipeline's Notify stage sends what on-device decisions owe.
+		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0),
+			target.WithOnDeviceNotifications(false))
 	}
 	client, err := target.New(clientOpts...)
 	if err != nil {
@@ -71,7 +73,7 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 			t.Errorf("edge: %v", err)
 		}
 	})
-	return client
+	return srv, client
 }
 
 // decisioningMethodOf returns the decisioning method response token of the
@@ -109,7 +111,7 @@ func TestEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.method), func(t *testing.T) {
 			t.Parallel()
-			client := localEdge(t, tt.method)
+			srv, client := localEdge(t, tt.method)
 			var tagged atomic.Int64
 			tag := stages.Map("tag", func(_ context.Context, it *pipeline.Item) error {
 				tagged.Add(1)
@@ -165,6 +167,17 @@ func TestEndToEnd(t *testing.T) {
 					}
 				}
 			}
+			// Under on-device decisioning the executed mboxes of visitors
+			// asking for notifications are reported by the Notify stage.
+			var executedReported int
+			for _, rec := range srv.Notifications() {
+				if rec.Mbox == demo.MboxHero {
+					executedReported++
+				}
+			}
+			if wantExecuted := tt.heroBy == "on-device"; (executedReported > 0) != wantExecuted {
+				t.Errorf("%d notifications of the executed hero mbox reached the edge; want some: %t", executedReported, wantExecuted)
+			}
 			if heroChecked == 0 || notified == 0 {
 				t.Errorf("%d hero decisions checked, %d notifications sent: want some of each", heroChecked, notified)
 			}
@@ -180,7 +193,7 @@ func TestEndToEnd(t *testing.T) {
 // the resume point succeeded.
 func TestEndToEndCancellation(t *testing.T) {
 	t.Parallel()
-	client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 10 * time.Millisecond}))
+	_, client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 10 * time.Millisecond}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var items []*pipeline.Item

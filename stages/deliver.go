@@ -46,6 +46,7 @@ func Deliver(client OfferGetter, opts ...Option) *pipeline.Stage {
 		}
 		it.Request = resp.Request
 		it.Response = resp.Response
+		it.OwedNotifications = append(it.OwedNotifications, resp.Notifications...)
 		if c := resp.TargetCookie; c != nil {
 			it.TargetCookie = &pipeline.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
+	"github.com/targetflow/targetflow/target"
 )
 
 func TestDeliverAgainstEdge(t *testing.T) {
@@ -205,5 +206,43 @@ func TestDeliverInterruptedByCancel(t *testing.T) {
 		if it.Seq <= stats.Completed && it.Err != nil {
 			t.Errorf("seq %d is below the resume point %d but failed", it.Seq, stats.Completed)
 		}
+	}
+}
+
+// TestNotifySendsWhatOnDeviceDecisionsOwe: a client that leaves the display
+// notifications of its on-device decisions to the caller puts them in the
+// item, and Notify sends them for the visitors that ask for notifications.
+func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
+	t.Parallel()
+	srv, client := startEdgeClient(t, []target.Option{
+		target.WithDecisioningMethod(delivery.DecisioningOnDevice),
+		target.WithArtifactPayload(demo.Artifact()),
+		target.WithPollingInterval(0),
+		target.WithOnDeviceNotifications(false),
+	})
+	yes, no := true, false
+	vs := []pipeline.Visitor{
+		{ID: &delivery.VisitorID{ThirdPartyID: "asks"}, Execute: []string{demo.MboxHero}, Notify: &yes},
+		{ID: &delivery.VisitorID{ThirdPartyID: "does-not-ask"}, Execute: []string{demo.MboxHero}, Notify: &no},
+	}
+	items, stats := run(t, vs,
+		stages.BuildRequest(stages.RequestDefaults{}),
+		stages.Deliver(client, stages.WithOrdered(true)),
+		stages.Notify(client, stages.WithOrdered(true)),
+	)
+	if stats.OK != 2 {
+		t.Fatalf("ok %d of 2: %v", stats.OK, firstErr(items))
+	}
+	if items[0].Notifications != 1 || items[1].Notifications != 0 {
+		t.Errorf("notifications sent: %d and %d, want 1 and 0", items[0].Notifications, items[1].Notifications)
+	}
+	for _, it := range items {
+		if len(it.OwedNotifications) != 0 {
+			t.Errorf("seq %d still owes %d notifications after Notify", it.Seq, len(it.OwedNotifications))
+		}
+	}
+	records := srv.Notifications()
+	if len(records) != 1 || records[0].Mbox != demo.MboxHero || records[0].Type != delivery.MetricDisplay || len(records[0].Tokens) == 0 {
+		t.Fatalf("edge received %+v, want one display notification of hero with tokens", records)
 	}
 }

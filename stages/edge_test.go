@@ -17,6 +17,12 @@ import (
 // edge-cluster tntIds, which would otherwise route to Adobe's hosts).
 func startEdge(t *testing.T, opts ...edge.Option) (*edge.Server, *target.Client) {
 	t.Helper()
+	return startEdgeClient(t, nil, opts...)
+}
+
+// startEdgeClient is startEdge with more client options.
+func startEdgeClient(t *testing.T, clientOpts []target.Option, opts ...edge.Option) (*edge.Server, *target.Client) {
+	t.Helper()
 	srv, err := edge.New(append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatalf("edge.New: %v", err)
@@ -35,14 +41,14 @@ func startEdge(t *testing.T, opts ...edge.Option) (*edge.Server, *target.Client)
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256,
 	}
-	client, err := target.New(
+	client, err := target.New(append([]target.Option{
 		target.WithClient(demo.Client),
 		target.WithOrganizationID(demo.OrganizationID),
 		target.WithServerDomain(addr),
 		target.WithSecure(false),
 		target.WithTransport(transport),
 		target.WithTelemetry(false),
-	)
+	}, clientOpts...)...)
 	if err != nil {
 		cancel()
 		t.Fatalf("target.New: %v", err)

@@ -95,7 +95,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.Var(&f.prefetch, "prefetch", "mboxes to prefetch for records that name none (comma-separated)")
 	fs.Var(&f.views, "views", "views to prefetch for records that name none (comma-separated)")
 	fs.BoolVar(&f.pageLoad, "page-load", false, "ask for the page-load decision for records that do not say")
-	fs.BoolVar(&f.notify, "notify", false, "send display notifications for prefetched content for records that do not say")
+	fs.BoolVar(&f.notify, "notify", false, "send display notifications (prefetched content; executed mboxes decided on-device) for records that do not say")
 	fs.StringVar(&f.decisioning, "decisioning", string(delivery.DecisioningServerSide), "decisioning method: server-side, on-device or hybrid")
 	fs.StringVar(&f.client, "client", "", "Target client code (default with the embedded edge: the demo's)")
 	fs.StringVar(&f.organizationID, "organization-id", "", "Experience Cloud organization id (default with the embedded edge: the demo's)")
@@ -300,7 +300,10 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The Notify stage sends what on-device decisions owe, bounded and
+		// retried, for the records that ask for notifications.
 		opts = append(opts, artifactOpts...)
+		opts = append(opts, target.WithOnDeviceNotifications(false))
 	}
 	if pinned {
 		transport := pinnedTransport(domain, f.concurrency)
@@ -510,6 +513,10 @@ func (r *runner) showProgress(p *pipeline.Pipeline, total int64) (stop func()) {
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionClearOnFinish(),
+		// No spinner goroutine of the library's own (it would outlive the
+		// run by a tick, and it reads the bar's state unlocked): the
+		// spinner advances on the updates below, every 100ms.
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
 	done := make(chan struct{})
 	var wg conc.WaitGroup
