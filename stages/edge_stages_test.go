@@ -211,7 +211,8 @@ func TestDeliverInterruptedByCancel(t *testing.T) {
 
 // TestNotifySendsWhatOnDeviceDecisionsOwe: a client that leaves the display
 // notifications of its on-device decisions to the caller puts them in the
-// item, and Notify sends them for the visitors that ask for notifications.
+// item, and Notify always sends them (they count the impressions); the
+// notifications of prefetched content go only for visitors that ask.
 func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	t.Parallel()
 	srv, client := startEdgeClient(t, []target.Option{
@@ -222,8 +223,8 @@ func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	})
 	yes, no := true, false
 	vs := []pipeline.Visitor{
-		{ID: &delivery.VisitorID{ThirdPartyID: "asks"}, Execute: []string{demo.MboxHero}, Notify: &yes},
-		{ID: &delivery.VisitorID{ThirdPartyID: "does-not-ask"}, Execute: []string{demo.MboxHero}, Notify: &no},
+		{ID: &delivery.VisitorID{ThirdPartyID: "asks"}, Execute: []string{demo.MboxHero}, Prefetch: []string{demo.MboxFeatureFlags}, Notify: &yes},
+		{ID: &delivery.VisitorID{ThirdPartyID: "does-not-ask"}, Execute: []string{demo.MboxHero}, Prefetch: []string{demo.MboxFeatureFlags}, Notify: &no},
 	}
 	items, stats := run(t, vs,
 		stages.BuildRequest(stages.RequestDefaults{}),
@@ -233,16 +234,22 @@ func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	if stats.OK != 2 {
 		t.Fatalf("ok %d of 2: %v", stats.OK, firstErr(items))
 	}
-	if items[0].Notifications != 1 || items[1].Notifications != 0 {
-		t.Errorf("notifications sent: %d and %d, want 1 and 0", items[0].Notifications, items[1].Notifications)
+	if items[0].Notifications != 2 || items[1].Notifications != 1 {
+		t.Errorf("notifications sent: %d and %d, want 2 (executed hero, prefetched flags) and 1 (executed hero)", items[0].Notifications, items[1].Notifications)
 	}
 	for _, it := range items {
 		if len(it.OwedNotifications) != 0 {
 			t.Errorf("seq %d still owes %d notifications after Notify", it.Seq, len(it.OwedNotifications))
 		}
 	}
-	records := srv.Notifications()
-	if len(records) != 1 || records[0].Mbox != demo.MboxHero || records[0].Type != delivery.MetricDisplay || len(records[0].Tokens) == 0 {
-		t.Fatalf("edge received %+v, want one display notification of hero with tokens", records)
+	byMbox := map[string]int{}
+	for _, r := range srv.Notifications() {
+		if r.Type != delivery.MetricDisplay || len(r.Tokens) == 0 {
+			t.Errorf("edge received %+v, want display notifications with tokens", r)
+		}
+		byMbox[r.Mbox]++
+	}
+	if byMbox[demo.MboxHero] != 2 || byMbox[demo.MboxFeatureFlags] != 1 || len(byMbox) != 2 {
+		t.Fatalf("edge received notifications by mbox %v, want hero ×2 and feature-flags ×1", byMbox)
 	}
 }

@@ -15,15 +15,18 @@ type NotificationSender interface {
 	SendNotifications(ctx context.Context, opts target.SendNotificationsOptions) (*target.Response, error)
 }
 
-// Notify returns a stage that reports as displayed what each visitor was
-// given: one display notification per prefetched mbox, view or page load
-// with its event tokens and state, plus the notifications a decision left
-// to the pipeline (Item.OwedNotifications: executed mboxes decided on-device
-// by a client made with target.WithOnDeviceNotifications(false)); all of a
-// visitor's are sent in one call. It runs for records with "notify": true,
-// and for records without "notify" when WithNotifyByDefault(true); the
-// notifications of other records are not sent. (Executed mboxes decided by
-// the edge need no notification: Target counts them when it decides them.)
+// Notify returns a stage that sends each visitor's display notifications,
+// all of a visitor's in one call:
+//
+//   - the notifications a decision left to the pipeline
+//     (Item.OwedNotifications: executed mboxes decided on-device by a client
+//     made with target.WithOnDeviceNotifications(false)). They are always
+//     sent: they are how Target counts on-device impressions, as the edge
+//     counts the executed mboxes it decides itself;
+//   - one display notification per prefetched mbox, view or page load, with
+//     its event tokens and state, for records with "notify": true, and for
+//     records without "notify" when WithNotifyByDefault(true).
+//
 // Item.Notifications is the number sent.
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
@@ -36,12 +39,14 @@ func Notify(client NotificationSender, opts ...Option) *pipeline.Stage {
 		if it.Visitor != nil && it.Visitor.Notify != nil {
 			wanted = *it.Visitor.Notify
 		}
-		owed := it.OwedNotifications
+		notes := it.OwedNotifications
 		it.OwedNotifications = nil
-		if !wanted || it.Response == nil {
+		if it.Response == nil {
 			return nil
 		}
-		notes := append(owed, DisplayNotifications(it.Response, time.Now())...)
+		if wanted {
+			notes = append(notes, DisplayNotifications(it.Response, time.Now())...)
+		}
 		if len(notes) == 0 {
 			return nil
 		}
