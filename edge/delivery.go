@@ -75,7 +75,13 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sessionID := query.Get("sessionId")
-	req, err := decodeDeliveryRequest(body)
+	req, err := ondevice.DecodeRequest(body) // fast path, one pass
+	if err != nil {
+		// The edge's own decoding names what is wrong the way the real
+		// edge does, and accepts what the engine's stricter decoder leaves
+		// to validation.
+		req, err = decodeDeliveryRequest(body)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
@@ -133,7 +139,25 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			zap.String("tntId", resp.ID.TntID), zap.Int("notifications", len(req.Notifications)),
 			zap.Duration("decision", time.Since(started)))
 	}
-	writeJSON(w, resp)
+	s.writeDeliveryResponse(w, resp)
+}
+
+// writeDeliveryResponse writes resp with the engine's reflection-free
+// encoder (the same JSON as encoding/json, several times faster: encoding
+// was a third of the edge's CPU per answer), into a recycled buffer.
+func (s *Server) writeDeliveryResponse(w http.ResponseWriter, resp *delivery.DeliveryResponse) {
+	buf, _ := s.responseBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	body := ondevice.AppendResponseJSON((*buf)[:0], resp)
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	if cap(body) <= 1<<20 { // keep no giant buffer alive
+		*buf = body
+		s.responseBuffers.Put(buf)
+	}
 }
 
 // allowCrossOrigin lets browser pages on other origins call the edge, as

@@ -34,6 +34,8 @@ type Server struct {
 	newEngine       engineFactory
 	geoLookup       ondevice.GeoLookupFunc
 	clusterRouting  bool
+	// responseBuffers recycles the buffers delivery answers are encoded into.
+	responseBuffers sync.Pool
 
 	state    atomic.Pointer[artifactState]
 	setMu    sync.Mutex // serializes SetArtifact
