@@ -150,7 +150,7 @@ func (s *Server) writeDeliveryResponse(w http.ResponseWriter, resp *delivery.Del
 	if buf == nil {
 		buf = new([]byte)
 	}
-	body := ondevice.AppendResponseJSON((*buf)[:0], resp)
+	body := delivery.AppendResponseJSON((*buf)[:0], resp)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -337,7 +337,7 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 	for i := range cons.Options {
 		// Content is stored compact, as encoders write it, so that encoding a
 		// decision copies it instead of compacting it every time.
-		if c := cons.Options[i].Content; len(c) > 0 && !isCompactJSON(c) {
+		if c := cons.Options[i].Content; len(c) > 0 {
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, c); err == nil {
 				cons.Options[i].Content = buf.Bytes()

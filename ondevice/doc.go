@@ -22,7 +22,7 @@
 // ignores the artifact's remote markers, for edges that answer from it.
 //
 // For JSON callers, DecodeRequest decodes and validates a request (errors
-// name the field, as execute.mboxes[0].index) and AppendResponseJSON writes
+// name the field, as execute.mboxes[0].index) and delivery.AppendResponseJSON writes
 // a response byte for byte as encoding/json does, several times faster.
 // Decisions share read-only data (offer content, response tokens) with the
 // artifact.

@@ -32,7 +32,7 @@ func checkSameEncoding(t *testing.T, what string, r *delivery.DeliveryResponse) 
 	if err != nil {
 		t.Fatalf("%s: encoding/json: %v", what, err)
 	}
-	if got := AppendResponseJSON(nil, r); !bytes.Equal(got, want) {
+	if got := delivery.AppendResponseJSON(nil, r); !bytes.Equal(got, want) {
 		t.Fatalf("%s: encodings differ\n got  %s\n want %s", what, got, want)
 	}
 }
@@ -174,7 +174,7 @@ func FuzzAppendResponseJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got := AppendResponseJSON(nil, &r); !bytes.Equal(got, want) {
+		if got := delivery.AppendResponseJSON(nil, &r); !bytes.Equal(got, want) {
 			t.Fatalf("encodings differ\n got  %s\n want %s", got, want)
 		}
 	})
@@ -194,7 +194,7 @@ func BenchmarkAppendResponseJSON(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 8<<10)
 		for b.Loop() {
-			buf = AppendResponseJSON(buf[:0], d.Response)
+			buf = delivery.AppendResponseJSON(buf[:0], d.Response)
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {

@@ -589,7 +589,7 @@ func withoutTraceTimes(t *testing.T, d *Decision) []byte {
 	for _, v := range d.Response.Prefetch.Views {
 		strip(v.Trace)
 	}
-	return AppendResponseJSON(nil, d.Response)
+	return delivery.AppendResponseJSON(nil, d.Response)
 }
 
 func TestGeoLookup(t *testing.T) {

@@ -3,7 +3,6 @@ package sink
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"time"
 
@@ -42,21 +41,34 @@ func WithFlushInterval(d time.Duration) Option { return func(c *config) { c.flus
 // buffer flushed when the input is idle and when the run ends, completed or
 // cancelled. HTML in offers is not escaped.
 func JSONL(w io.Writer, opts ...Option) *pipeline.Sink {
-	return jsonLines("jsonl", w, func(it *pipeline.Item) any { r := NewRecord(it); return &r }, opts)
+	return jsonLines("jsonl", w, func(dst []byte, it *pipeline.Item) ([]byte, error) {
+		r := NewRecord(it)
+		return r.AppendJSON(dst)
+	}, opts)
 }
 
 // DeadLetter writes one DeadLetterRecord per item to w, as a JSON line,
 // buffered like JSONL. Use it as the dead-letter side of a Router.
 func DeadLetter(w io.Writer, opts ...Option) *pipeline.Sink {
-	return jsonLines("dead-letter", w, func(it *pipeline.Item) any { r := NewDeadLetterRecord(it); return &r }, opts)
+	return jsonLines("dead-letter", w, func(dst []byte, it *pipeline.Item) ([]byte, error) {
+		r := NewDeadLetterRecord(it)
+		return appendJSON(dst, &r)
+	}, opts)
 }
 
-func jsonLines(name string, w io.Writer, record func(*pipeline.Item) any, opts []Option) *pipeline.Sink {
+// jsonLines writes the line encode appends for each item, through a
+// buffer; the line's bytes are reused from item to item.
+func jsonLines(name string, w io.Writer, encode func(dst []byte, it *pipeline.Item) ([]byte, error), opts []Option) *pipeline.Sink {
 	cfg := newConfig(name, opts)
 	bw := bufio.NewWriterSize(w, cfg.writeBuf)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	var line []byte
 	return pipeline.NewSink(cfg.name, func(_ context.Context, it *pipeline.Item) error {
-		return enc.Encode(record(it))
+		var err error
+		if line, err = encode(line[:0], it); err != nil {
+			return err
+		}
+		line = append(line, '\n')
+		_, err = bw.Write(line)
+		return err
 	}, pipeline.Buffer(cfg.buffer), pipeline.OnFlush(bw.Flush, cfg.flushEvery))
 }

@@ -1,7 +1,10 @@
 package sink
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
+	"strconv"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/pipeline"
@@ -93,4 +96,79 @@ func NewDeadLetterRecord(it *pipeline.Item) DeadLetterRecord {
 		r.Kind, _ = pipeline.Classify(it.Err)
 	}
 	return r
+}
+
+// AppendJSON appends r as a JSON object to dst: what encoding/json writes
+// with HTML escaping off, with the response written by the wire model's
+// reflection-free encoder (delivery.AppendResponseJSON), which is most of a
+// record's bytes.
+func (r *Record) AppendJSON(dst []byte) ([]byte, error) {
+	var err error
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendInt(dst, r.Seq, 10)
+	if r.Line != 0 {
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, int64(r.Line), 10)
+	}
+	if r.ID != nil {
+		if dst, err = appendField(dst, "id", r.ID); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, `,"ok":`...)
+	dst = strconv.AppendBool(dst, r.OK)
+	if r.Error != nil {
+		if dst, err = appendField(dst, "error", r.Error); err != nil {
+			return dst, err
+		}
+	}
+	if r.Response != nil {
+		dst = append(dst, `,"response":`...)
+		dst = delivery.AppendResponseJSON(dst, r.Response)
+	}
+	if r.TargetCookie != nil {
+		if dst, err = appendField(dst, "targetCookie", r.TargetCookie); err != nil {
+			return dst, err
+		}
+	}
+	if len(r.Attributes) > 0 {
+		if dst, err = appendField(dst, "attributes", r.Attributes); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, `,"attempts":`...)
+	dst = strconv.AppendInt(dst, int64(r.Attempts), 10)
+	if r.LatencyMs != 0 {
+		dst = append(dst, `,"latencyMs":`...)
+		if abs := math.Abs(r.LatencyMs); abs >= 1e-6 && abs < 1e21 {
+			dst = strconv.AppendFloat(dst, r.LatencyMs, 'f', -1, 64)
+		} else {
+			if dst, err = appendJSON(dst, r.LatencyMs); err != nil {
+				return dst, err
+			}
+		}
+	}
+	if r.Notifications != 0 {
+		dst = append(dst, `,"notifications":`...)
+		dst = strconv.AppendInt(dst, int64(r.Notifications), 10)
+	}
+	return append(dst, '}'), nil
+}
+
+func appendField(dst []byte, name string, v any) ([]byte, error) {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return appendJSON(dst, v)
+}
+
+// appendJSON appends v as encoding/json writes it with HTML escaping off.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return dst, err
+	}
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
 }

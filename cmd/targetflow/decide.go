@@ -370,7 +370,7 @@ func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *dec
 			decideWriteError(&chunk.out, n, err.Error())
 			continue
 		}
-		line := ondevice.AppendResponseJSON(chunk.out.AvailableBuffer(), decision.Response)
+		line := delivery.AppendResponseJSON(chunk.out.AvailableBuffer(), decision.Response)
 		chunk.out.Write(append(line, '\n'))
 	}
 }

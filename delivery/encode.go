@@ -1,4 +1,4 @@
-package ondevice
+package delivery
 
 import (
 	"bytes"
@@ -7,16 +7,14 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/targetflow/targetflow/delivery"
 )
 
 // AppendResponseJSON appends the JSON encoding of r to dst: byte for byte
 // what encoding/json's Encoder writes with SetEscapeHTML(false), without
 // the trailing newline, several times faster (no reflection, response
-// tokens and offer content copied directly). Bulk callers such as
-// "targetflow decide" use it.
-func AppendResponseJSON(dst []byte, r *delivery.DeliveryResponse) []byte {
+// tokens and offer content copied directly). Bulk callers — "targetflow
+// decide", the local edge, the JSON-lines sink — use it.
+func AppendResponseJSON(dst []byte, r *DeliveryResponse) []byte {
 	if r == nil {
 		return append(dst, "null"...)
 	}
@@ -73,7 +71,7 @@ func (w *objectWriter) str(name, v string) {
 	w.dst = appendJSONString(w.dst, v)
 }
 
-func appendVisitorID(dst []byte, id *delivery.VisitorID) []byte {
+func appendVisitorID(dst []byte, id *VisitorID) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	w.str("tntId", id.TntID)
 	w.str("thirdPartyId", id.ThirdPartyID)
@@ -98,7 +96,7 @@ func appendVisitorID(dst []byte, id *delivery.VisitorID) []byte {
 	return append(w.dst, '}')
 }
 
-func appendExecute(dst []byte, x *delivery.ExecuteResponse) []byte {
+func appendExecute(dst []byte, x *ExecuteResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if x.PageLoad != nil {
 		w.key("pageLoad")
@@ -111,7 +109,7 @@ func appendExecute(dst []byte, x *delivery.ExecuteResponse) []byte {
 	return append(w.dst, '}')
 }
 
-func appendPrefetch(dst []byte, p *delivery.PrefetchResponse) []byte {
+func appendPrefetch(dst []byte, p *PrefetchResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if len(p.Views) > 0 {
 		w.key("views")
@@ -139,7 +137,7 @@ func appendPrefetch(dst []byte, p *delivery.PrefetchResponse) []byte {
 	return append(w.dst, '}')
 }
 
-func appendMboxes(dst []byte, mboxes []delivery.MboxResponse) []byte {
+func appendMboxes(dst []byte, mboxes []MboxResponse) []byte {
 	dst = append(dst, '[')
 	for i := range mboxes {
 		if i > 0 {
@@ -160,7 +158,7 @@ func appendMboxes(dst []byte, mboxes []delivery.MboxResponse) []byte {
 	return append(dst, ']')
 }
 
-func appendPageLoad(dst []byte, p *delivery.PageLoadResponse) []byte {
+func appendPageLoad(dst []byte, p *PageLoadResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	w.options(p.Options)
 	w.metrics(p.Metrics)
@@ -170,7 +168,7 @@ func appendPageLoad(dst []byte, p *delivery.PageLoadResponse) []byte {
 	return append(w.dst, '}')
 }
 
-func appendView(dst []byte, v *delivery.View) []byte {
+func appendView(dst []byte, v *View) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if v.ID != 0 {
 		w.key("id")
@@ -189,7 +187,7 @@ func appendView(dst []byte, v *delivery.View) []byte {
 	return append(w.dst, '}')
 }
 
-func (w *objectWriter) options(opts []delivery.Option) {
+func (w *objectWriter) options(opts []Option) {
 	if len(opts) == 0 {
 		return
 	}
@@ -216,7 +214,7 @@ func (w *objectWriter) options(opts []delivery.Option) {
 	w.dst = append(w.dst, ']')
 }
 
-func (w *objectWriter) metrics(metrics []delivery.Metric) {
+func (w *objectWriter) metrics(metrics []Metric) {
 	if len(metrics) == 0 {
 		return
 	}
@@ -224,7 +222,7 @@ func (w *objectWriter) metrics(metrics []delivery.Metric) {
 	w.dst = appendMetrics(w.dst, metrics)
 }
 
-func appendMetrics(dst []byte, metrics []delivery.Metric) []byte {
+func appendMetrics(dst []byte, metrics []Metric) []byte {
 	dst = append(dst, '[')
 	for i := range metrics {
 		if i > 0 {
@@ -241,7 +239,7 @@ func appendMetrics(dst []byte, metrics []delivery.Metric) []byte {
 	return append(dst, ']')
 }
 
-func (w *objectWriter) analytics(a *delivery.AnalyticsResponse) {
+func (w *objectWriter) analytics(a *AnalyticsResponse) {
 	if a == nil {
 		return
 	}
@@ -249,7 +247,7 @@ func (w *objectWriter) analytics(a *delivery.AnalyticsResponse) {
 	w.dst = appendFallback(w.dst, a)
 }
 
-func (w *objectWriter) trace(t delivery.TraceResponse) {
+func (w *objectWriter) trace(t TraceResponse) {
 	if len(t) == 0 {
 		return
 	}
