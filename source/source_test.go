@@ -237,14 +237,18 @@ func TestSliceAndChan(t *testing.T) {
 
 func TestChanStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	ch := make(chan pipeline.Visitor) // never closed
+	ch := make(chan pipeline.Visitor, 1) // never closed
+	ch <- pipeline.Visitor{}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		ch <- pipeline.Visitor{}
-		cancel()
-	}()
 	var items []*pipeline.Item
-	_, err := pipeline.From(source.Chan(ch)).To(sink.Collect(&items)).Run(ctx)
+	// The run is cancelled once the one visitor has been written; the source
+	// is then blocked on a channel that never closes, and must stop.
+	written := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+		items = append(items, it)
+		cancel()
+		return nil
+	})
+	_, err := pipeline.From(source.Chan(ch)).To(written).Run(ctx)
 	if !errors.Is(err, context.Canceled) || len(items) != 1 {
 		t.Fatalf("Run: %v with %d items, want context.Canceled after 1", err, len(items))
 	}
