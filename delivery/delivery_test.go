@@ -368,3 +368,19 @@ func TestViewMetricsEmptyIsWrittenNilIsNot(t *testing.T) {
 		}
 	}
 }
+
+func TestTelemetryFeaturesCountWhatIsAsked(t *testing.T) {
+	t.Parallel()
+	r := &delivery.DeliveryRequest{
+		Execute:  &delivery.ExecuteRequest{PageLoad: &delivery.RequestDetails{}, Mboxes: []delivery.MboxRequest{{Name: "a"}, {Name: "b", Index: 1}}},
+		Prefetch: &delivery.PrefetchRequest{Mboxes: []delivery.MboxRequest{{Name: "c"}}, Views: []delivery.ViewRequest{{}, {Name: "home"}, {Name: "cart"}}},
+	}
+	got := r.TelemetryFeatures(delivery.DecisioningHybrid)
+	want := &delivery.TelemetryFeatures{DecisioningMethod: delivery.DecisioningHybrid, ExecutePageLoad: true, ExecuteMboxCount: 2, PrefetchMboxCount: 1, PrefetchViewCount: 3}
+	if *got != *want {
+		t.Errorf("got %+v, want %+v", *got, *want)
+	}
+	if got := (&delivery.DeliveryRequest{}).TelemetryFeatures(delivery.DecisioningServerSide); *got != (delivery.TelemetryFeatures{DecisioningMethod: delivery.DecisioningServerSide}) {
+		t.Errorf("empty request: %+v", *got)
+	}
+}

@@ -38,3 +38,19 @@ type TelemetryRequest struct {
 	Download        float64 `json:"download,omitempty"`
 	ResponseSize    int64   `json:"responseSize,omitempty"`
 }
+
+// TelemetryFeatures counts what r asks for, as a telemetry entry about a
+// request decided by method reports it.
+func (r *DeliveryRequest) TelemetryFeatures(method DecisioningMethod) *TelemetryFeatures {
+	f := &TelemetryFeatures{DecisioningMethod: method}
+	if r.Execute != nil {
+		f.ExecutePageLoad = r.Execute.PageLoad != nil
+		f.ExecuteMboxCount = len(r.Execute.Mboxes)
+	}
+	if r.Prefetch != nil {
+		f.PrefetchPageLoad = r.Prefetch.PageLoad != nil
+		f.PrefetchMboxCount = len(r.Prefetch.Mboxes)
+		f.PrefetchViewCount = len(r.Prefetch.Views)
+	}
+	return f
+}

@@ -215,24 +215,9 @@ func deliveryTelemetryEntry(req *delivery.DeliveryRequest, now time.Time, took t
 		Mode:      delivery.ExecutionLocal,
 		Execution: durationMillis(took),
 		Parsing:   positiveMillis(parsing),
-		Features:  requestFeatures(req, delivery.DecisioningOnDevice),
+		Features:  req.TelemetryFeatures(delivery.DecisioningOnDevice),
 	}
 	return entry
-}
-
-// requestFeatures counts what a request asks for, as telemetry reports it.
-func requestFeatures(req *delivery.DeliveryRequest, method delivery.DecisioningMethod) *delivery.TelemetryFeatures {
-	f := &delivery.TelemetryFeatures{DecisioningMethod: method}
-	if req.Execute != nil {
-		f.ExecutePageLoad = req.Execute.PageLoad != nil
-		f.ExecuteMboxCount = len(req.Execute.Mboxes)
-	}
-	if req.Prefetch != nil {
-		f.PrefetchPageLoad = req.Prefetch.PageLoad != nil
-		f.PrefetchMboxCount = len(req.Prefetch.Mboxes)
-		f.PrefetchViewCount = len(req.Prefetch.Views)
-	}
-	return f
 }
 
 // durationMillis reports a measured duration in milliseconds with

@@ -92,7 +92,7 @@ func telemetryEntry(r *delivery.DeliveryRequest, resp *delivery.DeliveryResponse
 		Mode:      delivery.ExecutionEdge,
 		Execution: measuredMillis(t.execution),
 		Parsing:   measuredMillis(t.parsing),
-		Features:  telemetryFeatures(r, method),
+		Features:  r.TelemetryFeatures(method),
 	}
 	// As in the SDKs, the mode is the decisioning method's, not the
 	// answer's: local for on-device and hybrid decisions, else edge.
@@ -113,20 +113,6 @@ func telemetryEntry(r *delivery.DeliveryRequest, resp *delivery.DeliveryResponse
 		entry.Request = &req
 	}
 	return entry
-}
-
-func telemetryFeatures(r *delivery.DeliveryRequest, method delivery.DecisioningMethod) *delivery.TelemetryFeatures {
-	f := &delivery.TelemetryFeatures{DecisioningMethod: method}
-	if r.Execute != nil {
-		f.ExecutePageLoad = r.Execute.PageLoad != nil
-		f.ExecuteMboxCount = len(r.Execute.Mboxes)
-	}
-	if r.Prefetch != nil {
-		f.PrefetchPageLoad = r.Prefetch.PageLoad != nil
-		f.PrefetchMboxCount = len(r.Prefetch.Mboxes)
-		f.PrefetchViewCount = len(r.Prefetch.Views)
-	}
-	return f
 }
 
 // measuredMillis is millis, but a measured duration too short to show in
