@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,13 +37,7 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 		stop()
 		t.Fatalf("edge Start: %v", err)
 	}
-	var dialer net.Dialer
-	transport := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 128,
-	}
+	transport := edge.RoutingTransport(addr) // cluster-routed calls stay on the local edge
 	clientOpts := []target.Option{
 		target.WithClient(demo.Client),
 		target.WithOrganizationID(demo.OrganizationID),

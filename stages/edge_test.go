@@ -2,8 +2,6 @@ package stages_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -33,14 +31,7 @@ func startEdgeClient(t *testing.T, clientOpts []target.Option, opts ...edge.Opti
 		cancel()
 		t.Fatalf("edge Start: %v", err)
 	}
-	var dialer net.Dialer
-	transport := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-	}
+	transport := edge.RoutingTransport(addr) // cluster-routed calls stay on the local edge
 	client, err := target.New(append([]target.Option{
 		target.WithClient(demo.Client),
 		target.WithOrganizationID(demo.OrganizationID),
