@@ -37,6 +37,9 @@ type Client struct {
 	// every delivery call.
 	queryPrefix, querySuffix string
 
+	// buffers recycles the buffers answers are read into.
+	buffers sync.Pool
+
 	telemetry *telemetryStore
 	events    *eventDispatcher
 	onDevice  *onDeviceState // the on-device engine, when there is one (ondevice.go)

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -348,6 +349,23 @@ func TestTransportErrors(t *testing.T) {
 		var te *TransportError
 		if !errors.As(err, &te) || te.Op != "decode" || te.Retryable() || IsRetryable(err) {
 			t.Errorf("error %v, want a non-retryable decode TransportError", err)
+		}
+	})
+	t.Run("oversized answer", func(t *testing.T) {
+		t.Parallel()
+		edge := newTestEdge(t)
+		edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
+			chunk := bytes.Repeat([]byte(" "), 1<<20)
+			for written := 0; written <= MaxResponseBytes; written += len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+		var te *TransportError
+		if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("error %v, want a non-retryable TransportError saying the answer is too large", err)
 		}
 	})
 	t.Run("connection refused", func(t *testing.T) {
