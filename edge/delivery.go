@@ -203,7 +203,6 @@ func (s *Server) completeResponse(decided *delivery.DeliveryResponse, req *deliv
 		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
 	}
 	s.countOffers(&resp, globalMbox)
-	markServerSide(&resp)
 	return &resp
 }
 
@@ -275,77 +274,6 @@ func prefetchMboxes(p *delivery.PrefetchResponse) []delivery.MboxResponse {
 // decisioningMethodToken is the response token that says where a decision
 // was made; the edge's decisions are server-side ones.
 const decisioningMethodToken = "activity.decisioningMethod"
-
-// markServerSide sets the decisioning method token of every option that has
-// one to "server-side". The engine's responses share slices and token maps
-// with each other (they are read-only), so every level on the way to a
-// changed token is copied, never written in place.
-func markServerSide(resp *delivery.DeliveryResponse) {
-	if resp.Execute != nil {
-		execute := *resp.Execute
-		if execute.PageLoad != nil {
-			pageLoad := *execute.PageLoad
-			pageLoad.Options = serverSideOptions(pageLoad.Options)
-			execute.PageLoad = &pageLoad
-		}
-		execute.Mboxes = serverSideMboxes(execute.Mboxes)
-		resp.Execute = &execute
-	}
-	if resp.Prefetch != nil {
-		prefetch := *resp.Prefetch
-		if prefetch.PageLoad != nil {
-			pageLoad := *prefetch.PageLoad
-			pageLoad.Options = serverSideOptions(pageLoad.Options)
-			prefetch.PageLoad = &pageLoad
-		}
-		prefetch.Mboxes = serverSideMboxes(prefetch.Mboxes)
-		if prefetch.Views != nil {
-			views := make([]delivery.View, len(prefetch.Views))
-			for i, v := range prefetch.Views {
-				v.Options = serverSideOptions(v.Options)
-				views[i] = v
-			}
-			prefetch.Views = views
-		}
-		resp.Prefetch = &prefetch
-	}
-}
-
-func serverSideMboxes(mboxes []delivery.MboxResponse) []delivery.MboxResponse {
-	if mboxes == nil {
-		return nil
-	}
-	out := make([]delivery.MboxResponse, len(mboxes))
-	for i, m := range mboxes {
-		m.Options = serverSideOptions(m.Options)
-		out[i] = m
-	}
-	return out
-}
-
-// serverSideOptions returns options with the decisioning method token set
-// to server-side: options itself when no option has the token, else a copy.
-func serverSideOptions(options []delivery.Option) []delivery.Option {
-	var out []delivery.Option
-	for i, o := range options {
-		if _, ok := o.ResponseTokens[decisioningMethodToken]; !ok {
-			continue
-		}
-		if out == nil {
-			out = append([]delivery.Option(nil), options...)
-		}
-		tokens := make(delivery.ResponseTokens, len(o.ResponseTokens))
-		for k, v := range o.ResponseTokens {
-			tokens[k] = v
-		}
-		tokens[decisioningMethodToken] = string(delivery.DecisioningServerSide)
-		out[i].ResponseTokens = tokens
-	}
-	if out == nil {
-		return options
-	}
-	return out
-}
 
 // allocatedByOwnID reports whether the engine allocates the visitor by an
 // id the visitor brought (a marketingCloudVisitorId, a tntId or a

@@ -198,16 +198,22 @@ type preparedRule struct {
 	hasMetrics     bool
 	metaTokens     map[string]any
 	onDeviceTokens delivery.ResponseTokens // metaTokens + activity.decisioningMethod
-	macros         []optionMacros
-	hasMacros      bool
+	// serverSideTokens label the rule's decisions server-side, for engines
+	// that act as the edge (WithDecideAll).
+	serverSideTokens delivery.ResponseTokens
+	macros           []optionMacros
+	hasMacros        bool
 
 	// Prepared outcomes (prepareOutcomes), shared read-only by decisions.
-	executeOptions   []delivery.Option
-	executeMetrics   []delivery.Metric
-	prefetchOptions  []delivery.Option
-	viewMetrics      []delivery.Metric
-	eventTokens      []string
-	notificationMbox *delivery.NotificationMbox
+	executeOptions  []delivery.Option
+	executeMetrics  []delivery.Metric
+	prefetchOptions []delivery.Option
+	// The same options labelled server-side (serverSideTokens).
+	serverSideExecuteOptions  []delivery.Option
+	serverSidePrefetchOptions []delivery.Option
+	viewMetrics               []delivery.Metric
+	eventTokens               []string
+	notificationMbox          *delivery.NotificationMbox
 }
 
 // ParseArtifact parses and validates a rules.json document and prepares its
@@ -288,6 +294,8 @@ func (a *Artifact) prepareRules(kind string, src orderedRules, dst map[string][]
 			rule.onDeviceTokens = make(map[string]any, len(rule.metaTokens)+1)
 			maps.Copy(rule.onDeviceTokens, rule.metaTokens)
 			rule.onDeviceTokens[tokenDecisioningMethod] = string(delivery.DecisioningOnDevice)
+			rule.serverSideTokens = maps.Clone(rule.onDeviceTokens)
+			rule.serverSideTokens[tokenDecisioningMethod] = string(delivery.DecisioningServerSide)
 			rule.prepareOutcomes()
 			prepared = append(prepared, rule)
 		}

@@ -128,6 +128,9 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	}
 	if len(geoTokens) > 0 {
 		geoTokens[tokenDecisioningMethod] = string(delivery.DecisioningOnDevice)
+		if d.e.decideAll {
+			geoTokens[tokenDecisioningMethod] = string(delivery.DecisioningServerSide)
+		}
 		d.baseTokens = geoTokens
 	}
 	return d
@@ -390,14 +393,18 @@ func (d *decider) evaluate(m mode, kind requestKind, rule *preparedRule, det det
 		return outcome{}, false
 	}
 	o := outcome{rule: rule, name: rule.name, index: det.index}
+	executeOptions, prefetchOptions := rule.executeOptions, rule.prefetchOptions
+	if d.e.decideAll { // the engine answers as the edge: labelled server-side
+		executeOptions, prefetchOptions = rule.serverSideExecuteOptions, rule.serverSidePrefetchOptions
+	}
 	switch {
 	case m == modeExecute:
 		d.addNotification(rule, tracer)
-		o.options, o.metrics = rule.executeOptions, rule.executeMetrics
+		o.options, o.metrics = executeOptions, rule.executeMetrics
 	case kind == kindView:
-		o.options, o.metrics = rule.prefetchOptions, rule.viewMetrics
+		o.options, o.metrics = prefetchOptions, rule.viewMetrics
 	default:
-		o.options = rule.prefetchOptions
+		o.options = prefetchOptions
 	}
 	if d.baseTokens != nil || rule.hasMacros {
 		// The prepared options are shared; this decision needs its own.
@@ -506,10 +513,22 @@ func (r *preparedRule) prepareOutcomes() {
 		prefetch[i] = o
 	}
 	r.prefetchOptions = prefetch
+	r.serverSideExecuteOptions = withResponseTokens(r.executeOptions, r.serverSideTokens)
+	r.serverSidePrefetchOptions = withResponseTokens(r.prefetchOptions, r.serverSideTokens)
 	if r.metrics != nil || r.hasMetrics {
 		// A view's metrics are listed even when there are none ([], not absent).
 		r.viewMetrics = slices.Clip(append(make([]delivery.Metric, 0, len(r.metrics)), r.metrics...))
 	}
+}
+
+// withResponseTokens returns a copy of opts with tokens as every option's
+// response tokens.
+func withResponseTokens(opts []delivery.Option, tokens delivery.ResponseTokens) []delivery.Option {
+	out := slices.Clone(opts)
+	for i := range out {
+		out[i].ResponseTokens = tokens
+	}
+	return out
 }
 
 // addGeoResponseTokens gives every option the rule's response tokens plus

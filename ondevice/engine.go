@@ -212,7 +212,9 @@ func WithTelemetry(enabled bool) Option { return func(e *Engine) { e.telemetryEn
 
 // WithDecideAll makes the engine decide every mbox and view it has rules
 // for, ignoring the artifact's remote markers: what an edge that answers
-// from the artifact needs. Decisions then never report remote mboxes.
+// from the artifact needs. Decisions then never report remote mboxes, and
+// their response tokens say activity.decisioningMethod "server-side", as
+// the edge's answers do.
 func WithDecideAll(all bool) Option { return func(e *Engine) { e.decideAll = all } }
 
 // New returns an engine once its first artifact is loaded: from the payload,

@@ -452,11 +452,18 @@ func TestRemoteMboxesAndDecideAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		method := d.Response.Prefetch.Mboxes[0].Options[0].ResponseTokens["activity.decisioningMethod"]
 		if all {
 			if d.RemoteNeeded || d.Response.Status != 200 || len(d.Response.Prefetch.Mboxes[1].Options) != 1 {
 				t.Errorf("decide all: %+v", d)
 			}
+			if method != "server-side" {
+				t.Errorf("decide all: activity.decisioningMethod = %v, want server-side (the engine answers as the edge)", method)
+			}
 			continue
+		}
+		if method != "on-device" {
+			t.Errorf("activity.decisioningMethod = %v, want on-device", method)
 		}
 		if !d.RemoteNeeded || d.Response.Status != 206 || fmt.Sprint(d.RemoteMboxes) != "[recs unknown]" {
 			t.Errorf("remote: needed=%v status=%d mboxes=%v", d.RemoteNeeded, d.Response.Status, d.RemoteMboxes)
