@@ -49,6 +49,7 @@ type runFlags struct {
 	retries                           int
 	rate                              float64
 	ordered, progress                 bool
+	telemetry                         bool
 	metricsAddr                       string
 	skip                              int64
 	verbose                           bool
@@ -107,6 +108,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.IntVar(&f.retries, "retries", 3, "retries of a call that failed with a retryable error")
 	fs.Float64Var(&f.rate, "rate", 0, "at most this many calls per second (0: no limit)")
 	fs.BoolVar(&f.ordered, "ordered", false, "write results in input order")
+	fs.BoolVar(&f.telemetry, "telemetry", true, "send the SDK's call timings to Target with later calls, as the official SDKs do")
 	fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when standard error is not a terminal")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) during the run")
 	fs.Int64Var(&f.skip, "skip", 0, "skip the first N records (resume an interrupted run)")
@@ -294,6 +296,7 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		target.WithTimeout(f.timeout),
 		target.WithDecisioningMethod(delivery.DecisioningMethod(f.decisioning)),
 		target.WithLogger(r.log),
+		target.WithTelemetry(f.telemetry),
 	}
 	if method := delivery.DecisioningMethod(f.decisioning); method != delivery.DecisioningServerSide {
 		artifactOpts, err := r.artifactOptions()
@@ -306,7 +309,7 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		opts = append(opts, target.WithOnDeviceNotifications(false))
 	}
 	if pinned {
-		transport := pinnedTransport(domain, f.concurrency)
+		transport := edge.RoutingTransport(domain)
 		opts = append(opts, target.WithTransport(transport))
 		r.closers = append(r.closers, func() error { transport.CloseIdleConnections(); return nil })
 	} else {
@@ -338,21 +341,6 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
 	}
 	return nil, nil
-}
-
-// pinnedTransport sends every connection to addr: a local edge answers with
-// edge-cluster hosts (mboxedge28.tt.omtrdc.net) that must not leave the
-// machine.
-func pinnedTransport(addr string, concurrency int) *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:        2 * concurrency,
-		MaxIdleConnsPerHost: 2 * concurrency,
-		IdleConnTimeout:     90 * time.Second,
-	}
 }
 
 // startEdge serves the embedded edge until the run ends (not when ctx is
