@@ -423,20 +423,24 @@ func directResolver(path string) condition {
 			return nil
 		}
 		isPage := head == "page"
-		return func(s *ruleScope) value {
-			var c *urlContext
-			if isPage {
-				c = s.ds.pageContext()
-			} else {
-				c = s.ds.referringContext()
-			}
-			if lower {
-				return stringValue(c.lower[f])
-			}
-			return stringValue(c.values[f])
-		}
+		return func(s *ruleScope) value { return s.urlFieldValue(isPage, f, lower) }
 	}
 	return nil
+}
+
+// urlFieldValue reads a field of the page URL (or of the referring URL),
+// lower-cased when lower: page.domain, referring.path_lc ...
+func (s *ruleScope) urlFieldValue(page bool, field urlField, lower bool) value {
+	var c *urlContext // parsed on first use: read only the one asked for
+	if page {
+		c = s.ds.pageContext()
+	} else {
+		c = s.ds.referringContext()
+	}
+	if lower {
+		return stringValue(c.lower[field])
+	}
+	return stringValue(c.values[field])
 }
 
 // resolverFor compiles a dotted var path into a reader of the rule scope.
@@ -459,18 +463,7 @@ func resolverFor(path string) func(*ruleScope) (value, bool) {
 			return func(*ruleScope) (value, bool) { return undefinedValue, false }
 		}
 		isPage := head == "page"
-		return func(s *ruleScope) (value, bool) {
-			var c *urlContext
-			if isPage {
-				c = s.ds.pageContext()
-			} else {
-				c = s.ds.referringContext()
-			}
-			if lower {
-				return stringValue(c.lower[field]), true
-			}
-			return stringValue(c.values[field]), true
-		}
+		return func(s *ruleScope) (value, bool) { return s.urlFieldValue(isPage, field, lower), true }
 	case len(parts) == 2 && head == "user":
 		switch parts[1] {
 		case "browserType":
