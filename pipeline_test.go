@@ -14,6 +14,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgetest"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -27,45 +28,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // client of the given decisioning method whose calls all go to it.
 func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Option) (*edge.Server, *target.Client) {
 	t.Helper()
-	srv, err := edge.New(append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
-	if err != nil {
-		t.Fatalf("edge.New: %v", err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatalf("edge Start: %v", err)
-	}
-	transport := edge.RoutingTransport(addr) // cluster-routed calls stay on the local edge
-	clientOpts := []target.Option{
-		target.WithClient(demo.Client),
-		target.WithOrganizationID(demo.OrganizationID),
-		target.WithServerDomain(addr),
-		target.WithSecure(false),
-		target.WithTransport(transport),
-		target.WithTelemetry(false),
-		target.WithDecisioningMethod(method),
-	}
+	srv, addr := edgetest.Start(t, opts...)
+	clientOpts := []target.Option{target.WithDecisioningMethod(method)}
 	if method != delivery.DecisioningServerSide {
 		// The pipeline's Notify stage sends what on-device decisions owe.
 		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0),
 			target.WithOnDeviceNotifications(false))
 	}
-	client, err := target.New(clientOpts...)
-	if err != nil {
-		stop()
-		t.Fatalf("target.New(%s): %v", method, err)
-	}
-	t.Cleanup(func() {
-		client.Close()
-		transport.CloseIdleConnections()
-		stop()
-		if err := srv.Wait(); err != nil {
-			t.Errorf("edge: %v", err)
-		}
-	})
-	return srv, client
+	return srv, edgetest.Client(t, addr, clientOpts...)
 }
 
 // decisioningMethodOf returns the decisioning method response token of the

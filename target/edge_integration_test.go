@@ -2,44 +2,23 @@ package target_test
 
 import (
 	"errors"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgetest"
 	"github.com/targetflow/targetflow/target"
 )
 
 // localEdge serves the project's local Delivery API edge (the bundled demo
-// artifact) and returns a client pointed at it.
+// artifact) and returns a client pointed at it, with telemetry on as by
+// default.
 func localEdge(t testing.TB, edgeOpts ...edge.Option) (*edge.Server, *target.Client) {
 	t.Helper()
-	server, err := edge.New(edgeOpts...)
-	if err != nil {
-		t.Fatalf("edge.New: %v", err)
-	}
-	httpServer := httptest.NewServer(server)
-	t.Cleanup(httpServer.Close)
-	addr := strings.TrimPrefix(httpServer.URL, "http://")
-	transport := edge.RoutingTransport(addr)
-	client, err := target.New(
-		target.WithClient(demo.Client),
-		target.WithOrganizationID(demo.OrganizationID),
-		target.WithServerDomain(addr),
-		target.WithSecure(false),
-		target.WithTransport(transport),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = client.Close()
-		transport.CloseIdleConnections()
-	})
-	return server, client
+	server, addr := edgetest.Start(t, edgeOpts...)
+	return server, edgetest.Client(t, addr, target.WithTelemetry(true))
 }
 
 func TestLocalEdgeVisitorJourney(t *testing.T) {
