@@ -1,0 +1,187 @@
+package delivery
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// The decoders in this file are the hot path of reading an answer with the
+// encoding/json/v2 engine (github.com/go-json-experiment/json), which calls
+// an UnmarshalJSONFrom method when a type has one: every option of every
+// mbox goes through them. They decode the members they know without
+// reflection and hand anything unexpected (another kind of value, null) to
+// the v2 engine for that member alone, so results and errors are the
+// engine's. encoding/json does not know the method and decodes these types
+// as before.
+
+// UnmarshalJSONFrom decodes a JSON object of response tokens into t,
+// merging into an existing map as the v2 engine does. Strings, numbers
+// (float64) and booleans are decoded directly; other values as the v2
+// engine decodes them into an any.
+func (t *ResponseTokens) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return jsonv2.UnmarshalDecode(dec, (*map[string]any)(t))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	m := *t
+	if m == nil {
+		m = make(ResponseTokens, 12) // Target answers ten or so per option
+	}
+	for dec.PeekKind() != '}' {
+		raw, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		name := tokenName(raw)
+		switch dec.PeekKind() {
+		case '"':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			m[name] = tok.String()
+		case '0':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			f, err := tok.Float()
+			if err != nil {
+				return err
+			}
+			m[name] = f
+		case 't', 'f':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			m[name] = tok.Bool()
+		default:
+			var v any
+			if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
+				return err
+			}
+			m[name] = v
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	*t = m
+	return nil
+}
+
+// tokenName returns name as a string. The names Target sends are returned
+// as constants, so that decoding them allocates nothing.
+func tokenName(name []byte) string {
+	switch string(name) {
+	case "activity.id":
+		return "activity.id"
+	case "activity.name":
+		return "activity.name"
+	case "activity.decisioningMethod":
+		return "activity.decisioningMethod"
+	case "experience.id":
+		return "experience.id"
+	case "experience.name":
+		return "experience.name"
+	case "offer.id":
+		return "offer.id"
+	case "offer.name":
+		return "offer.name"
+	case "option.id":
+		return "option.id"
+	case "option.name":
+		return "option.name"
+	}
+	return string(name)
+}
+
+// UnmarshalJSONFrom decodes a JSON object into o. Content is kept verbatim
+// as the edge sent it.
+func (o *Option) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return jsonv2.UnmarshalDecode(dec, (*plainOption)(o))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "type":
+			err = decodeString(dec, (*string)(&o.Type))
+		case "content":
+			err = decodeRaw(dec, &o.Content)
+		case "eventToken":
+			err = decodeString(dec, &o.EventToken)
+		case "responseTokens":
+			err = o.ResponseTokens.UnmarshalJSONFrom(dec)
+		default:
+			err = dec.SkipValue() // unknown members are ignored, as the engine does
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// memberName reads the name of the next object member, unquoted; the
+// result is valid until the next read.
+func memberName(dec *jsontext.Decoder) ([]byte, error) {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range raw {
+		if c == '\\' || c >= utf8.RuneSelf {
+			// The decoder has checked the syntax, and the UTF-8 unless the
+			// options allow it invalid: the one error left to report is
+			// invalid UTF-8 the options allow, replaced as the engine does.
+			name, _ := jsontext.AppendUnquote(nil, raw)
+			return name, nil
+		}
+	}
+	return raw[1 : len(raw)-1], nil
+}
+
+// plainOption is Option without its decoding method, for the v2 engine.
+type plainOption Option
+
+// decodeString decodes a JSON string into s; anything else goes to the v2
+// engine (null, or the error for a wrong kind).
+func decodeString(dec *jsontext.Decoder, s *string) error {
+	if dec.PeekKind() != '"' {
+		return jsonv2.UnmarshalDecode(dec, s)
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	*s = tok.String()
+	return nil
+}
+
+// decodeRaw keeps a copy of the next value verbatim; null goes to the v2
+// engine, which treats it as encoding/json.RawMessage's method does.
+func decodeRaw(dec *jsontext.Decoder, m *json.RawMessage) error {
+	if dec.PeekKind() == 'n' {
+		return jsonv2.UnmarshalDecode(dec, m)
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	*m = append((*m)[:0], v...)
+	return nil
+}

@@ -1,0 +1,210 @@
+package delivery_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/targetflow/targetflow/delivery"
+)
+
+// optionWithoutMethod is delivery.Option as the v2 engine decodes it by
+// reflection: the oracle for Option's own decoder.
+type optionWithoutMethod struct {
+	Type           delivery.OptionType `json:"type,omitempty"`
+	Content        json.RawMessage     `json:"content,omitempty"`
+	EventToken     string              `json:"eventToken,omitempty"`
+	ResponseTokens map[string]any      `json:"responseTokens,omitempty"`
+}
+
+// decodeBoth decodes data as an Option with its decoder and with the v2
+// engine's reflection, with the options the client uses.
+func decodeBoth(data []byte) (fast delivery.Option, fastErr error, slow optionWithoutMethod, slowErr error) {
+	opts := jsontext.AllowInvalidUTF8(true)
+	fastErr = jsonv2.Unmarshal(data, &fast, opts)
+	slowErr = jsonv2.Unmarshal(data, &slow, opts)
+	return
+}
+
+func sameOption(fast delivery.Option, slow optionWithoutMethod) bool {
+	return fast.Type == slow.Type && bytes.Equal(fast.Content, slow.Content) &&
+		fast.EventToken == slow.EventToken &&
+		reflect.DeepEqual(map[string]any(fast.ResponseTokens), slow.ResponseTokens)
+}
+
+// The option decoder gives what the engine's reflection gives, value for
+// value, and fails where it fails.
+func TestOptionDecoderMatchesEngine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		wantErr bool
+	}{
+		{"json offer", `{"type":"json","content":{"a":[1.50, 2e3]},"responseTokens":{"activity.id":910001,"activity.name":"Hero","experience.id":0,"offer.name":"/o","option.id":2,"activity.decisioningMethod":"server-side"}}`, false},
+		{"html offer with event token", `{"type":"html","content":"<b>x</b>","eventToken":"abc=="}`, false},
+		{"actions", `{"type":"actions","content":[{"type":"setHtml","selector":"#a","content":"x"}]}`, false},
+		{"whitespace kept in content", "{ \"content\" : { \"a\" :\n 1 } , \"type\" : \"json\" }", false},
+		{"null content", `{"type":"html","content":null}`, false},
+		{"null members", `{"type":null,"eventToken":null,"responseTokens":null}`, false},
+		{"unknown members ignored", `{"extra":{"x":[1,{"y":null}]},"type":"html","more":true}`, false},
+		{"escaped names", `{"\u0074ype":"html","event\u0054oken":"e","responseTokens":{"activity\u002eid":1,"\u00e9t\u00e9":"summer"}}`, false},
+		{"non-ASCII names and values", `{"responseTokens":{"profile.ville":"Zürich","géo":"été"}}`, false},
+		{"invalid UTF-8 allowed and replaced", "{\"eventToken\":\"a\xffb\",\"responseTokens\":{\"k\xfe\":\"v\xfd\"}}", false},
+		{"token values of every kind", `{"responseTokens":{"s":"x","n":-1.25e-3,"t":true,"f":false,"z":null,"l":["a",2],"o":{"k":[true]}}}`, false},
+		{"empty tokens", `{"responseTokens":{}}`, false},
+		{"option null", `null`, false},
+		{"type of the wrong kind", `{"type":5}`, true},
+		{"event token of the wrong kind", `{"eventToken":{}}`, true},
+		{"tokens of the wrong kind", `{"responseTokens":[1]}`, true},
+		{"duplicate name", `{"type":"html","type":"json"}`, true},
+		{"duplicate token", `{"responseTokens":{"a":1,"a":2}}`, true},
+		{"option of the wrong kind", `[]`, true},
+		{"truncated", `{"type":"html","responseTokens":{"a":`, true},
+		{"bad number", `{"responseTokens":{"a":01}}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fast, fastErr, slow, slowErr := decodeBoth([]byte(tt.in))
+			if (fastErr != nil) != tt.wantErr || (slowErr != nil) != tt.wantErr {
+				t.Fatalf("errors: decoder %v, engine %v; want error: %v", fastErr, slowErr, tt.wantErr)
+			}
+			if !tt.wantErr && !sameOption(fast, slow) {
+				t.Errorf("decoder %+v\nengine  %+v", fast, slow)
+			}
+		})
+	}
+}
+
+// Inside a response the decoders meet the options the client passes, and a
+// wrong member names where it is.
+func TestResponseDecodeNamesTheBadMember(t *testing.T) {
+	t.Parallel()
+	in := `{"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","responseTokens":{"ok":1}},{"type":7}]}]}}`
+	var r delivery.DeliveryResponse
+	err := jsonv2.Unmarshal([]byte(in), &r)
+	var semantic *jsonv2.SemanticError
+	if !errors.As(err, &semantic) {
+		t.Fatalf("error %v (%T), want a *json.SemanticError", err, err)
+	}
+	if want := jsontext.Pointer("/execute/mboxes/0/options/1/type"); semantic.JSONPointer != want {
+		t.Errorf("error at %q, want %q (%v)", semantic.JSONPointer, want, err)
+	}
+}
+
+// Every response of the specification's examples and the conformance
+// suites decodes to what encoding/json (which does not know the decoders)
+// decodes.
+func TestResponsesDecodeAsEncodingJSONDoes(t *testing.T) {
+	t.Parallel()
+	var corpus [][]byte
+	openapi := os.Getenv("TARGETFLOW_OPENAPI")
+	if openapi == "" {
+		openapi = filepath.Join("..", "..", "shared", "target-openapi")
+	}
+	for _, name := range []string{"responseForPrefetchViewsForMobileChannel.json", "responseForPrefetchViewsForWebChannel.json"} {
+		if raw, err := os.ReadFile(filepath.Join(openapi, "delivery", "examples", name)); err == nil {
+			corpus = append(corpus, trailingComma.ReplaceAll(raw, []byte("$1")))
+		}
+	}
+	suites := os.Getenv("TARGETFLOW_SDK_TESTING")
+	if suites == "" {
+		suites = filepath.Join("..", "..", "shared", "target-sdk-testing")
+	}
+	models, _ := filepath.Glob(filepath.Join(suites, "models", "*.json"))
+	for _, path := range models {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var suite struct {
+			Test map[string]struct {
+				Output json.RawMessage `json:"output"`
+			} `json:"test"`
+		}
+		if err := json.Unmarshal(raw, &suite); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, c := range suite.Test {
+			if bytes.HasPrefix(bytes.TrimSpace(c.Output), []byte("{")) {
+				corpus = append(corpus, c.Output)
+			}
+		}
+	}
+	if len(corpus) == 0 {
+		t.Skip("neither the OpenAPI examples nor the conformance suites found; set TARGETFLOW_OPENAPI / TARGETFLOW_SDK_TESTING")
+	}
+	compared := 0
+	for i, raw := range corpus {
+		var want, got delivery.DeliveryResponse
+		if err := json.Unmarshal(raw, &want); err != nil {
+			// Some suite outputs are patterns for a matcher ("expect.any"
+			// in place of the response tokens), not responses.
+			continue
+		}
+		compared++
+		if err := jsonv2.Unmarshal(raw, &got, jsontext.AllowInvalidUTF8(true)); err != nil {
+			t.Fatalf("response %d: v2 with the decoders: %v", i, err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("response %d decodes differently:\nencoding/json %s\ndecoders      %s", i,
+				delivery.AppendResponseJSON(nil, &want), delivery.AppendResponseJSON(nil, &got))
+		}
+	}
+	if compared < len(corpus)/2 {
+		t.Errorf("only %d of %d responses decode with encoding/json", compared, len(corpus))
+	}
+	t.Logf("%d responses decode alike", compared)
+}
+
+func FuzzOptionDecoder(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"json","content":{"a":1},"eventToken":"e","responseTokens":{"activity.id":1,"x":"y","l":[1],"b":true,"n":null}}`,
+		`{"\u0074ype":"html","content":"x"}`,
+		`{"responseTokens":{"a":1,"a":2}}`,
+		`null`, `{"type":1}`, "{\"eventToken\":\"\xff\"}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, fastErr, slow, slowErr := decodeBoth(data)
+		if (fastErr != nil) != (slowErr != nil) {
+			t.Fatalf("%q: decoder error %v, engine error %v", data, fastErr, slowErr)
+		}
+		if fastErr == nil && !sameOption(fast, slow) {
+			t.Fatalf("%q:\ndecoder %+v\nengine  %+v", data, fast, slow)
+		}
+	})
+}
+
+func BenchmarkDecodeResponse(b *testing.B) {
+	raw := []byte(`{"status":200,"requestId":"59d7445b-991a-4d89-b724-74f85f702d74","id":{"tntId":"00000000000000000000000000000008"},"client":"targetflow-demo","edgeHost":"mboxedge28.tt.omtrdc.net","execute":{"mboxes":[` +
+		`{"index":0,"name":"hero","options":[{"type":"json","content":{"cta":"Start shopping","headline":"Free shipping on every order","image":"/img/hero-shipping.jpg"},"responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910001,"activity.name":"Hero banner test","experience.id":1,"experience.name":"Free shipping","offer.id":9100011,"offer.name":"/hero/experiences/1/offer","option.id":3,"option.name":"Offer3"}}]},` +
+		`{"index":1,"name":"cart","options":[{"type":"html","content":"<div class=\"cart-banner\">Free returns within 30 days</div>","responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910002,"activity.name":"Cart incentives","experience.id":2,"experience.name":"Everybody else","offer.id":9100022,"offer.name":"/cart/experiences/2/offer","option.id":4,"option.name":"Offer4"}}]}]}}`)
+	b.Run("v2 with the decoders", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r delivery.DeliveryResponse
+			if err := jsonv2.Unmarshal(raw, &r, jsontext.AllowInvalidUTF8(true)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r delivery.DeliveryResponse
+			if err := json.Unmarshal(raw, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
