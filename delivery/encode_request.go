@@ -1,0 +1,615 @@
+package delivery
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+)
+
+// AppendRequestJSON appends the JSON encoding of r to dst: byte for byte
+// what encoding/json's Encoder writes with SetEscapeHTML(false), without
+// the trailing newline, several times faster (no reflection; parameter maps
+// written with sorted keys as encoding/json writes them). The Target
+// client encodes every Delivery API call with it.
+//
+// A number JSON cannot represent (NaN or an infinity), which encoding/json
+// refuses, is written as null; MarshalRequestJSON reports it instead.
+func AppendRequestJSON(dst []byte, r *DeliveryRequest) []byte {
+	dst, _ = MarshalRequestJSON(dst, r)
+	return dst
+}
+
+// MarshalRequestJSON is AppendRequestJSON that fails where encoding/json
+// fails: on a NaN or infinite number. The error names the field and wraps
+// the *json.UnsupportedValueError encoding/json returns; the bytes are
+// still written (the number as null), so the error is the caller's choice.
+func MarshalRequestJSON(dst []byte, r *DeliveryRequest) ([]byte, error) {
+	if r == nil {
+		return append(dst, "null"...), nil
+	}
+	e := requestEncoder{index: -1}
+	dst = e.request(dst, r)
+	return dst, e.err
+}
+
+// requestEncoder writes a DeliveryRequest and keeps the first number JSON
+// cannot represent. list, index, object and sub say where the writer is,
+// so that the error names the field (as in "execute.mboxes[1].order.total");
+// they are static strings, set as the writer enters a member, so the
+// happy path builds no path.
+type requestEncoder struct {
+	list   string // the list being written ("execute.mboxes"), or ""
+	index  int    // the element of list, or -1
+	object string // the object being written, under list when set ("context.geo")
+	sub    string // the object being written under object ("order"), or ""
+	err    error
+}
+
+// at sets where the following members are, for error messages.
+func (e *requestEncoder) at(list string, index int, object string) {
+	e.list, e.index, e.object = list, index, object
+}
+
+// number writes a float64 member as encoding/json does; a NaN or an
+// infinity is written as null and recorded. Whole numbers (time offsets,
+// screen sizes) take the integer path, several times faster than
+// formatting a float; encoding/json writes them the same way below 1e21,
+// except -0, which it writes as "-0".
+func (e *requestEncoder) number(w *objectWriter, name string, f float64) {
+	w.key(name)
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)) {
+		w.dst = strconv.AppendInt(w.dst, int64(f), 10)
+		return
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		e.fail(name, f)
+	}
+	w.dst = appendJSONFloat(w.dst, f)
+}
+
+// str writes an omitempty string member with appendString.
+func str(w *objectWriter, name, v string) {
+	if v == "" {
+		return
+	}
+	w.key(name)
+	w.dst = appendString(w.dst, v)
+}
+
+// appendString writes s as appendJSONString does. Request strings (ids,
+// URLs, user agents) are nearly always plain ASCII that needs no escape:
+// that is checked 8 bytes at a time and copied at once, and only other
+// strings go through appendJSONString's byte-by-byte writer.
+func appendString(dst []byte, s string) []byte {
+	if !isPlainASCII(s) {
+		return appendJSONString(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// Word-wide byte tests (as in "Bit Twiddling Hacks"): for a uint64 x,
+// (x - ones*n) &^ x & highs is not 0 exactly when some byte of x is less
+// than n (n <= 128).
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// isPlainASCII reports whether s has only bytes from 0x20 to 0x7f other
+// than '"' and '\\': bytes a JSON string holds as they are.
+func isPlainASCII(s string) bool {
+	for ; len(s) >= 8; s = s[8:] {
+		x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		quote := x ^ (ones * '"')
+		backslash := x ^ (ones * '\\')
+		special := x | // a byte of 0x80 or more
+			(x-ones*0x20)&^x | // a control character
+			(quote-ones)&^quote | // '"'
+			(backslash-ones)&^backslash // '\\'
+		if special&highs != 0 {
+			return false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b >= 0x80 || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// fail records a number encoding/json refuses, with the path of its field.
+func (e *requestEncoder) fail(name string, f float64) {
+	if e.err != nil {
+		return
+	}
+	path := e.list
+	if e.index >= 0 {
+		path += "[" + strconv.Itoa(e.index) + "]"
+	}
+	for _, part := range []string{e.object, e.sub, name} {
+		if part == "" {
+			continue
+		}
+		if path != "" {
+			path += "."
+		}
+		path += part
+	}
+	e.err = &FieldError{Field: path, Err: &json.UnsupportedValueError{
+		Value: reflect.ValueOf(f),
+		Str:   strconv.FormatFloat(f, 'g', -1, 64),
+	}}
+}
+
+// FieldError is a request value that cannot be encoded, with the path of
+// its field in the JSON document.
+type FieldError struct {
+	Field string // as in "context.geo.latitude" or "execute.mboxes[1].order.total"
+	Err   error
+}
+
+func (e *FieldError) Error() string { return "delivery: request " + e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the encoding error (a *json.UnsupportedValueError).
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	str(&w, "requestId", r.RequestID)
+	str(&w, "impressionId", r.ImpressionID)
+	if r.ID != nil {
+		w.key("id")
+		w.dst = appendVisitorID(w.dst, r.ID)
+	}
+	optionalInt(&w, "environmentId", r.EnvironmentID)
+	if r.Property != nil {
+		w.key("property")
+		w.dst = append(w.dst, `{"token":`...)
+		w.dst = appendString(w.dst, r.Property.Token)
+		w.dst = append(w.dst, '}')
+	}
+	if r.Trace != nil {
+		w.key("trace")
+		w.dst = append(w.dst, `{"authorizationToken":`...)
+		w.dst = appendString(w.dst, r.Trace.AuthorizationToken)
+		if len(r.Trace.Usage) > 0 {
+			w.dst = append(w.dst, `,"usage":`...)
+			w.dst = appendStringMap(w.dst, r.Trace.Usage)
+		}
+		w.dst = append(w.dst, '}')
+	}
+	if r.Context != nil {
+		w.key("context")
+		w.dst = e.context(w.dst, r.Context)
+	}
+	if r.ExperienceCloud != nil {
+		w.key("experienceCloud")
+		w.dst = appendExperienceCloud(w.dst, r.ExperienceCloud)
+	}
+	if r.Execute != nil {
+		w.key("execute")
+		w.dst = e.execute(w.dst, r.Execute)
+	}
+	if r.Prefetch != nil {
+		w.key("prefetch")
+		w.dst = e.prefetch(w.dst, r.Prefetch)
+	}
+	if r.Telemetry != nil {
+		w.key("telemetry")
+		w.dst = e.telemetry(w.dst, r.Telemetry)
+	}
+	if len(r.Notifications) > 0 {
+		w.key("notifications")
+		w.dst = e.notifications(w.dst, r.Notifications)
+	}
+	if r.QAMode != nil {
+		// Rare (QA links only) and free of floats: encoding/json writes it.
+		w.key("qaMode")
+		w.dst = appendFallback(w.dst, r.QAMode)
+	}
+	if r.Preview != nil {
+		w.key("preview")
+		pw := objectWriter{dst: append(w.dst, '{')}
+		str(&pw, "token", r.Preview.Token)
+		w.dst = append(pw.dst, '}')
+	}
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) context(dst []byte, c *Context) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	w.key("channel")
+	w.dst = appendString(w.dst, string(c.Channel))
+	if m := c.MobilePlatform; m != nil {
+		w.key("mobilePlatform")
+		mw := objectWriter{dst: append(w.dst, '{')}
+		str(&mw, "deviceName", m.DeviceName)
+		mw.key("deviceType")
+		mw.dst = appendString(mw.dst, string(m.DeviceType))
+		mw.key("platformType")
+		mw.dst = appendString(mw.dst, string(m.PlatformType))
+		str(&mw, "version", m.Version)
+		w.dst = append(mw.dst, '}')
+	}
+	if a := c.Application; a != nil {
+		w.key("application")
+		aw := objectWriter{dst: append(w.dst, '{')}
+		str(&aw, "id", a.ID)
+		str(&aw, "name", a.Name)
+		str(&aw, "version", a.Version)
+		w.dst = append(aw.dst, '}')
+	}
+	if s := c.Screen; s != nil {
+		e.at("", -1, "context.screen")
+		w.key("screen")
+		sw := objectWriter{dst: append(w.dst, '{')}
+		e.optionalNumber(&sw, "width", s.Width)
+		e.optionalNumber(&sw, "height", s.Height)
+		e.optionalNumber(&sw, "colorDepth", s.ColorDepth)
+		e.optionalNumber(&sw, "pixelRatio", s.PixelRatio)
+		str(&sw, "orientation", string(s.Orientation))
+		w.dst = append(sw.dst, '}')
+	}
+	if win := c.Window; win != nil {
+		e.at("", -1, "context.window")
+		w.key("window")
+		ww := objectWriter{dst: append(w.dst, '{')}
+		e.optionalNumber(&ww, "width", win.Width)
+		e.optionalNumber(&ww, "height", win.Height)
+		w.dst = append(ww.dst, '}')
+	}
+	if b := c.Browser; b != nil {
+		w.key("browser")
+		bw := objectWriter{dst: append(w.dst, '{')}
+		str(&bw, "host", b.Host)
+		str(&bw, "language", b.Language)
+		str(&bw, "webGLRenderer", b.WebGLRenderer)
+		w.dst = append(bw.dst, '}')
+	}
+	if c.Address != nil {
+		w.key("address")
+		w.dst = appendAddress(w.dst, c.Address)
+	}
+	if g := c.Geo; g != nil {
+		e.at("", -1, "context.geo")
+		w.key("geo")
+		gw := objectWriter{dst: append(w.dst, '{')}
+		str(&gw, "ipAddress", g.IPAddress)
+		if g.Latitude != nil {
+			e.number(&gw, "latitude", *g.Latitude)
+		}
+		if g.Longitude != nil {
+			e.number(&gw, "longitude", *g.Longitude)
+		}
+		str(&gw, "countryCode", g.CountryCode)
+		str(&gw, "stateCode", g.StateCode)
+		str(&gw, "city", g.City)
+		str(&gw, "zip", g.Zip)
+		w.dst = append(gw.dst, '}')
+	}
+	if c.TimeOffsetInMinutes != nil {
+		e.at("", -1, "context")
+		e.number(&w, "timeOffsetInMinutes", *c.TimeOffsetInMinutes)
+	}
+	str(&w, "userAgent", c.UserAgent)
+	if h := c.ClientHints; h != nil {
+		w.key("clientHints")
+		hw := objectWriter{dst: append(w.dst, '{')}
+		if h.Mobile != nil {
+			hw.key("mobile")
+			hw.dst = strconv.AppendBool(hw.dst, *h.Mobile)
+		}
+		str(&hw, "model", h.Model)
+		str(&hw, "platform", h.Platform)
+		str(&hw, "platformVersion", h.PlatformVersion)
+		str(&hw, "browserUAWithMajorVersion", h.BrowserUAWithMajorVersion)
+		str(&hw, "browserUAWithFullVersion", h.BrowserUAWithFullVersion)
+		str(&hw, "architecture", h.Architecture)
+		str(&hw, "bitness", h.Bitness)
+		w.dst = append(hw.dst, '}')
+	}
+	optionalTrue(&w, "beacon", c.Beacon)
+	return append(w.dst, '}')
+}
+
+// optionalNumber writes an omitempty float64 member.
+func (e *requestEncoder) optionalNumber(w *objectWriter, name string, f float64) {
+	if f != 0 {
+		e.number(w, name, f)
+	}
+}
+
+func appendExperienceCloud(dst []byte, ec *ExperienceCloud) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	if am := ec.AudienceManager; am != nil {
+		w.key("audienceManager")
+		aw := objectWriter{dst: append(w.dst, '{')}
+		optionalInt(&aw, "locationHint", int64(am.LocationHint))
+		str(&aw, "blob", am.Blob)
+		w.dst = append(aw.dst, '}')
+	}
+	if a := ec.Analytics; a != nil {
+		w.key("analytics")
+		aw := objectWriter{dst: append(w.dst, '{')}
+		str(&aw, "supplementalDataId", a.SupplementalDataID)
+		str(&aw, "logging", string(a.Logging))
+		str(&aw, "trackingServer", a.TrackingServer)
+		str(&aw, "trackingServerSecure", a.TrackingServerSecure)
+		w.dst = append(aw.dst, '}')
+	}
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) execute(dst []byte, x *ExecuteRequest) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	if x.PageLoad != nil {
+		e.at("", -1, "execute.pageLoad")
+		w.key("pageLoad")
+		w.dst = e.pageLoad(w.dst, x.PageLoad)
+	}
+	if len(x.Mboxes) > 0 {
+		w.key("mboxes")
+		w.dst = e.mboxes(w.dst, "execute.mboxes", x.Mboxes)
+	}
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	if len(p.Views) > 0 {
+		w.key("views")
+		w.dst = append(w.dst, '[')
+		for i := range p.Views {
+			if i > 0 {
+				w.dst = append(w.dst, ',')
+			}
+			v := &p.Views[i]
+			e.at("prefetch.views", i, "")
+			vw := objectWriter{dst: append(w.dst, '{')}
+			str(&vw, "name", v.Name)
+			str(&vw, "key", v.Key)
+			e.details(&vw, v.Address, v.Parameters, v.ProfileParameters, v.Order, v.Product)
+			w.dst = append(vw.dst, '}')
+		}
+		w.dst = append(w.dst, ']')
+	}
+	if p.PageLoad != nil {
+		e.at("", -1, "prefetch.pageLoad")
+		w.key("pageLoad")
+		w.dst = e.pageLoad(w.dst, p.PageLoad)
+	}
+	if len(p.Mboxes) > 0 {
+		w.key("mboxes")
+		w.dst = e.mboxes(w.dst, "prefetch.mboxes", p.Mboxes)
+	}
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) pageLoad(dst []byte, d *RequestDetails) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	e.details(&w, d.Address, d.Parameters, d.ProfileParameters, d.Order, d.Product)
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) mboxes(dst []byte, list string, mboxes []MboxRequest) []byte {
+	dst = append(dst, '[')
+	for i := range mboxes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		m := &mboxes[i]
+		e.at(list, i, "")
+		w := objectWriter{dst: append(dst, '{')}
+		w.key("index")
+		w.dst = strconv.AppendInt(w.dst, int64(m.Index), 10)
+		str(&w, "name", m.Name)
+		e.details(&w, m.Address, m.Parameters, m.ProfileParameters, m.Order, m.Product)
+		dst = append(w.dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// details writes the RequestDetails members that pageLoad, mbox, view and
+// notification requests share, in their order.
+func (e *requestEncoder) details(w *objectWriter, a *Address, params, profile Parameters, o *Order, p *Product) {
+	if a != nil {
+		w.key("address")
+		w.dst = appendAddress(w.dst, a)
+	}
+	if len(params) > 0 {
+		w.key("parameters")
+		w.dst = appendStringMap(w.dst, params)
+	}
+	if len(profile) > 0 {
+		w.key("profileParameters")
+		w.dst = appendStringMap(w.dst, profile)
+	}
+	if o != nil {
+		w.key("order")
+		w.dst = e.order(w.dst, o)
+	}
+	if p != nil {
+		w.key("product")
+		pw := objectWriter{dst: append(w.dst, '{')}
+		str(&pw, "id", p.ID)
+		str(&pw, "categoryId", p.CategoryID)
+		w.dst = append(pw.dst, '}')
+	}
+}
+
+func appendAddress(dst []byte, a *Address) []byte {
+	w := objectWriter{dst: append(dst, '{')}
+	str(&w, "url", a.URL)
+	str(&w, "referringUrl", a.ReferringURL)
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) order(dst []byte, o *Order) []byte {
+	e.sub = "order"
+	w := objectWriter{dst: append(dst, '{')}
+	str(&w, "id", o.ID)
+	if o.Total != nil {
+		e.number(&w, "total", *o.Total)
+	}
+	if len(o.PurchasedProductIDs) > 0 {
+		w.key("purchasedProductIds")
+		w.dst = appendStrings(w.dst, o.PurchasedProductIDs)
+	}
+	str(&w, "time", o.Time)
+	if o.ExperienceLocalID != nil {
+		w.key("experienceLocalId")
+		w.dst = strconv.AppendInt(w.dst, int64(*o.ExperienceLocalID), 10)
+	}
+	optionalTrue(&w, "duplicate", o.Duplicate)
+	optionalTrue(&w, "outlier", o.Outlier)
+	e.sub = ""
+	return append(w.dst, '}')
+}
+
+func (e *requestEncoder) telemetry(dst []byte, t *Telemetry) []byte {
+	if len(t.Entries) == 0 {
+		return append(dst, '{', '}')
+	}
+	dst = append(dst, `{"entries":[`...)
+	for i := range t.Entries {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		en := &t.Entries[i]
+		e.at("telemetry.entries", i, "")
+		w := objectWriter{dst: append(dst, '{')}
+		str(&w, "requestId", en.RequestID)
+		optionalInt(&w, "timestamp", en.Timestamp)
+		str(&w, "mode", string(en.Mode))
+		e.optionalNumber(&w, "execution", en.Execution)
+		e.optionalNumber(&w, "parsing", en.Parsing)
+		if f := en.Features; f != nil {
+			w.key("features")
+			fw := objectWriter{dst: append(w.dst, '{')}
+			str(&fw, "decisioningMethod", string(f.DecisioningMethod))
+			optionalInt(&fw, "executeMboxCount", int64(f.ExecuteMboxCount))
+			optionalTrue(&fw, "executePageLoad", f.ExecutePageLoad)
+			optionalInt(&fw, "prefetchMboxCount", int64(f.PrefetchMboxCount))
+			optionalTrue(&fw, "prefetchPageLoad", f.PrefetchPageLoad)
+			optionalInt(&fw, "prefetchViewCount", int64(f.PrefetchViewCount))
+			w.dst = append(fw.dst, '}')
+		}
+		if q := en.Request; q != nil {
+			e.sub = "request"
+			w.key("request")
+			qw := objectWriter{dst: append(w.dst, '{')}
+			e.optionalNumber(&qw, "dns", q.DNS)
+			e.optionalNumber(&qw, "tls", q.TLS)
+			e.optionalNumber(&qw, "timeToFirstByte", q.TimeToFirstByte)
+			e.optionalNumber(&qw, "download", q.Download)
+			optionalInt(&qw, "responseSize", q.ResponseSize)
+			w.dst = append(qw.dst, '}')
+			e.sub = ""
+		}
+		str(&w, "telemetryServerToken", en.TelemetryServerToken)
+		dst = append(w.dst, '}')
+	}
+	return append(dst, ']', '}')
+}
+
+func (e *requestEncoder) notifications(dst []byte, notifications []Notification) []byte {
+	dst = append(dst, '[')
+	for i := range notifications {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		n := &notifications[i]
+		e.at("notifications", i, "")
+		w := objectWriter{dst: append(dst, '{')}
+		w.key("id")
+		w.dst = appendString(w.dst, n.ID)
+		str(&w, "impressionId", n.ImpressionID)
+		w.key("type")
+		w.dst = appendString(w.dst, string(n.Type))
+		w.key("timestamp")
+		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
+		if len(n.Tokens) > 0 {
+			w.key("tokens")
+			w.dst = appendStrings(w.dst, n.Tokens)
+		}
+		if m := n.Mbox; m != nil {
+			w.key("mbox")
+			mw := objectWriter{dst: append(w.dst, '{')}
+			str(&mw, "name", m.Name)
+			str(&mw, "state", m.State)
+			w.dst = append(mw.dst, '}')
+		}
+		if v := n.View; v != nil {
+			w.key("view")
+			vw := objectWriter{dst: append(w.dst, '{')}
+			str(&vw, "name", v.Name)
+			str(&vw, "key", v.Key)
+			str(&vw, "state", v.State)
+			w.dst = append(vw.dst, '}')
+		}
+		if p := n.PageLoad; p != nil {
+			w.key("pageLoad")
+			pw := objectWriter{dst: append(w.dst, '{')}
+			str(&pw, "state", p.State)
+			w.dst = append(pw.dst, '}')
+		}
+		e.details(&w, n.Address, n.Parameters, n.ProfileParameters, n.Order, n.Product)
+		dst = append(w.dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// optionalInt writes an omitempty integer member.
+func optionalInt(w *objectWriter, name string, n int64) {
+	if n != 0 {
+		w.key(name)
+		w.dst = strconv.AppendInt(w.dst, n, 10)
+	}
+}
+
+// optionalTrue writes an omitempty bool member.
+func optionalTrue(w *objectWriter, name string, b bool) {
+	if b {
+		w.key(name)
+		w.dst = append(w.dst, "true"...)
+	}
+}
+
+// appendStrings writes a list of strings.
+func appendStrings(dst []byte, list []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendStringMap writes a map of strings with sorted keys, as
+// encoding/json does (it compares keys as strings, byte by byte).
+func appendStringMap(dst []byte, m map[string]string) []byte {
+	var keysBuf [16]string
+	keys := keysBuf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, k)
+		dst = append(dst, ':')
+		dst = appendString(dst, m[k])
+	}
+	return append(dst, '}')
+}
