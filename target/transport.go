@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -193,10 +192,13 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 
 // encodeRequest encodes r into a slice of its own: the transport may read a
 // request body (or ask for it again) after the call returned, so it must not
-// come from a pool. (encoding/json encodes this shape faster than the v2
-// engine does.)
+// come from a pool. delivery.MarshalRequestJSON writes what encoding/json
+// writes (HTML characters unescaped), about three times faster and in one
+// allocation, and fails where it fails: on a NaN or infinite number. The
+// 1 KiB start holds a 2-mbox call with context, Analytics and a telemetry
+// entry (about 900 bytes); a larger request grows the slice.
 func encodeRequest(r *delivery.DeliveryRequest) ([]byte, error) {
-	return stdjson.Marshal(r)
+	return delivery.MarshalRequestJSON(make([]byte, 0, 1024), r)
 }
 
 // callError classifies a failed send or read: the caller's context ending
