@@ -16,12 +16,19 @@ import (
 
 // requestDecodeOptions decode a request as encoding/json would (names
 // matched without regard to case, duplicate names and invalid UTF-8
-// accepted) on the faster encoding/json/v2 engine, with parameters decoded
-// by decodeParameters.
+// accepted) on the faster encoding/json/v2 engine.
 var requestDecodeOptions = jsonv2.JoinOptions(
 	jsonv2.MatchCaseInsensitiveNames(true),
 	jsontext.AllowDuplicateNames(true),
 	jsontext.AllowInvalidUTF8(true),
+)
+
+// parametersDecodeOptions are requestDecodeOptions with parameters decoded
+// by decodeParameters, for requests that have parameters: with a function
+// of its own the engine looks every member's type up in it, which costs a
+// request without parameters a sixth more than it saves.
+var parametersDecodeOptions = jsonv2.JoinOptions(
+	requestDecodeOptions,
 	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(decodeParameters)),
 )
 
@@ -157,8 +164,15 @@ func DecodeRequest(data []byte) (*delivery.DeliveryRequest, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, &RequestError{Field: "request", Reason: "is not a JSON object"}
 	}
+	// Both option sets decode the same requests with the same errors; a
+	// request that names parameters (in any case) otherwise than plainly is
+	// only decoded more slowly.
+	options := requestDecodeOptions
+	if bytes.Contains(trimmed, []byte(`arameters"`)) {
+		options = parametersDecodeOptions
+	}
 	var req delivery.DeliveryRequest
-	if err := jsonv2.Unmarshal(trimmed, &req, requestDecodeOptions); err != nil {
+	if err := jsonv2.Unmarshal(trimmed, &req, options); err != nil {
 		var semantic *jsonv2.SemanticError
 		if errors.As(err, &semantic) && semantic.JSONPointer != "" {
 			reason := "has the wrong type"

@@ -7,18 +7,8 @@ import (
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/targetflow/targetflow/delivery"
-)
-
-// methodDecodeOptions are requestDecodeOptions without decodeParameters:
-// parameters are then decoded by delivery.Parameters.UnmarshalJSON, which
-// decodeParameters must match in results and errors.
-var methodDecodeOptions = jsonv2.JoinOptions(
-	jsonv2.MatchCaseInsensitiveNames(true),
-	jsontext.AllowDuplicateNames(true),
-	jsontext.AllowInvalidUTF8(true),
 )
 
 // requestWithParameters puts a parameters value wherever a request has
@@ -30,13 +20,15 @@ func requestWithParameters(params string) string {
 		`"notifications":[{"id":"n","type":"display","timestamp":1,"parameters":%[1]s}]}`, params)
 }
 
-// checkSameAsMethod decodes body with and without decodeParameters and
-// fails unless the requests, or the errors, are the same.
+// checkSameAsMethod decodes body with and without decodeParameters (with
+// requestDecodeOptions, parameters are decoded by
+// delivery.Parameters.UnmarshalJSON) and fails unless the requests, or the
+// errors, are the same.
 func checkSameAsMethod(t *testing.T, body string) {
 	t.Helper()
 	var viaMethod, viaFunc delivery.DeliveryRequest
-	errMethod := jsonv2.Unmarshal([]byte(body), &viaMethod, methodDecodeOptions)
-	errFunc := jsonv2.Unmarshal([]byte(body), &viaFunc, requestDecodeOptions)
+	errMethod := jsonv2.Unmarshal([]byte(body), &viaMethod, requestDecodeOptions)
+	errFunc := jsonv2.Unmarshal([]byte(body), &viaFunc, parametersDecodeOptions)
 	if (errMethod == nil) != (errFunc == nil) {
 		t.Fatalf("%s\nmethod error: %v\nfunc error: %v", body, errMethod, errFunc)
 	}
