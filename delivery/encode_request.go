@@ -53,28 +53,62 @@ func (e *requestEncoder) at(list string, index int, object string) {
 }
 
 // number writes a float64 member as encoding/json does; a NaN or an
-// infinity is written as null and recorded. Whole numbers (time offsets,
-// screen sizes) take the integer path, several times faster than
-// formatting a float; encoding/json writes them the same way below 1e21,
-// except -0, which it writes as "-0".
-func (e *requestEncoder) number(w *objectWriter, name string, f float64) {
-	w.key(name)
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)) {
+// infinity is written as null and recorded. Two kinds of numbers take a
+// path several times faster than formatting a float, with the same
+// result: whole numbers (time offsets, screen sizes; encoding/json writes
+// them as integers below 1e21, except -0, which it writes as "-0"), and
+// numbers with two decimals (the telemetry's milliseconds), written as
+// their decimals: below 1e9 no shorter decimal is as close to the float.
+func (e *requestEncoder) number(w *objectWriter, quoted string, f float64) {
+	member(w, quoted)
+	switch {
+	case f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)):
 		w.dst = strconv.AppendInt(w.dst, int64(f), 10)
 		return
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		e.fail(name, f)
+	case f != math.Trunc(f) && math.Abs(f) < 1e9:
+		// f is the float nearest hundredths/100 exactly when dividing
+		// (correctly rounded) gives f back.
+		if hundredths := math.Round(f * 100); hundredths/100 == f {
+			w.dst = appendHundredths(w.dst, int64(hundredths))
+			return
+		}
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		e.fail(quoted, f)
 	}
 	w.dst = appendJSONFloat(w.dst, f)
 }
 
+// appendHundredths writes n/100 with one or two decimals; n is not a
+// multiple of 100.
+func appendHundredths(dst []byte, n int64) []byte {
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	dst = strconv.AppendInt(dst, n/100, 10)
+	frac := n % 100
+	if frac%10 == 0 {
+		return append(dst, '.', byte('0'+frac/10))
+	}
+	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
+}
+
+// member starts the member of w whose name is quoted, given as it is
+// written ("name":): one append instead of objectWriter.key's four.
+func member(w *objectWriter, quoted string) {
+	if w.count > 0 {
+		w.dst = append(w.dst, ',')
+	}
+	w.count++
+	w.dst = append(w.dst, quoted...)
+}
+
 // str writes an omitempty string member with appendString.
-func str(w *objectWriter, name, v string) {
+func str(w *objectWriter, quoted, v string) {
 	if v == "" {
 		return
 	}
-	w.key(name)
+	member(w, quoted)
 	w.dst = appendString(w.dst, v)
 }
 
@@ -123,11 +157,13 @@ func isPlainASCII(s string) bool {
 	return true
 }
 
-// fail records a number encoding/json refuses, with the path of its field.
-func (e *requestEncoder) fail(name string, f float64) {
+// fail records a number encoding/json refuses, with the path of its field,
+// the member quoted ("name":).
+func (e *requestEncoder) fail(quoted string, f float64) {
 	if e.err != nil {
 		return
 	}
+	name := quoted[1 : len(quoted)-2]
 	path := e.list
 	if e.index >= 0 {
 		path += "[" + strconv.Itoa(e.index) + "]"
@@ -161,21 +197,21 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, "requestId", r.RequestID)
-	str(&w, "impressionId", r.ImpressionID)
+	str(&w, `"requestId":`, r.RequestID)
+	str(&w, `"impressionId":`, r.ImpressionID)
 	if r.ID != nil {
-		w.key("id")
+		member(&w, `"id":`)
 		w.dst = appendVisitorID(w.dst, r.ID)
 	}
-	optionalInt(&w, "environmentId", r.EnvironmentID)
+	optionalInt(&w, `"environmentId":`, r.EnvironmentID)
 	if r.Property != nil {
-		w.key("property")
+		member(&w, `"property":`)
 		w.dst = append(w.dst, `{"token":`...)
 		w.dst = appendString(w.dst, r.Property.Token)
 		w.dst = append(w.dst, '}')
 	}
 	if r.Trace != nil {
-		w.key("trace")
+		member(&w, `"trace":`)
 		w.dst = append(w.dst, `{"authorizationToken":`...)
 		w.dst = appendString(w.dst, r.Trace.AuthorizationToken)
 		if len(r.Trace.Usage) > 0 {
@@ -185,38 +221,38 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 		w.dst = append(w.dst, '}')
 	}
 	if r.Context != nil {
-		w.key("context")
+		member(&w, `"context":`)
 		w.dst = e.context(w.dst, r.Context)
 	}
 	if r.ExperienceCloud != nil {
-		w.key("experienceCloud")
+		member(&w, `"experienceCloud":`)
 		w.dst = appendExperienceCloud(w.dst, r.ExperienceCloud)
 	}
 	if r.Execute != nil {
-		w.key("execute")
+		member(&w, `"execute":`)
 		w.dst = e.execute(w.dst, r.Execute)
 	}
 	if r.Prefetch != nil {
-		w.key("prefetch")
+		member(&w, `"prefetch":`)
 		w.dst = e.prefetch(w.dst, r.Prefetch)
 	}
 	if r.Telemetry != nil {
-		w.key("telemetry")
+		member(&w, `"telemetry":`)
 		w.dst = e.telemetry(w.dst, r.Telemetry)
 	}
 	if len(r.Notifications) > 0 {
-		w.key("notifications")
+		member(&w, `"notifications":`)
 		w.dst = e.notifications(w.dst, r.Notifications)
 	}
 	if r.QAMode != nil {
 		// Rare (QA links only) and free of floats: encoding/json writes it.
-		w.key("qaMode")
+		member(&w, `"qaMode":`)
 		w.dst = appendFallback(w.dst, r.QAMode)
 	}
 	if r.Preview != nil {
-		w.key("preview")
+		member(&w, `"preview":`)
 		pw := objectWriter{dst: append(w.dst, '{')}
-		str(&pw, "token", r.Preview.Token)
+		str(&pw, `"token":`, r.Preview.Token)
 		w.dst = append(pw.dst, '}')
 	}
 	return append(w.dst, '}')
@@ -224,123 +260,123 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 
 func (e *requestEncoder) context(dst []byte, c *Context) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	w.key("channel")
+	member(&w, `"channel":`)
 	w.dst = appendString(w.dst, string(c.Channel))
 	if m := c.MobilePlatform; m != nil {
-		w.key("mobilePlatform")
+		member(&w, `"mobilePlatform":`)
 		mw := objectWriter{dst: append(w.dst, '{')}
-		str(&mw, "deviceName", m.DeviceName)
-		mw.key("deviceType")
+		str(&mw, `"deviceName":`, m.DeviceName)
+		member(&mw, `"deviceType":`)
 		mw.dst = appendString(mw.dst, string(m.DeviceType))
-		mw.key("platformType")
+		member(&mw, `"platformType":`)
 		mw.dst = appendString(mw.dst, string(m.PlatformType))
-		str(&mw, "version", m.Version)
+		str(&mw, `"version":`, m.Version)
 		w.dst = append(mw.dst, '}')
 	}
 	if a := c.Application; a != nil {
-		w.key("application")
+		member(&w, `"application":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
-		str(&aw, "id", a.ID)
-		str(&aw, "name", a.Name)
-		str(&aw, "version", a.Version)
+		str(&aw, `"id":`, a.ID)
+		str(&aw, `"name":`, a.Name)
+		str(&aw, `"version":`, a.Version)
 		w.dst = append(aw.dst, '}')
 	}
 	if s := c.Screen; s != nil {
 		e.at("", -1, "context.screen")
-		w.key("screen")
+		member(&w, `"screen":`)
 		sw := objectWriter{dst: append(w.dst, '{')}
-		e.optionalNumber(&sw, "width", s.Width)
-		e.optionalNumber(&sw, "height", s.Height)
-		e.optionalNumber(&sw, "colorDepth", s.ColorDepth)
-		e.optionalNumber(&sw, "pixelRatio", s.PixelRatio)
-		str(&sw, "orientation", string(s.Orientation))
+		e.optionalNumber(&sw, `"width":`, s.Width)
+		e.optionalNumber(&sw, `"height":`, s.Height)
+		e.optionalNumber(&sw, `"colorDepth":`, s.ColorDepth)
+		e.optionalNumber(&sw, `"pixelRatio":`, s.PixelRatio)
+		str(&sw, `"orientation":`, string(s.Orientation))
 		w.dst = append(sw.dst, '}')
 	}
 	if win := c.Window; win != nil {
 		e.at("", -1, "context.window")
-		w.key("window")
+		member(&w, `"window":`)
 		ww := objectWriter{dst: append(w.dst, '{')}
-		e.optionalNumber(&ww, "width", win.Width)
-		e.optionalNumber(&ww, "height", win.Height)
+		e.optionalNumber(&ww, `"width":`, win.Width)
+		e.optionalNumber(&ww, `"height":`, win.Height)
 		w.dst = append(ww.dst, '}')
 	}
 	if b := c.Browser; b != nil {
-		w.key("browser")
+		member(&w, `"browser":`)
 		bw := objectWriter{dst: append(w.dst, '{')}
-		str(&bw, "host", b.Host)
-		str(&bw, "language", b.Language)
-		str(&bw, "webGLRenderer", b.WebGLRenderer)
+		str(&bw, `"host":`, b.Host)
+		str(&bw, `"language":`, b.Language)
+		str(&bw, `"webGLRenderer":`, b.WebGLRenderer)
 		w.dst = append(bw.dst, '}')
 	}
 	if c.Address != nil {
-		w.key("address")
+		member(&w, `"address":`)
 		w.dst = appendAddress(w.dst, c.Address)
 	}
 	if g := c.Geo; g != nil {
 		e.at("", -1, "context.geo")
-		w.key("geo")
+		member(&w, `"geo":`)
 		gw := objectWriter{dst: append(w.dst, '{')}
-		str(&gw, "ipAddress", g.IPAddress)
+		str(&gw, `"ipAddress":`, g.IPAddress)
 		if g.Latitude != nil {
-			e.number(&gw, "latitude", *g.Latitude)
+			e.number(&gw, `"latitude":`, *g.Latitude)
 		}
 		if g.Longitude != nil {
-			e.number(&gw, "longitude", *g.Longitude)
+			e.number(&gw, `"longitude":`, *g.Longitude)
 		}
-		str(&gw, "countryCode", g.CountryCode)
-		str(&gw, "stateCode", g.StateCode)
-		str(&gw, "city", g.City)
-		str(&gw, "zip", g.Zip)
+		str(&gw, `"countryCode":`, g.CountryCode)
+		str(&gw, `"stateCode":`, g.StateCode)
+		str(&gw, `"city":`, g.City)
+		str(&gw, `"zip":`, g.Zip)
 		w.dst = append(gw.dst, '}')
 	}
 	if c.TimeOffsetInMinutes != nil {
 		e.at("", -1, "context")
-		e.number(&w, "timeOffsetInMinutes", *c.TimeOffsetInMinutes)
+		e.number(&w, `"timeOffsetInMinutes":`, *c.TimeOffsetInMinutes)
 	}
-	str(&w, "userAgent", c.UserAgent)
+	str(&w, `"userAgent":`, c.UserAgent)
 	if h := c.ClientHints; h != nil {
-		w.key("clientHints")
+		member(&w, `"clientHints":`)
 		hw := objectWriter{dst: append(w.dst, '{')}
 		if h.Mobile != nil {
-			hw.key("mobile")
+			member(&hw, `"mobile":`)
 			hw.dst = strconv.AppendBool(hw.dst, *h.Mobile)
 		}
-		str(&hw, "model", h.Model)
-		str(&hw, "platform", h.Platform)
-		str(&hw, "platformVersion", h.PlatformVersion)
-		str(&hw, "browserUAWithMajorVersion", h.BrowserUAWithMajorVersion)
-		str(&hw, "browserUAWithFullVersion", h.BrowserUAWithFullVersion)
-		str(&hw, "architecture", h.Architecture)
-		str(&hw, "bitness", h.Bitness)
+		str(&hw, `"model":`, h.Model)
+		str(&hw, `"platform":`, h.Platform)
+		str(&hw, `"platformVersion":`, h.PlatformVersion)
+		str(&hw, `"browserUAWithMajorVersion":`, h.BrowserUAWithMajorVersion)
+		str(&hw, `"browserUAWithFullVersion":`, h.BrowserUAWithFullVersion)
+		str(&hw, `"architecture":`, h.Architecture)
+		str(&hw, `"bitness":`, h.Bitness)
 		w.dst = append(hw.dst, '}')
 	}
-	optionalTrue(&w, "beacon", c.Beacon)
+	optionalTrue(&w, `"beacon":`, c.Beacon)
 	return append(w.dst, '}')
 }
 
 // optionalNumber writes an omitempty float64 member.
-func (e *requestEncoder) optionalNumber(w *objectWriter, name string, f float64) {
+func (e *requestEncoder) optionalNumber(w *objectWriter, quoted string, f float64) {
 	if f != 0 {
-		e.number(w, name, f)
+		e.number(w, quoted, f)
 	}
 }
 
 func appendExperienceCloud(dst []byte, ec *ExperienceCloud) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if am := ec.AudienceManager; am != nil {
-		w.key("audienceManager")
+		member(&w, `"audienceManager":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
-		optionalInt(&aw, "locationHint", int64(am.LocationHint))
-		str(&aw, "blob", am.Blob)
+		optionalInt(&aw, `"locationHint":`, int64(am.LocationHint))
+		str(&aw, `"blob":`, am.Blob)
 		w.dst = append(aw.dst, '}')
 	}
 	if a := ec.Analytics; a != nil {
-		w.key("analytics")
+		member(&w, `"analytics":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
-		str(&aw, "supplementalDataId", a.SupplementalDataID)
-		str(&aw, "logging", string(a.Logging))
-		str(&aw, "trackingServer", a.TrackingServer)
-		str(&aw, "trackingServerSecure", a.TrackingServerSecure)
+		str(&aw, `"supplementalDataId":`, a.SupplementalDataID)
+		str(&aw, `"logging":`, string(a.Logging))
+		str(&aw, `"trackingServer":`, a.TrackingServer)
+		str(&aw, `"trackingServerSecure":`, a.TrackingServerSecure)
 		w.dst = append(aw.dst, '}')
 	}
 	return append(w.dst, '}')
@@ -350,11 +386,11 @@ func (e *requestEncoder) execute(dst []byte, x *ExecuteRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if x.PageLoad != nil {
 		e.at("", -1, "execute.pageLoad")
-		w.key("pageLoad")
+		member(&w, `"pageLoad":`)
 		w.dst = e.pageLoad(w.dst, x.PageLoad)
 	}
 	if len(x.Mboxes) > 0 {
-		w.key("mboxes")
+		member(&w, `"mboxes":`)
 		w.dst = e.mboxes(w.dst, "execute.mboxes", x.Mboxes)
 	}
 	return append(w.dst, '}')
@@ -363,7 +399,7 @@ func (e *requestEncoder) execute(dst []byte, x *ExecuteRequest) []byte {
 func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if len(p.Views) > 0 {
-		w.key("views")
+		member(&w, `"views":`)
 		w.dst = append(w.dst, '[')
 		for i := range p.Views {
 			if i > 0 {
@@ -372,8 +408,8 @@ func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 			v := &p.Views[i]
 			e.at("prefetch.views", i, "")
 			vw := objectWriter{dst: append(w.dst, '{')}
-			str(&vw, "name", v.Name)
-			str(&vw, "key", v.Key)
+			str(&vw, `"name":`, v.Name)
+			str(&vw, `"key":`, v.Key)
 			e.details(&vw, v.Address, v.Parameters, v.ProfileParameters, v.Order, v.Product)
 			w.dst = append(vw.dst, '}')
 		}
@@ -381,11 +417,11 @@ func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 	}
 	if p.PageLoad != nil {
 		e.at("", -1, "prefetch.pageLoad")
-		w.key("pageLoad")
+		member(&w, `"pageLoad":`)
 		w.dst = e.pageLoad(w.dst, p.PageLoad)
 	}
 	if len(p.Mboxes) > 0 {
-		w.key("mboxes")
+		member(&w, `"mboxes":`)
 		w.dst = e.mboxes(w.dst, "prefetch.mboxes", p.Mboxes)
 	}
 	return append(w.dst, '}')
@@ -406,9 +442,9 @@ func (e *requestEncoder) mboxes(dst []byte, list string, mboxes []MboxRequest) [
 		m := &mboxes[i]
 		e.at(list, i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		w.key("index")
+		member(&w, `"index":`)
 		w.dst = strconv.AppendInt(w.dst, int64(m.Index), 10)
-		str(&w, "name", m.Name)
+		str(&w, `"name":`, m.Name)
 		e.details(&w, m.Address, m.Parameters, m.ProfileParameters, m.Order, m.Product)
 		dst = append(w.dst, '}')
 	}
@@ -419,55 +455,55 @@ func (e *requestEncoder) mboxes(dst []byte, list string, mboxes []MboxRequest) [
 // notification requests share, in their order.
 func (e *requestEncoder) details(w *objectWriter, a *Address, params, profile Parameters, o *Order, p *Product) {
 	if a != nil {
-		w.key("address")
+		member(w, `"address":`)
 		w.dst = appendAddress(w.dst, a)
 	}
 	if len(params) > 0 {
-		w.key("parameters")
+		member(w, `"parameters":`)
 		w.dst = appendStringMap(w.dst, params)
 	}
 	if len(profile) > 0 {
-		w.key("profileParameters")
+		member(w, `"profileParameters":`)
 		w.dst = appendStringMap(w.dst, profile)
 	}
 	if o != nil {
-		w.key("order")
+		member(w, `"order":`)
 		w.dst = e.order(w.dst, o)
 	}
 	if p != nil {
-		w.key("product")
+		member(w, `"product":`)
 		pw := objectWriter{dst: append(w.dst, '{')}
-		str(&pw, "id", p.ID)
-		str(&pw, "categoryId", p.CategoryID)
+		str(&pw, `"id":`, p.ID)
+		str(&pw, `"categoryId":`, p.CategoryID)
 		w.dst = append(pw.dst, '}')
 	}
 }
 
 func appendAddress(dst []byte, a *Address) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, "url", a.URL)
-	str(&w, "referringUrl", a.ReferringURL)
+	str(&w, `"url":`, a.URL)
+	str(&w, `"referringUrl":`, a.ReferringURL)
 	return append(w.dst, '}')
 }
 
 func (e *requestEncoder) order(dst []byte, o *Order) []byte {
 	e.sub = "order"
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, "id", o.ID)
+	str(&w, `"id":`, o.ID)
 	if o.Total != nil {
-		e.number(&w, "total", *o.Total)
+		e.number(&w, `"total":`, *o.Total)
 	}
 	if len(o.PurchasedProductIDs) > 0 {
-		w.key("purchasedProductIds")
+		member(&w, `"purchasedProductIds":`)
 		w.dst = appendStrings(w.dst, o.PurchasedProductIDs)
 	}
-	str(&w, "time", o.Time)
+	str(&w, `"time":`, o.Time)
 	if o.ExperienceLocalID != nil {
-		w.key("experienceLocalId")
+		member(&w, `"experienceLocalId":`)
 		w.dst = strconv.AppendInt(w.dst, int64(*o.ExperienceLocalID), 10)
 	}
-	optionalTrue(&w, "duplicate", o.Duplicate)
-	optionalTrue(&w, "outlier", o.Outlier)
+	optionalTrue(&w, `"duplicate":`, o.Duplicate)
+	optionalTrue(&w, `"outlier":`, o.Outlier)
 	e.sub = ""
 	return append(w.dst, '}')
 }
@@ -484,35 +520,35 @@ func (e *requestEncoder) telemetry(dst []byte, t *Telemetry) []byte {
 		en := &t.Entries[i]
 		e.at("telemetry.entries", i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		str(&w, "requestId", en.RequestID)
-		optionalInt(&w, "timestamp", en.Timestamp)
-		str(&w, "mode", string(en.Mode))
-		e.optionalNumber(&w, "execution", en.Execution)
-		e.optionalNumber(&w, "parsing", en.Parsing)
+		str(&w, `"requestId":`, en.RequestID)
+		optionalInt(&w, `"timestamp":`, en.Timestamp)
+		str(&w, `"mode":`, string(en.Mode))
+		e.optionalNumber(&w, `"execution":`, en.Execution)
+		e.optionalNumber(&w, `"parsing":`, en.Parsing)
 		if f := en.Features; f != nil {
-			w.key("features")
+			member(&w, `"features":`)
 			fw := objectWriter{dst: append(w.dst, '{')}
-			str(&fw, "decisioningMethod", string(f.DecisioningMethod))
-			optionalInt(&fw, "executeMboxCount", int64(f.ExecuteMboxCount))
-			optionalTrue(&fw, "executePageLoad", f.ExecutePageLoad)
-			optionalInt(&fw, "prefetchMboxCount", int64(f.PrefetchMboxCount))
-			optionalTrue(&fw, "prefetchPageLoad", f.PrefetchPageLoad)
-			optionalInt(&fw, "prefetchViewCount", int64(f.PrefetchViewCount))
+			str(&fw, `"decisioningMethod":`, string(f.DecisioningMethod))
+			optionalInt(&fw, `"executeMboxCount":`, int64(f.ExecuteMboxCount))
+			optionalTrue(&fw, `"executePageLoad":`, f.ExecutePageLoad)
+			optionalInt(&fw, `"prefetchMboxCount":`, int64(f.PrefetchMboxCount))
+			optionalTrue(&fw, `"prefetchPageLoad":`, f.PrefetchPageLoad)
+			optionalInt(&fw, `"prefetchViewCount":`, int64(f.PrefetchViewCount))
 			w.dst = append(fw.dst, '}')
 		}
 		if q := en.Request; q != nil {
 			e.sub = "request"
-			w.key("request")
+			member(&w, `"request":`)
 			qw := objectWriter{dst: append(w.dst, '{')}
-			e.optionalNumber(&qw, "dns", q.DNS)
-			e.optionalNumber(&qw, "tls", q.TLS)
-			e.optionalNumber(&qw, "timeToFirstByte", q.TimeToFirstByte)
-			e.optionalNumber(&qw, "download", q.Download)
-			optionalInt(&qw, "responseSize", q.ResponseSize)
+			e.optionalNumber(&qw, `"dns":`, q.DNS)
+			e.optionalNumber(&qw, `"tls":`, q.TLS)
+			e.optionalNumber(&qw, `"timeToFirstByte":`, q.TimeToFirstByte)
+			e.optionalNumber(&qw, `"download":`, q.Download)
+			optionalInt(&qw, `"responseSize":`, q.ResponseSize)
 			w.dst = append(qw.dst, '}')
 			e.sub = ""
 		}
-		str(&w, "telemetryServerToken", en.TelemetryServerToken)
+		str(&w, `"telemetryServerToken":`, en.TelemetryServerToken)
 		dst = append(w.dst, '}')
 	}
 	return append(dst, ']', '}')
@@ -527,36 +563,36 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 		n := &notifications[i]
 		e.at("notifications", i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		w.key("id")
+		member(&w, `"id":`)
 		w.dst = appendString(w.dst, n.ID)
-		str(&w, "impressionId", n.ImpressionID)
-		w.key("type")
+		str(&w, `"impressionId":`, n.ImpressionID)
+		member(&w, `"type":`)
 		w.dst = appendString(w.dst, string(n.Type))
-		w.key("timestamp")
+		member(&w, `"timestamp":`)
 		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
 		if len(n.Tokens) > 0 {
-			w.key("tokens")
+			member(&w, `"tokens":`)
 			w.dst = appendStrings(w.dst, n.Tokens)
 		}
 		if m := n.Mbox; m != nil {
-			w.key("mbox")
+			member(&w, `"mbox":`)
 			mw := objectWriter{dst: append(w.dst, '{')}
-			str(&mw, "name", m.Name)
-			str(&mw, "state", m.State)
+			str(&mw, `"name":`, m.Name)
+			str(&mw, `"state":`, m.State)
 			w.dst = append(mw.dst, '}')
 		}
 		if v := n.View; v != nil {
-			w.key("view")
+			member(&w, `"view":`)
 			vw := objectWriter{dst: append(w.dst, '{')}
-			str(&vw, "name", v.Name)
-			str(&vw, "key", v.Key)
-			str(&vw, "state", v.State)
+			str(&vw, `"name":`, v.Name)
+			str(&vw, `"key":`, v.Key)
+			str(&vw, `"state":`, v.State)
 			w.dst = append(vw.dst, '}')
 		}
 		if p := n.PageLoad; p != nil {
-			w.key("pageLoad")
+			member(&w, `"pageLoad":`)
 			pw := objectWriter{dst: append(w.dst, '{')}
-			str(&pw, "state", p.State)
+			str(&pw, `"state":`, p.State)
 			w.dst = append(pw.dst, '}')
 		}
 		e.details(&w, n.Address, n.Parameters, n.ProfileParameters, n.Order, n.Product)
@@ -566,17 +602,17 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 }
 
 // optionalInt writes an omitempty integer member.
-func optionalInt(w *objectWriter, name string, n int64) {
+func optionalInt(w *objectWriter, quoted string, n int64) {
 	if n != 0 {
-		w.key(name)
+		member(w, quoted)
 		w.dst = strconv.AppendInt(w.dst, n, 10)
 	}
 }
 
 // optionalTrue writes an omitempty bool member.
-func optionalTrue(w *objectWriter, name string, b bool) {
+func optionalTrue(w *objectWriter, quoted string, b bool) {
 	if b {
-		w.key(name)
+		member(w, quoted)
 		w.dst = append(w.dst, "true"...)
 	}
 }

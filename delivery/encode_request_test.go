@@ -211,17 +211,32 @@ func TestAppendRequestJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// Numbers: whole ones take the writer's integer path, the others
-// encoding/json's float format; both must match it around their limits.
+// Numbers: whole ones take the writer's integer path, those with two
+// decimals its hundredths path, the others encoding/json's float format;
+// all must match encoding/json around their limits.
 func TestAppendRequestJSONNumbers(t *testing.T) {
 	t.Parallel()
 	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1, 60, -330, 0.5, -0.25, 1e-6, 1e-7, 123.456, 1e14, 999999999999999, 1e15, -1e15,
-		1e20, 1e21, 1e22, math.MaxInt64, math.MinInt64, math.MaxFloat64, math.SmallestNonzeroFloat64, 9007199254740993} {
+		1e20, 1e21, 1e22, math.MaxInt64, math.MinInt64, math.MaxFloat64, math.SmallestNonzeroFloat64, 9007199254740993,
+		0.01, 0.05, 0.1, 0.29, 0.07, 4.35, 1.005, 21.73, 20.91, 0.125, 0.001, 123456.78, 999999999.99, 1e9 - 0.01, 1e9 + 0.5, 99999999.99, 0.3 - 0.1, 2.675} {
 		r := &delivery.DeliveryRequest{
 			Context:   &delivery.Context{TimeOffsetInMinutes: ptr(f), Geo: &delivery.Geo{Latitude: ptr(-f)}, Screen: &delivery.Screen{Width: f}},
 			Telemetry: &delivery.Telemetry{Entries: []delivery.TelemetryEntry{{Execution: f, Request: &delivery.TelemetryRequest{DNS: -f}}}},
 		}
 		checkRequestEncoding(t, strconv.FormatFloat(f, 'g', -1, 64), r)
+	}
+	// Every number of hundredths near 0 and near the path's limit, and
+	// thousandths, which must not take it.
+	for _, base := range []int64{0, 99_999_000_000} {
+		for n := int64(-3000); n <= 3000; n++ {
+			f := float64(base+n) / 100
+			thousandths := float64(base+n) / 1000
+			r := &delivery.DeliveryRequest{Telemetry: &delivery.Telemetry{Entries: []delivery.TelemetryEntry{{Execution: f, Parsing: thousandths}}}}
+			want := encodeStd(t, r)
+			if got := delivery.AppendRequestJSON(nil, r); !bytes.Equal(got, want) {
+				t.Fatalf("%v and %v:\nAppendRequestJSON %s\nencoding/json     %s", f, thousandths, got, want)
+			}
+		}
 	}
 }
 
