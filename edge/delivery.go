@@ -2,11 +2,15 @@ package edge
 
 import (
 	"bytes"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +35,9 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 	defer s.metrics.inFlight.Dec()
 	// The body is read before any injected wait: net/http only notices a
 	// client that goes away once the body has been consumed.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBodyBytes))
+	buf := s.bodyBuffer()
+	defer s.recycleBody(buf)
+	body, err := s.readBody(r, buf)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -67,14 +73,15 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	query := r.URL.Query()
-	for _, name := range []string{"imsOrgId", "sessionId"} {
-		if strings.TrimSpace(query.Get(name)) == "" {
-			writeError(w, http.StatusBadRequest, "query parameter %s is required", name)
-			return
-		}
+	organizationID, sessionID := s.deliveryQuery(r.URL)
+	if strings.TrimSpace(organizationID) == "" {
+		writeError(w, http.StatusBadRequest, "query parameter %s is required", "imsOrgId")
+		return
 	}
-	sessionID := query.Get("sessionId")
+	if strings.TrimSpace(sessionID) == "" {
+		writeError(w, http.StatusBadRequest, "query parameter %s is required", "sessionId")
+		return
+	}
 	req, err := ondevice.DecodeRequest(body) // fast path, one pass
 	if err != nil {
 		// The edge's own decoding names what is wrong the way the real
@@ -101,7 +108,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		req.ID.TntID = s.mintTntID()
 	}
 	if req.RequestID == "" {
-		req.RequestID = uuid.NewString()
+		req.RequestID = newUUID().String()
 	}
 	now := time.Now()
 	if records := recordsOf(req, sessionID, req.ID.TntID, now); len(records) > 0 {
@@ -142,6 +149,113 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 	s.writeDeliveryResponse(w, resp)
 }
 
+// maxRecycledBody is the largest body buffer kept for another request: a
+// rare huge request should not keep its memory alive.
+const maxRecycledBody = 64 << 10
+
+// bodyBuffer returns a recycled buffer to read a request body into.
+func (s *Server) bodyBuffer() *[]byte {
+	if buf, ok := s.bodyBuffers.Get().(*[]byte); ok {
+		return buf
+	}
+	return new([]byte)
+}
+
+// recycleBody gives buf back once nothing refers to the body read into it
+// (the decoders copy what they keep).
+func (s *Server) recycleBody(buf *[]byte) {
+	if cap(*buf) <= maxRecycledBody {
+		s.bodyBuffers.Put(buf)
+	}
+}
+
+// readBody reads the body of r into buf, sized from the Content-Length when
+// there is one, instead of growing a new slice from 512 bytes each time. A
+// body larger than the edge's limit is an *http.MaxBytesError, as
+// http.MaxBytesReader reports it.
+func (s *Server) readBody(r *http.Request, buf *[]byte) ([]byte, error) {
+	limit := s.maxBodyBytes + 1 // one byte more tells a body that is too large
+	size := limit
+	if r.ContentLength >= 0 && r.ContentLength < s.maxBodyBytes {
+		size = r.ContentLength + 1 // room for the read that ends with io.EOF
+	}
+	b := (*buf)[:0]
+	if int64(cap(b)) < size && size < limit {
+		b = make([]byte, 0, size) // recycled only when small enough
+	}
+	defer func() { *buf = b }()
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 512)
+		}
+		room := b[len(b):cap(b)]
+		if left := limit - int64(len(b)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Body.Read(room)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, &http.MaxBytesError{Limit: s.maxBodyBytes}
+}
+
+// deliveryQuery returns the imsOrgId and sessionId query parameters of u
+// (the first value of each, "" when absent), as u.Query().Get would, but
+// without building a map of every parameter for each request.
+func (s *Server) deliveryQuery(u *url.URL) (organizationID, sessionID string) {
+	raw := u.RawQuery
+	// url.ParseQuery refuses a query with too many parameters (the limit
+	// can be set with GODEBUG=urlmaxqueryparams): such a query is left to it.
+	if s.customQueryLimit || strings.Count(raw, "&") >= maxQueryParams {
+		query := u.Query()
+		return query.Get("imsOrgId"), query.Get("sessionId")
+	}
+	var haveOrganization, haveSession bool
+	for raw != "" && !(haveOrganization && haveSession) {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		// Pairs url.ParseQuery skips: with a semicolon, empty, or with an
+		// escape that does not decode.
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := unescapeQuery(key)
+		if err != nil {
+			continue
+		}
+		switch {
+		case key == "imsOrgId" && !haveOrganization:
+			if value, err = unescapeQuery(value); err == nil {
+				organizationID, haveOrganization = value, true
+			}
+		case key == "sessionId" && !haveSession:
+			if value, err = unescapeQuery(value); err == nil {
+				sessionID, haveSession = value, true
+			}
+		}
+	}
+	return organizationID, sessionID
+}
+
+// maxQueryParams is url.ParseQuery's default limit on the number of
+// parameters of a query.
+const maxQueryParams = 10000
+
+// unescapeQuery decodes a query key or value as url.ParseQuery does, with
+// no allocation when there is nothing to decode.
+func unescapeQuery(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
+
 // writeDeliveryResponse writes resp with the engine's reflection-free
 // encoder (the same JSON as encoding/json, several times faster: encoding
 // was a third of the edge's CPU per answer), into a recycled buffer.
@@ -151,7 +265,9 @@ func (s *Server) writeDeliveryResponse(w http.ResponseWriter, resp *delivery.Del
 		buf = new([]byte)
 	}
 	body := delivery.AppendResponseJSON((*buf)[:0], resp)
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	// One shared, full value: set without allocating a new one per answer;
+	// net/http and httptest never write into header values.
+	w.Header()["Content-Type"] = s.jsonContentType
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 	if cap(body) <= 1<<20 { // keep no giant buffer alive
@@ -190,20 +306,35 @@ func (s *Server) completeResponse(decided *delivery.DeliveryResponse, req *deliv
 	resp.Status = http.StatusOK
 	resp.RequestID = req.RequestID
 	resp.Client = s.client
-	resp.ID = req.ID.Clone()
+	// The request is the edge's own, decoded for this call and left alone
+	// from now on: the answer shares its ids unless it needs a new tntId.
+	resp.ID = req.ID
 	if resp.ID.TntID == "" {
+		resp.ID = req.ID.Clone()
 		resp.ID.TntID = s.mintTntID()
 	}
 	resp.EdgeHost = ""
 	if s.clusterRouting {
-		resp.EdgeHost = fmt.Sprintf("mboxedge%d.tt.omtrdc.net", s.clusterOf(resp.ID.TntID))
+		resp.EdgeHost = s.edgeHost(s.clusterOf(resp.ID.TntID))
 	}
 	resp.Notifications = nil
-	for _, n := range req.Notifications {
-		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
+	if len(req.Notifications) > 0 {
+		resp.Notifications = make([]delivery.NotificationResponse, len(req.Notifications))
+		for i, n := range req.Notifications {
+			resp.Notifications[i] = delivery.NotificationResponse{ID: n.ID}
+		}
 	}
 	s.countOffers(&resp, globalMbox)
 	return &resp
+}
+
+// edgeHost is the host name of an edge cluster; this edge's own is made
+// once, in New.
+func (s *Server) edgeHost(cluster int) string {
+	if cluster == s.cluster {
+		return s.ownEdgeHost
+	}
+	return "mboxedge" + strconv.Itoa(cluster) + ".tt.omtrdc.net"
 }
 
 // countOffers counts the answered offers by location, activity and
@@ -218,8 +349,7 @@ func (s *Server) countOffers(resp *delivery.DeliveryResponse, globalMbox string)
 			if !ok {
 				continue
 			}
-			experience := o.ResponseTokens["experience.id"]
-			s.metrics.offers.WithLabelValues(location, fmt.Sprint(activity), fmt.Sprint(experience)).Inc()
+			s.metrics.countOffer(location, activity, o.ResponseTokens["experience.id"])
 		}
 	}
 	for _, section := range []struct {
@@ -287,20 +417,23 @@ func allocatedByOwnID(id *delivery.VisitorID) bool {
 // mintTntID returns a new tntId: 32 hex digits, then, with cluster
 // routing, this edge's location hint (".", the cluster, "_0").
 func (s *Server) mintTntID() string {
-	id := uuid.New()
-	var b strings.Builder
-	b.Grow(40)
-	for _, c := range id.String() {
-		if c != '-' {
-			b.WriteRune(c)
-		}
-	}
+	id := newUUID()
+	var text [64]byte
+	b := hex.AppendEncode(text[:0], id[:])
 	if s.clusterRouting {
-		b.WriteString(".")
-		b.WriteString(strconv.Itoa(s.cluster))
-		b.WriteString("_0")
+		b = append(b, s.tntIDSuffix...)
 	}
-	return b.String()
+	return string(b)
+}
+
+// newUUID returns a random (version 4) UUID, as uuid.New does, but on the
+// stack: uuid.New reads through an io.Reader, which moves it to the heap.
+func newUUID() uuid.UUID {
+	var id uuid.UUID
+	_, _ = crand.Read(id[:])  // never fails: crypto/rand crashes the program instead
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id
 }
 
 // clusterOf reads the cluster of a tntId's location hint ("….35_0" → 35),
@@ -406,6 +539,9 @@ func validateDeliveryRequest(req *delivery.DeliveryRequest) error {
 		}
 	}
 	for i, n := range req.Notifications {
+		if n.ID != "" && n.Type.Valid() && (n.Mbox == nil || n.View == nil) {
+			continue // the field's name is only written for an error
+		}
 		field := fmt.Sprintf("notifications[%d]", i)
 		if n.ID == "" {
 			return fmt.Errorf("%s.id is required", field)

@@ -1,8 +1,13 @@
 package edge
 
 import (
+	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,6 +34,59 @@ type metrics struct {
 	artifacts     prometheus.Counter
 	inFlight      prometheus.Gauge
 	offers        *prometheus.CounterVec
+
+	// The counters of the series every delivery answer touches, looked up
+	// once: the labels are then neither formatted nor hashed per answer.
+	requestCounters counterCache[requestKey]
+	offerCounters   counterCache[offerKey]
+}
+
+// requestKey names one series of the requests counter.
+type requestKey struct {
+	endpoint string
+	status   int
+}
+
+// offerKey names one series of the offers counter. The ids are the
+// response token values as the engine gives them (numbers or strings), so
+// that finding the series formats nothing.
+type offerKey struct {
+	location             string
+	activity, experience any
+}
+
+// counterCache maps the keys of a counter's series to their counters. Reads
+// take no lock: the map is replaced, never changed, when a series is added,
+// which happens once per series (their number is bounded by the artifact and
+// the statuses the edge answers).
+type counterCache[K comparable] struct {
+	mu       sync.Mutex // serializes additions
+	counters atomic.Pointer[map[K]prometheus.Counter]
+}
+
+// get returns the counter of key, asking newCounter for it the first time.
+func (c *counterCache[K]) get(key K, newCounter func(K) prometheus.Counter) prometheus.Counter {
+	if m := c.counters.Load(); m != nil {
+		if counter, ok := (*m)[key]; ok {
+			return counter
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.counters.Load()
+	if old != nil {
+		if counter, ok := (*old)[key]; ok {
+			return counter
+		}
+	}
+	next := make(map[K]prometheus.Counter, 1)
+	if old != nil {
+		next = maps.Clone(*old)
+	}
+	counter := newCounter(key)
+	next[key] = counter
+	c.counters.Store(&next)
+	return counter
 }
 
 func newMetrics() *metrics {
@@ -76,5 +134,38 @@ func (m *metrics) handler() http.Handler {
 }
 
 func (m *metrics) countRequest(endpoint string, status int) {
-	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	m.requestCounters.get(requestKey{endpoint, status}, m.newRequestCounter).Inc()
+}
+
+func (m *metrics) newRequestCounter(key requestKey) prometheus.Counter {
+	return m.requests.WithLabelValues(key.endpoint, strconv.Itoa(key.status))
+}
+
+// countOffer counts one offer answered for location by the activity and
+// experience of its response tokens (experience is nil when the tokens
+// lack it, labelled "<nil>" as fmt.Sprint writes it).
+func (m *metrics) countOffer(location string, activity, experience any) {
+	if !exactKey(activity) || !exactKey(experience) {
+		m.offers.WithLabelValues(location, fmt.Sprint(activity), fmt.Sprint(experience)).Inc()
+		return
+	}
+	m.offerCounters.get(offerKey{location, activity, experience}, m.newOfferCounter).Inc()
+}
+
+func (m *metrics) newOfferCounter(key offerKey) prometheus.Counter {
+	return m.offers.WithLabelValues(key.location, fmt.Sprint(key.activity), fmt.Sprint(key.experience))
+}
+
+// exactKey reports whether v can be part of a map key: a value of a
+// comparable type that fmt.Sprint writes as it writes every value equal to
+// it, and equal to itself. That leaves out NaN (never equal to itself) and
+// negative zero (equal to zero, yet written "-0").
+func exactKey(v any) bool {
+	switch v := v.(type) {
+	case nil, string, bool, int, int64:
+		return true
+	case float64:
+		return !math.IsNaN(v) && (v != 0 || !math.Signbit(v))
+	}
+	return false
 }

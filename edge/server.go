@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,8 +36,20 @@ type Server struct {
 	newEngine       engineFactory
 	geoLookup       ondevice.GeoLookupFunc
 	clusterRouting  bool
-	// responseBuffers recycles the buffers delivery answers are encoded into.
+	// responseBuffers recycles the buffers delivery answers are encoded into,
+	// bodyBuffers those delivery requests are read into.
 	responseBuffers sync.Pool
+	bodyBuffers     sync.Pool
+	// customQueryLimit is set when GODEBUG sets url.ParseQuery's limit on
+	// the number of query parameters: deliveryQuery then leaves every
+	// query to url.ParseQuery.
+	customQueryLimit bool
+	// ownEdgeHost is the edgeHost of this edge's cluster, tntIDSuffix the
+	// location hint of the tntIds it mints (".28_0"), and jsonContentType
+	// the Content-Type of its answers: made once, not per answer.
+	ownEdgeHost     string
+	tntIDSuffix     string
+	jsonContentType []string
 
 	state    atomic.Pointer[artifactState]
 	setMu    sync.Mutex // serializes SetArtifact
@@ -97,20 +111,24 @@ func New(opts ...Option) (*Server, error) {
 		cfg.seed = binary.LittleEndian.Uint64(b[:])
 	}
 	s := &Server{
-		client:          cfg.client,
-		organizationID:  cfg.organizationID,
-		environment:     cfg.environment,
-		cluster:         cfg.cluster,
-		maxBodyBytes:    cfg.maxBodyBytes,
-		shutdownTimeout: cfg.shutdownTimeout,
-		seed:            cfg.seed,
-		logger:          cfg.logger,
-		newEngine:       cfg.newEngine,
-		geoLookup:       cfg.geoLookup,
-		clusterRouting:  !cfg.noClusterRouting,
-		injector:        newInjector(cfg.seed, cfg.latency, cfg.faults),
-		notes:           newNotificationLog(cfg.notificationLimit),
-		metrics:         newMetrics(),
+		client:           cfg.client,
+		organizationID:   cfg.organizationID,
+		environment:      cfg.environment,
+		cluster:          cfg.cluster,
+		maxBodyBytes:     cfg.maxBodyBytes,
+		shutdownTimeout:  cfg.shutdownTimeout,
+		seed:             cfg.seed,
+		logger:           cfg.logger,
+		newEngine:        cfg.newEngine,
+		geoLookup:        cfg.geoLookup,
+		clusterRouting:   !cfg.noClusterRouting,
+		customQueryLimit: strings.Contains(os.Getenv("GODEBUG"), "urlmaxqueryparams"),
+		ownEdgeHost:      "mboxedge" + strconv.Itoa(cfg.cluster) + ".tt.omtrdc.net",
+		tntIDSuffix:      "." + strconv.Itoa(cfg.cluster) + "_0",
+		jsonContentType:  []string{"application/json;charset=UTF-8"}[:1:1],
+		injector:         newInjector(cfg.seed, cfg.latency, cfg.faults),
+		notes:            newNotificationLog(cfg.notificationLimit),
+		metrics:          newMetrics(),
 	}
 	state, err := s.buildState(artifact, source)
 	if err != nil {
