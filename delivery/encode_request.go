@@ -12,7 +12,7 @@ import (
 // what encoding/json's Encoder writes with SetEscapeHTML(false), without
 // the trailing newline, several times faster (no reflection; parameter maps
 // written with sorted keys as encoding/json writes them). The Target
-// client encodes every Delivery API call with it.
+// client encodes every Delivery API call this way, with MarshalRequestJSON.
 //
 // A number JSON cannot represent (NaN or an infinity), which encoding/json
 // refuses, is written as null; MarshalRequestJSON reports it instead.
