@@ -405,6 +405,43 @@ func TestTransportErrors(t *testing.T) {
 	})
 }
 
+// The client's timeout adds a context only when it is the sooner deadline.
+func TestClientTimeoutOnlyWhenSooner(t *testing.T) {
+	t.Parallel()
+	c, err := New(WithClient("c"), WithOrganizationID("o"), WithTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		callerWait time.Duration // 0: no deadline
+		wantOwn    bool
+	}{
+		{"no caller deadline", 0, true},
+		{"caller deadline later", time.Hour, true},
+		{"caller deadline sooner", 100 * time.Millisecond, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.callerWait > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.callerWait)
+				defer cancel()
+			}
+			callCtx, cancel := c.withTimeout(ctx)
+			defer cancel()
+			if own := callCtx != ctx; own != tt.wantOwn {
+				t.Fatalf("own context %v, want %v", own, tt.wantOwn)
+			}
+			deadline, ok := callCtx.Deadline()
+			if !ok || time.Until(deadline) > time.Second {
+				t.Errorf("deadline %v (set %v), want within the client timeout", time.Until(deadline), ok)
+			}
+		})
+	}
+}
+
 func TestCancellationReturnsContextError(t *testing.T) {
 	t.Parallel()
 	edge := newTestEdge(t)

@@ -115,7 +115,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 		return nil, timings, &TransportError{Op: "encode", URL: endpoint.String(), Err: err}
 	}
 
-	callCtx, cancel := context.WithTimeoutCause(ctx, c.cfg.timeout, errClientTimeout)
+	callCtx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	var trace *connectionTrace
 	if c.telemetry.enabled {
@@ -215,6 +215,18 @@ func (c *Client) callError(parent, callCtx context.Context, op, endpoint string,
 	var netErr net.Error
 	timeout := errors.As(err, &netErr) && netErr.Timeout()
 	return &TransportError{Op: op, URL: endpoint, Timeout: timeout, Err: err}
+}
+
+// withTimeout applies the client's timeout to a call, unless the caller's
+// deadline comes first anyway: then a second timer and context (and their
+// registration with the caller's context, under its lock) would only cost,
+// as they did once per call in a bulk run whose stage has its own timeout.
+// A deadline that binds is then the caller's, reported as such.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= c.cfg.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, c.cfg.timeout, errClientTimeout)
 }
 
 // errorMessage extracts Target's message from an error body
