@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/targetflow/targetflow/pipeline"
 )
@@ -41,5 +42,34 @@ func BenchmarkOverheadPerStage(b *testing.B) {
 				b.ReportMetric(perItem/float64(k+1), "ns/item/stage")
 			})
 		}
+	}
+}
+
+// BenchmarkTimeoutPerItem is a stage that, like Deliver, derives a context
+// with a timeout for every item, at the concurrency of a bulk run: the
+// derived contexts register with a context of their worker, not all with
+// the run's.
+func BenchmarkTimeoutPerItem(b *testing.B) {
+	b.ReportAllocs()
+	items := make([]pipeline.Item, b.N)
+	src := pipeline.NewSource("bench", func(_ context.Context, emit pipeline.EmitFunc) error {
+		for i := range items {
+			if !emit(&items[i]) {
+				return nil
+			}
+		}
+		return nil
+	})
+	withTimeout := func(ctx context.Context, _ *pipeline.Item) error {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return ctx.Err()
+	}
+	p := pipeline.From(src).
+		Via(pipeline.NewStage("timeout", withTimeout, pipeline.Concurrency(256))).
+		To(pipeline.NewSink("discard", noop))
+	b.ResetTimer()
+	if _, err := p.Run(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 }

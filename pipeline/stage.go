@@ -129,6 +129,12 @@ func (s *Stage) run(rt *runtime) {
 		var workers conc.WaitGroup
 		for range s.cfg.concurrency {
 			workers.Go(func() {
+				// Each worker derives its own cancelable context: the
+				// contexts a stage function derives per item (timeouts)
+				// register with it, not all with the one run context
+				// under its lock.
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
 				for v := range s.input {
 					if r := s.handle(ctx, rt, v); r != nil {
 						s.out <- r
