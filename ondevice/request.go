@@ -278,8 +278,9 @@ func ValidateRequest(req *delivery.DeliveryRequest) error {
 // escape, null, an empty array, invalid JSON) it reports false and the
 // engine decodes data, errors included.
 func quickRequest(data []byte) (req *delivery.DeliveryRequest, ok bool) {
-	s := quickScanner{data: data}
-	req = new(delivery.DeliveryRequest)
+	block := new(requestBlock)
+	s := quickScanner{data: data, block: block}
+	req = &block.request
 	var seen uint32
 	ok = s.object(func(name []byte) bool {
 		switch string(name) {
@@ -288,27 +289,27 @@ func quickRequest(data []byte) (req *delivery.DeliveryRequest, ok bool) {
 		case "impressionId":
 			return s.once(&seen, 1) && s.str(&req.ImpressionID)
 		case "id":
-			req.ID = new(delivery.VisitorID)
+			req.ID = &block.id
 			return s.once(&seen, 2) && s.visitorID(req.ID)
 		case "environmentId":
 			return s.once(&seen, 3) && s.int64(&req.EnvironmentID)
 		case "property":
-			req.Property = new(delivery.Property)
+			req.Property = &block.property
 			return s.once(&seen, 4) && s.property(req.Property)
 		case "context":
-			req.Context = new(delivery.Context)
+			req.Context = &block.context
 			return s.once(&seen, 5) && s.context(req.Context)
 		case "experienceCloud":
-			req.ExperienceCloud = new(delivery.ExperienceCloud)
+			req.ExperienceCloud = &block.experienceCloud
 			return s.once(&seen, 6) && s.experienceCloud(req.ExperienceCloud)
 		case "execute":
-			req.Execute = new(delivery.ExecuteRequest)
+			req.Execute = &block.execute
 			return s.once(&seen, 7) && s.execute(req.Execute)
 		case "prefetch":
-			req.Prefetch = new(delivery.PrefetchRequest)
+			req.Prefetch = &block.prefetch
 			return s.once(&seen, 8) && s.prefetch(req.Prefetch)
 		case "telemetry":
-			req.Telemetry = new(delivery.Telemetry)
+			req.Telemetry = &block.telemetry
 			return s.once(&seen, 9) && s.telemetry(req.Telemetry)
 		}
 		return false
@@ -324,8 +325,25 @@ func quickRequest(data []byte) (req *delivery.DeliveryRequest, ok bool) {
 // whether they read what they were asked for; after false the scanner is
 // not used any more.
 type quickScanner struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	block *requestBlock
+}
+
+// requestBlock holds a request and the parts of it that it has at most once,
+// allocated together: one allocation instead of up to ten.
+type requestBlock struct {
+	request         delivery.DeliveryRequest
+	id              delivery.VisitorID
+	property        delivery.Property
+	context         delivery.Context
+	timeOffset      float64
+	address         delivery.Address // of the context
+	experienceCloud delivery.ExperienceCloud
+	analytics       delivery.AnalyticsRequest
+	execute         delivery.ExecuteRequest
+	prefetch        delivery.PrefetchRequest
+	telemetry       delivery.Telemetry
 }
 
 // once marks member bit of an object as seen, and reports whether it had
@@ -646,10 +664,10 @@ func (s *quickScanner) context(c *delivery.Context) bool {
 		case "userAgent":
 			return s.once(&seen, 1) && s.str(&c.UserAgent)
 		case "timeOffsetInMinutes":
-			c.TimeOffsetInMinutes = new(float64)
+			c.TimeOffsetInMinutes = &s.block.timeOffset
 			return s.once(&seen, 2) && s.float64(c.TimeOffsetInMinutes)
 		case "address":
-			c.Address = new(delivery.Address)
+			c.Address = &s.block.address
 			return s.once(&seen, 3) && s.address(c.Address)
 		case "beacon":
 			return s.once(&seen, 4) && s.bool(&c.Beacon)
@@ -664,7 +682,7 @@ func (s *quickScanner) experienceCloud(e *delivery.ExperienceCloud) bool {
 		if string(name) != "analytics" || !s.once(&seen, 0) {
 			return false
 		}
-		a := new(delivery.AnalyticsRequest)
+		a := &s.block.analytics
 		e.Analytics = a
 		var seenAnalytics uint32
 		return s.object(func(name []byte) bool {
