@@ -53,18 +53,15 @@ func (e *requestEncoder) at(list string, index int, object string) {
 }
 
 // number writes a float64 member as encoding/json does; a NaN or an
-// infinity is written as null and recorded. Two kinds of numbers take a
-// path several times faster than formatting a float, with the same
-// result: whole numbers (time offsets, screen sizes; encoding/json writes
-// them as integers below 1e21, except -0, which it writes as "-0"), and
-// numbers with two decimals (the telemetry's milliseconds), written as
-// their decimals: below 1e9 no shorter decimal is as close to the float.
+// infinity is written as null and recorded. Besides whole numbers (time
+// offsets, screen sizes: appendJSONFloat writes them as integers), numbers
+// with two decimals (the telemetry's milliseconds) take a path several
+// times faster than formatting a float, with the same result: they are
+// written as their decimals, since below 1e9 no shorter decimal is as
+// close to the float.
 func (e *requestEncoder) number(w *objectWriter, quoted string, f float64) {
 	member(w, quoted)
 	switch {
-	case f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)):
-		w.dst = strconv.AppendInt(w.dst, int64(f), 10)
-		return
 	case f != math.Trunc(f) && math.Abs(f) < 1e9:
 		// f is the float nearest hundredths/100 exactly when dividing
 		// (correctly rounded) gives f back.
@@ -109,20 +106,7 @@ func str(w *objectWriter, quoted, v string) {
 		return
 	}
 	member(w, quoted)
-	w.dst = appendString(w.dst, v)
-}
-
-// appendString writes s as appendJSONString does. Request strings (ids,
-// URLs, user agents) are nearly always plain ASCII that needs no escape:
-// that is checked 8 bytes at a time and copied at once, and only other
-// strings go through appendJSONString's byte-by-byte writer.
-func appendString(dst []byte, s string) []byte {
-	if !isPlainASCII(s) {
-		return appendJSONString(dst, s)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	w.dst = appendJSONString(w.dst, v)
 }
 
 // Word-wide byte tests (as in "Bit Twiddling Hacks"): for a uint64 x,
@@ -207,13 +191,13 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 	if r.Property != nil {
 		member(&w, `"property":`)
 		w.dst = append(w.dst, `{"token":`...)
-		w.dst = appendString(w.dst, r.Property.Token)
+		w.dst = appendJSONString(w.dst, r.Property.Token)
 		w.dst = append(w.dst, '}')
 	}
 	if r.Trace != nil {
 		member(&w, `"trace":`)
 		w.dst = append(w.dst, `{"authorizationToken":`...)
-		w.dst = appendString(w.dst, r.Trace.AuthorizationToken)
+		w.dst = appendJSONString(w.dst, r.Trace.AuthorizationToken)
 		if len(r.Trace.Usage) > 0 {
 			w.dst = append(w.dst, `,"usage":`...)
 			w.dst = appendStringMap(w.dst, r.Trace.Usage)
@@ -261,15 +245,15 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 func (e *requestEncoder) context(dst []byte, c *Context) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	member(&w, `"channel":`)
-	w.dst = appendString(w.dst, string(c.Channel))
+	w.dst = appendJSONString(w.dst, string(c.Channel))
 	if m := c.MobilePlatform; m != nil {
 		member(&w, `"mobilePlatform":`)
 		mw := objectWriter{dst: append(w.dst, '{')}
 		str(&mw, `"deviceName":`, m.DeviceName)
 		member(&mw, `"deviceType":`)
-		mw.dst = appendString(mw.dst, string(m.DeviceType))
+		mw.dst = appendJSONString(mw.dst, string(m.DeviceType))
 		member(&mw, `"platformType":`)
-		mw.dst = appendString(mw.dst, string(m.PlatformType))
+		mw.dst = appendJSONString(mw.dst, string(m.PlatformType))
 		str(&mw, `"version":`, m.Version)
 		w.dst = append(mw.dst, '}')
 	}
@@ -564,10 +548,10 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 		e.at("notifications", i, "")
 		w := objectWriter{dst: append(dst, '{')}
 		member(&w, `"id":`)
-		w.dst = appendString(w.dst, n.ID)
+		w.dst = appendJSONString(w.dst, n.ID)
 		str(&w, `"impressionId":`, n.ImpressionID)
 		member(&w, `"type":`)
-		w.dst = appendString(w.dst, string(n.Type))
+		w.dst = appendJSONString(w.dst, string(n.Type))
 		member(&w, `"timestamp":`)
 		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
 		if len(n.Tokens) > 0 {
@@ -624,7 +608,7 @@ func appendStrings(dst []byte, list []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, s)
+		dst = appendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -643,9 +627,9 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
-		dst = appendString(dst, m[k])
+		dst = appendJSONString(dst, m[k])
 	}
 	return append(dst, '}')
 }
