@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"encoding/json"
+	"errors"
+	"strconv"
 	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -106,7 +108,7 @@ func tokenName(name []byte) string {
 // as the edge sent it.
 func (o *Option) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if dec.PeekKind() != '{' {
-		return jsonv2.UnmarshalDecode(dec, (*plainOption)(o))
+		return errors.ErrUnsupported // the engine decodes it without this method
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -155,9 +157,6 @@ func memberName(dec *jsontext.Decoder) ([]byte, error) {
 	return raw[1 : len(raw)-1], nil
 }
 
-// plainOption is Option without its decoding method, for the v2 engine.
-type plainOption Option
-
 // decodeString decodes a JSON string into s; anything else goes to the v2
 // engine (null, or the error for a wrong kind).
 func decodeString(dec *jsontext.Decoder, s *string) error {
@@ -183,5 +182,254 @@ func decodeRaw(dec *jsontext.Decoder, m *json.RawMessage) error {
 		return err
 	}
 	*m = append((*m)[:0], v...)
+	return nil
+}
+
+// UnmarshalJSONFrom decodes a JSON object into r: the answer's own members,
+// and the execute and prefetch sections through their decoders.
+func (r *DeliveryResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return errors.ErrUnsupported // the engine decodes it without this method
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "status":
+			err = decodeInt(dec, &r.Status)
+		case "requestId":
+			err = decodeString(dec, &r.RequestID)
+		case "id":
+			err = decodeInto(dec, &r.ID)
+		case "client":
+			err = decodeString(dec, &r.Client)
+		case "edgeHost":
+			err = decodeString(dec, &r.EdgeHost)
+		case "execute":
+			err = decodeInto(dec, &r.Execute)
+		case "prefetch":
+			err = decodeInto(dec, &r.Prefetch)
+		case "notifications":
+			err = jsonv2.UnmarshalDecode(dec, &r.Notifications)
+		case "telemetryServerToken":
+			err = decodeString(dec, &r.TelemetryServerToken)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// UnmarshalJSONFrom decodes a JSON object into x.
+func (x *ExecuteResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return errors.ErrUnsupported // the engine decodes it without this method
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "pageLoad":
+			err = jsonv2.UnmarshalDecode(dec, &x.PageLoad)
+		case "mboxes":
+			err = decodeList(dec, &x.Mboxes)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// UnmarshalJSONFrom decodes a JSON object into p.
+func (p *PrefetchResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return errors.ErrUnsupported // the engine decodes it without this method
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "views":
+			err = jsonv2.UnmarshalDecode(dec, &p.Views)
+		case "pageLoad":
+			err = jsonv2.UnmarshalDecode(dec, &p.PageLoad)
+		case "mboxes":
+			err = decodeList(dec, &p.Mboxes)
+		case "metrics":
+			err = jsonv2.UnmarshalDecode(dec, &p.Metrics)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// UnmarshalJSONFrom decodes a JSON object into m; its options go through
+// Option's decoder.
+func (m *MboxResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return errors.ErrUnsupported // the engine decodes it without this method
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "index":
+			err = decodeInt(dec, &m.Index)
+		case "name":
+			err = decodeString(dec, &m.Name)
+		case "options":
+			err = decodeList(dec, &m.Options)
+		case "metrics":
+			err = jsonv2.UnmarshalDecode(dec, &m.Metrics)
+		case "analytics":
+			err = jsonv2.UnmarshalDecode(dec, &m.Analytics)
+		case "trace":
+			err = jsonv2.UnmarshalDecode(dec, &m.Trace)
+		case "state":
+			err = decodeString(dec, &m.State)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// decodable is a wire type with a decoder in this file.
+type decodable[T any] interface {
+	*T
+	UnmarshalJSONFrom(*jsontext.Decoder) error
+}
+
+// decodeInto decodes an object into *p, allocating it when nil and merging
+// into it otherwise, as the engine does; null goes to the engine.
+func decodeInto[T any, P decodable[T]](dec *jsontext.Decoder, p **T) error {
+	if dec.PeekKind() != '{' {
+		return jsonv2.UnmarshalDecode(dec, p)
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	return P(*p).UnmarshalJSONFrom(dec)
+}
+
+// decodeList decodes a JSON array into *list, element by element with the
+// element's decoder, reusing its capacity as the engine does; an empty
+// array gives an empty, non-nil slice. null and other kinds go to the
+// engine.
+func decodeList[T any, P decodable[T]](dec *jsontext.Decoder, list *[]T) error {
+	if dec.PeekKind() != '[' {
+		return jsonv2.UnmarshalDecode(dec, list)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	items := (*list)[:0]
+	if items == nil {
+		items = []T{}
+	}
+	var zero T
+	for dec.PeekKind() != ']' {
+		items = append(items, zero)
+		if err := P(&items[len(items)-1]).UnmarshalJSONFrom(dec); err != nil {
+			*list = items
+			return err
+		}
+	}
+	*list = items
+	_, err := dec.ReadToken()
+	return err
+}
+
+// UnmarshalJSONFrom decodes a JSON object into id.
+func (id *VisitorID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '{' {
+		return errors.ErrUnsupported // the engine decodes it without this method
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := memberName(dec)
+		if err != nil {
+			return err
+		}
+		switch string(name) {
+		case "tntId":
+			err = decodeString(dec, &id.TntID)
+		case "thirdPartyId":
+			err = decodeString(dec, &id.ThirdPartyID)
+		case "marketingCloudVisitorId":
+			err = decodeString(dec, &id.MarketingCloudVisitorID)
+		case "customerIds":
+			err = jsonv2.UnmarshalDecode(dec, &id.CustomerIDs)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// decodeInt decodes a JSON number that is an int into n. Any other value,
+// or a number that is not one, goes to the engine for its result or error.
+func decodeInt(dec *jsontext.Decoder, n *int) error {
+	if dec.PeekKind() != '0' {
+		return jsonv2.UnmarshalDecode(dec, n)
+	}
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	v, err := strconv.ParseInt(string(raw), 10, strconv.IntSize)
+	if err != nil {
+		// The engine's error for the value, at the member's place.
+		err = jsonv2.Unmarshal(raw, n)
+		var semantic *jsonv2.SemanticError
+		if errors.As(err, &semantic) {
+			semantic.JSONPointer = dec.StackPointer()
+		}
+		return err
+	}
+	*n = int(v)
 	return nil
 }

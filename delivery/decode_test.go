@@ -88,15 +88,32 @@ func TestOptionDecoderMatchesEngine(t *testing.T) {
 // wrong member names where it is.
 func TestResponseDecodeNamesTheBadMember(t *testing.T) {
 	t.Parallel()
-	in := `{"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","responseTokens":{"ok":1}},{"type":7}]}]}}`
-	var r delivery.DeliveryResponse
-	err := jsonv2.Unmarshal([]byte(in), &r)
-	var semantic *jsonv2.SemanticError
-	if !errors.As(err, &semantic) {
-		t.Fatalf("error %v (%T), want a *json.SemanticError", err, err)
+	tests := []struct{ in, at string }{
+		{`{"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","responseTokens":{"ok":1}},{"type":7}]}]}}`, "/execute/mboxes/0/options/1/type"},
+		{`{"execute":{"mboxes":[{"index":0},{"index":1.5}]}}`, "/execute/mboxes/1/index"},
+		{`{"prefetch":{"mboxes":[{"index":"0"}]}}`, "/prefetch/mboxes/0/index"},
+		{`{"status":"200"}`, "/status"},
+		{`{"id":{"tntId":5}}`, "/id/tntId"},
+		{`{"execute":{"mboxes":[{"index":0,"options":[{"responseTokens":{"a":[1,}}]}]}}`, ""},
 	}
-	if want := jsontext.Pointer("/execute/mboxes/0/options/1/type"); semantic.JSONPointer != want {
-		t.Errorf("error at %q, want %q (%v)", semantic.JSONPointer, want, err)
+	for _, tt := range tests {
+		var r delivery.DeliveryResponse
+		err := jsonv2.Unmarshal([]byte(tt.in), &r)
+		if tt.at == "" {
+			var syntactic *jsontext.SyntacticError
+			if !errors.As(err, &syntactic) {
+				t.Errorf("%s: error %v (%T), want a *jsontext.SyntacticError", tt.in, err, err)
+			}
+			continue
+		}
+		var semantic *jsonv2.SemanticError
+		if !errors.As(err, &semantic) {
+			t.Errorf("%s: error %v (%T), want a *json.SemanticError", tt.in, err, err)
+			continue
+		}
+		if semantic.JSONPointer != jsontext.Pointer(tt.at) {
+			t.Errorf("%s: error at %q, want %q (%v)", tt.in, semantic.JSONPointer, tt.at, err)
+		}
 	}
 }
 
@@ -165,6 +182,114 @@ func TestResponsesDecodeAsEncodingJSONDoes(t *testing.T) {
 	t.Logf("%d responses decode alike", compared)
 }
 
+// The answer as the v2 engine decodes it by reflection, down to the
+// options: the oracle for the decoders of the answer's sections.
+type (
+	responseWithoutMethods struct {
+		Status               int                             `json:"status,omitempty"`
+		RequestID            string                          `json:"requestId,omitempty"`
+		ID                   *visitorIDWithoutMethod         `json:"id,omitempty"`
+		Client               string                          `json:"client,omitempty"`
+		EdgeHost             string                          `json:"edgeHost,omitempty"`
+		Execute              *executeWithoutMethod           `json:"execute,omitempty"`
+		Prefetch             *prefetchWithoutMethod          `json:"prefetch,omitempty"`
+		Notifications        []delivery.NotificationResponse `json:"notifications,omitempty"`
+		TelemetryServerToken string                          `json:"telemetryServerToken,omitempty"`
+	}
+	visitorIDWithoutMethod struct {
+		TntID                   string                `json:"tntId,omitempty"`
+		ThirdPartyID            string                `json:"thirdPartyId,omitempty"`
+		MarketingCloudVisitorID string                `json:"marketingCloudVisitorId,omitempty"`
+		CustomerIDs             []delivery.CustomerID `json:"customerIds,omitempty"`
+	}
+	executeWithoutMethod struct {
+		PageLoad *delivery.PageLoadResponse `json:"pageLoad,omitempty"`
+		Mboxes   []mboxWithoutMethod        `json:"mboxes,omitempty"`
+	}
+	prefetchWithoutMethod struct {
+		Views    []delivery.View            `json:"views,omitempty"`
+		PageLoad *delivery.PageLoadResponse `json:"pageLoad,omitempty"`
+		Mboxes   []mboxWithoutMethod        `json:"mboxes,omitempty"`
+		Metrics  []delivery.Metric          `json:"metrics,omitempty"`
+	}
+	mboxWithoutMethod struct {
+		Index     int                         `json:"index"`
+		Name      string                      `json:"name,omitempty"`
+		Options   []optionWithoutMethod       `json:"options,omitempty"`
+		Metrics   []delivery.Metric           `json:"metrics,omitempty"`
+		Analytics *delivery.AnalyticsResponse `json:"analytics,omitempty"`
+		Trace     delivery.TraceResponse      `json:"trace,omitempty"`
+		State     string                      `json:"state,omitempty"`
+	}
+)
+
+// compareResponseDecoders decodes data with the decoders and with the
+// engine's reflection, as the client does, and reports a difference: in
+// whether it fails, or in what it decodes to (compared as encoding/json
+// writes both).
+func compareResponseDecoders(t *testing.T, data []byte) {
+	t.Helper()
+	opts := jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	var fast delivery.DeliveryResponse
+	var slow responseWithoutMethods
+	fastErr := jsonv2.Unmarshal(data, &fast, opts)
+	slowErr := jsonv2.Unmarshal(data, &slow, opts)
+	if (fastErr != nil) != (slowErr != nil) {
+		t.Fatalf("%q: decoder error %v, engine error %v", data, fastErr, slowErr)
+	}
+	if fastErr != nil {
+		return
+	}
+	fastJSON, fastErr := json.Marshal(&fast)
+	slowJSON, slowErr := json.Marshal(&slow)
+	if (fastErr != nil) != (slowErr != nil) || !bytes.Equal(fastJSON, slowJSON) {
+		t.Fatalf("%q:\ndecoders %s (%v)\nengine   %s (%v)", data, fastJSON, fastErr, slowJSON, slowErr)
+	}
+}
+
+func TestResponseDecodersMatchEngine(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"status":200,"requestId":"r","id":{"tntId":"t.28_0","thirdPartyId":"p","customerIds":[{"id":"u","integrationCode":"c","authenticatedState":"authenticated"}]},"client":"c","edgeHost":"mboxedge28.tt.omtrdc.net","execute":{"pageLoad":{"options":[{"type":"html","content":"x"}]},"mboxes":[{"index":0,"name":"a","options":[{"type":"json","content":{"k":1}}],"metrics":[{"type":"click","selector":"#b","eventToken":"e"}],"analytics":{"payload":{"pe":"tnt","tnta":"1:2:3"}},"trace":{"k":[1]}}]},"telemetryServerToken":"s"}`,
+		`{"prefetch":{"views":[{"name":"home","options":[{"type":"actions","content":[]}],"metrics":[]}],"mboxes":[{"index":1,"name":"b","state":"st","options":[{"type":"html","content":"<b>","eventToken":"e"}]}],"metrics":[{"type":"display","eventToken":"m"}]},"notifications":[{"id":"n"}]}`,
+		`{"id":null,"execute":null,"prefetch":{"mboxes":[]}}`,
+		`{"execute":{"mboxes":[{"index":0,"options":[]},{"index":2}]}}`,
+		`{"execute":{"mboxes":[{"name":"x","index":-3}]},"status":204}`,
+		`{"execute":{"mboxes":[{"index":1}]},"execute":{"pageLoad":{}}}`,
+		`{"execute":{"mboxes":[{"index":1}]},"execute":{"mboxes":[{"name":"again"}]}}`,
+		`{"unknown":[{"a":{}}],"id":{"other":1,"tntId":"t"},"execute":{"more":null,"mboxes":[{"extra":true,"index":0}]}}`,
+		`{"status":null,"requestId":null,"execute":{"mboxes":null}}`,
+		`null`,
+		`{"execute":{"mboxes":[{"index":1.5}]}}`,
+		`{"execute":{"mboxes":[{"index":"1"}]}}`,
+		`{"execute":{"mboxes":[{"index":99999999999999999999}]}}`,
+		`{"status":"200"}`,
+		`{"id":[]}`,
+		`{"execute":[]}`,
+		`{"execute":{"mboxes":{}}}`,
+		`{"prefetch":{"mboxes":[1]}}`,
+		`{"execute":{"mboxes":[{"index":0,"options":[{"type":1}]}]}}`,
+		`{"execute":{"mboxes":[{"index":0`,
+		`[]`,
+	} {
+		compareResponseDecoders(t, []byte(in))
+	}
+}
+
+func FuzzResponseDecoders(f *testing.F) {
+	for _, seed := range []string{
+		`{"status":200,"id":{"tntId":"t"},"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","content":"x","responseTokens":{"a":1}}]}]},"prefetch":{"mboxes":[{"index":1,"state":"s"}]}}`,
+		`{"execute":null,"prefetch":{"mboxes":[]}}`,
+		`{"execute":{"mboxes":[{"index":1.5}]}}`,
+		`{"id":{"tntId":"a"},"id":{"thirdPartyId":"b"}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		compareResponseDecoders(t, data)
+	})
+}
+
 func FuzzOptionDecoder(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"json","content":{"a":1},"eventToken":"e","responseTokens":{"activity.id":1,"x":"y","l":[1],"b":true,"n":null}}`,
@@ -189,11 +314,13 @@ func BenchmarkDecodeResponse(b *testing.B) {
 	raw := []byte(`{"status":200,"requestId":"59d7445b-991a-4d89-b724-74f85f702d74","id":{"tntId":"00000000000000000000000000000008"},"client":"targetflow-demo","edgeHost":"mboxedge28.tt.omtrdc.net","execute":{"mboxes":[` +
 		`{"index":0,"name":"hero","options":[{"type":"json","content":{"cta":"Start shopping","headline":"Free shipping on every order","image":"/img/hero-shipping.jpg"},"responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910001,"activity.name":"Hero banner test","experience.id":1,"experience.name":"Free shipping","offer.id":9100011,"offer.name":"/hero/experiences/1/offer","option.id":3,"option.name":"Offer3"}}]},` +
 		`{"index":1,"name":"cart","options":[{"type":"html","content":"<div class=\"cart-banner\">Free returns within 30 days</div>","responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910002,"activity.name":"Cart incentives","experience.id":2,"experience.name":"Everybody else","offer.id":9100022,"offer.name":"/cart/experiences/2/offer","option.id":4,"option.name":"Offer4"}}]}]}}`)
+	// The options target.Client decodes with.
+	opts := jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	b.Run("v2 with the decoders", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var r delivery.DeliveryResponse
-			if err := jsonv2.Unmarshal(raw, &r, jsontext.AllowInvalidUTF8(true)); err != nil {
+			if err := jsonv2.Unmarshal(raw, &r, opts); err != nil {
 				b.Fatal(err)
 			}
 		}
