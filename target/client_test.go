@@ -748,7 +748,11 @@ func TestAnswerDecoding(t *testing.T) {
 				t.Errorf("response %+v from an empty body", r)
 			}
 		}},
-		{"duplicate names rejected", `{"status":200,"client":"a","client":"b"}`, true, nil},
+		{"duplicate names: the last wins", `{"status":200,"client":"a","client":"b"}`, false, func(t *testing.T, r *delivery.DeliveryResponse) {
+			if r.Client != "b" {
+				t.Errorf("client %q, want the last one", r.Client)
+			}
+		}},
 		{"truncated", `{"status":200,"execute":{"mboxes":[`, true, nil},
 		{"not an object", `[1,2]`, true, nil},
 	}

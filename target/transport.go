@@ -94,12 +94,15 @@ var (
 	headerSDKVersion = []string{Version}
 )
 
-// decodeOptions decode an answer on the encoding/json/v2 engine, about
-// twice as fast as encoding/json here. Names match exactly (the edge writes
-// the specification's camelCase) and a name may appear once per object, as
-// the v2 defaults require: both checks cost less than their lenient
-// versions. Invalid UTF-8 is accepted and replaced, as encoding/json does.
-var decodeOptions = jsontext.AllowInvalidUTF8(true)
+// decodeOptions decode an answer on the encoding/json/v2 engine (with the
+// delivery package's decoders for the answer's sections), about two and a
+// half times as fast as encoding/json here. Names match exactly (the edge
+// writes the specification's camelCase), as the v2 defaults require. A
+// name repeated in an object is accepted and the last one wins, as
+// encoding/json and the SDKs' JSON.parse and json.loads do; not tracking
+// names is also faster. Invalid UTF-8 is accepted and replaced, as
+// encoding/json does.
+var decodeOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer. ctx is the caller's; the client's timeout is applied
