@@ -1,6 +1,6 @@
 // Package delivery is the Adobe Target Delivery API v1 wire model: Go types
 // for every schema of the Delivery API OpenAPI specification, with the exact
-// JSON names, and nothing else.
+// JSON names, and their JSON.
 //
 // Conventions:
 //
@@ -17,6 +17,13 @@
 //   - Schemas composed with allOf from RequestDetails (MboxRequest,
 //     ViewRequest, Notification) are flattened into one struct, so that a
 //     literal reads the way the JSON does.
+//
+// JSON: the types encode and decode with encoding/json. The hot paths of bulk
+// work have faster forms that give the same results: AppendResponseJSON and
+// AppendRequestJSON (MarshalRequestJSON) write what encoding/json writes, with
+// no reflection; and the answer's sections (DeliveryResponse down to Option
+// and ResponseTokens) have UnmarshalJSONFrom methods, which the encoding/json/v2
+// engine (github.com/go-json-experiment/json) uses, as target.Client does.
 //
 // The package imports nothing of targetflow's: it is the vocabulary every other
 // package speaks.
