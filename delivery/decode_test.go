@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -334,4 +335,23 @@ func BenchmarkDecodeResponse(b *testing.B) {
 			}
 		}
 	})
+}
+
+// An answer decoded on the encoding/json/v2 engine goes through the
+// decoders, with the options target.Client uses.
+func ExampleDeliveryResponse_UnmarshalJSONFrom() {
+	answer := []byte(`{"status":200,"id":{"tntId":"abc.28_0"},"execute":{"mboxes":[{"index":0,"name":"hero",` +
+		`"options":[{"type":"json","content":{"headline":"Free shipping"},"responseTokens":{"experience.name":"Free shipping","activity.id":910001}}]}]}}`)
+	var r delivery.DeliveryResponse
+	opts := jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	if err := jsonv2.Unmarshal(answer, &r, opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	option := r.Execute.Mboxes[0].Options[0]
+	fmt.Println(r.ID.TntID, r.Execute.Mboxes[0].Name, string(option.Content))
+	fmt.Println(option.ResponseTokens["experience.name"], option.ResponseTokens["activity.id"])
+	// Output:
+	// abc.28_0 hero {"headline":"Free shipping"}
+	// Free shipping 910001
 }
