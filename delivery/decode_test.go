@@ -124,37 +124,15 @@ func TestResponseDecodeNamesTheBadMember(t *testing.T) {
 func TestResponsesDecodeAsEncodingJSONDoes(t *testing.T) {
 	t.Parallel()
 	var corpus [][]byte
-	openapi := os.Getenv("TARGETFLOW_OPENAPI")
-	if openapi == "" {
-		openapi = filepath.Join("..", "..", "shared", "target-openapi")
-	}
+	openapi := sharedPath("TARGETFLOW_OPENAPI", "target-openapi")
 	for _, name := range []string{"responseForPrefetchViewsForMobileChannel.json", "responseForPrefetchViewsForWebChannel.json"} {
 		if raw, err := os.ReadFile(filepath.Join(openapi, "delivery", "examples", name)); err == nil {
 			corpus = append(corpus, trailingComma.ReplaceAll(raw, []byte("$1")))
 		}
 	}
-	suites := os.Getenv("TARGETFLOW_SDK_TESTING")
-	if suites == "" {
-		suites = filepath.Join("..", "..", "shared", "target-sdk-testing")
-	}
-	models, _ := filepath.Glob(filepath.Join(suites, "models", "*.json"))
-	for _, path := range models {
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var suite struct {
-			Test map[string]struct {
-				Output json.RawMessage `json:"output"`
-			} `json:"test"`
-		}
-		if err := json.Unmarshal(raw, &suite); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		for _, c := range suite.Test {
-			if bytes.HasPrefix(bytes.TrimSpace(c.Output), []byte("{")) {
-				corpus = append(corpus, c.Output)
-			}
+	for _, tc := range conformanceCases(t) {
+		if bytes.HasPrefix(bytes.TrimSpace(tc.Output), []byte("{")) {
+			corpus = append(corpus, tc.Output)
 		}
 	}
 	if len(corpus) == 0 {

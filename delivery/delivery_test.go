@@ -13,20 +13,6 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 )
 
-// sharedDir locates a folder of ../shared: the env var wins, else the folder
-// beside the repository. The test is skipped when it is absent.
-func sharedDir(t *testing.T, env, name string) string {
-	t.Helper()
-	dir := os.Getenv(env)
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", name)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s not found (%v); set %s to its location to run this test", name, err, env)
-	}
-	return dir
-}
-
 // trailingComma matches the trailing commas that make one of the
 // specification's own examples invalid JSON.
 var trailingComma = regexp.MustCompile(`,(\s*[}\]])`)
@@ -81,45 +67,28 @@ func TestSpecExamplesRoundTrip(t *testing.T) {
 // gives the same value.
 func TestConformanceRequestsDecode(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(sharedDir(t, "TARGETFLOW_SDK_TESTING", "target-sdk-testing"), "models")
-	files, err := filepath.Glob(filepath.Join(dir, "TEST_SUITE_*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no suites in %s: %v", dir, err)
-	}
+	sharedDir(t, "TARGETFLOW_SDK_TESTING", "target-sdk-testing")
 	count := 0
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
+	for _, tc := range conformanceCases(t) {
+		if len(tc.Request) == 0 {
+			continue
+		}
+		var first, second delivery.DeliveryRequest
+		if err := json.Unmarshal(tc.Request, &first); err != nil {
+			t.Errorf("%s: decode: %v", tc.Name, err)
+			continue
+		}
+		encoded, err := json.Marshal(&first)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var suite struct {
-			Test map[string]struct {
-				Input struct {
-					Request json.RawMessage `json:"request"`
-				} `json:"input"`
-			} `json:"test"`
+		if err := json.Unmarshal(encoded, &second); err != nil {
+			t.Fatal(err)
 		}
-		if err := json.Unmarshal(raw, &suite); err != nil {
-			t.Fatalf("%s: %v", file, err)
+		if !reflect.DeepEqual(first, second) {
+			t.Errorf("%s: encoding is not stable:\n%+v\n%+v", tc.Name, first, second)
 		}
-		for name, tc := range suite.Test {
-			var first, second delivery.DeliveryRequest
-			if err := json.Unmarshal(tc.Input.Request, &first); err != nil {
-				t.Errorf("%s %s: decode: %v", filepath.Base(file), name, err)
-				continue
-			}
-			encoded, err := json.Marshal(&first)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(encoded, &second); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(first, second) {
-				t.Errorf("%s %s: encoding is not stable:\n%+v\n%+v", filepath.Base(file), name, first, second)
-			}
-			count++
-		}
+		count++
 	}
 	if count < 50 {
 		t.Errorf("decoded %d conformance requests, want all of them (more than 50)", count)

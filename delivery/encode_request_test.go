@@ -192,10 +192,7 @@ func TestAppendRequestJSONMatchesEncodingJSON(t *testing.T) {
 		}},
 		{"empty execute and prefetch", &delivery.DeliveryRequest{Execute: &delivery.ExecuteRequest{}, Prefetch: &delivery.PrefetchRequest{}, Telemetry: &delivery.Telemetry{}}},
 	}
-	dir := os.Getenv("TARGETFLOW_OPENAPI")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "target-openapi")
-	}
+	dir := sharedPath("TARGETFLOW_OPENAPI", "target-openapi")
 	if raw, err := os.ReadFile(filepath.Join(dir, "delivery", "examples", "notificationsForDisplayedContent.json")); err == nil {
 		var r delivery.DeliveryRequest
 		if err := json.Unmarshal(trailingComma.ReplaceAll(raw, []byte("$1")), &r); err != nil {
@@ -266,34 +263,10 @@ func TestAppendRequestJSONStringEscapes(t *testing.T) {
 // "suite/test" name, or nil when the suites are not on this machine.
 func conformanceRequests(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	dir := os.Getenv("TARGETFLOW_SDK_TESTING")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "target-sdk-testing")
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "models", "TEST_SUITE_*.json"))
-	if err != nil || len(files) == 0 {
-		return nil
-	}
 	requests := map[string][]byte{}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var suite struct {
-			Test map[string]struct {
-				Input struct {
-					Request json.RawMessage `json:"request"`
-				} `json:"input"`
-			} `json:"test"`
-		}
-		if err := json.Unmarshal(raw, &suite); err != nil {
-			tb.Fatalf("%s: %v", file, err)
-		}
-		for name, tc := range suite.Test {
-			if len(tc.Input.Request) > 0 {
-				requests[filepath.Base(file)+"/"+name] = tc.Input.Request
-			}
+	for _, tc := range conformanceCases(tb) {
+		if len(tc.Request) > 0 {
+			requests[tc.Name] = tc.Request
 		}
 	}
 	return requests

@@ -37,10 +37,7 @@ func TestAppendResponseJSONMatchesEncodingJSON(t *testing.T) {
 		Notifications: []delivery.NotificationResponse{{ID: "n1"}},
 	}
 	responses := map[string]*delivery.DeliveryResponse{"every field": rich, "empty": {}}
-	dir := os.Getenv("TARGETFLOW_OPENAPI")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "target-openapi")
-	}
+	dir := sharedPath("TARGETFLOW_OPENAPI", "target-openapi")
 	for _, name := range []string{"responseForPrefetchViewsForMobileChannel.json", "responseForPrefetchViewsForWebChannel.json"} {
 		raw, err := os.ReadFile(filepath.Join(dir, "delivery", "examples", name))
 		if err != nil {
