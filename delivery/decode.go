@@ -24,21 +24,11 @@ import (
 // (float64) and booleans are decoded directly; other values as the v2
 // engine decodes them into an any.
 func (t *ResponseTokens) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return jsonv2.UnmarshalDecode(dec, (*map[string]any)(t))
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
+	if *t == nil && dec.PeekKind() == '{' {
+		*t = make(ResponseTokens, 12) // Target answers ten or so per option
 	}
 	m := *t
-	if m == nil {
-		m = make(ResponseTokens, 12) // Target answers ten or so per option
-	}
-	for dec.PeekKind() != '}' {
-		raw, err := memberName(dec)
-		if err != nil {
-			return err
-		}
+	return decodeObject(dec, func(raw []byte) error {
 		name := tokenName(raw)
 		switch dec.PeekKind() {
 		case '"':
@@ -70,12 +60,8 @@ func (t *ResponseTokens) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 			}
 			m[name] = v
 		}
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	*t = m
-	return nil
+		return nil
+	})
 }
 
 // tokenName returns name as a string. The names Target sends are returned
@@ -107,8 +93,128 @@ func tokenName(name []byte) string {
 // UnmarshalJSONFrom decodes a JSON object into o. Content is kept verbatim
 // as the edge sent it.
 func (o *Option) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "type":
+			return decodeString(dec, (*string)(&o.Type))
+		case "content":
+			return decodeRaw(dec, &o.Content)
+		case "eventToken":
+			return decodeString(dec, &o.EventToken)
+		case "responseTokens":
+			return decodeWith(dec, &o.ResponseTokens)
+		}
+		return dec.SkipValue() // unknown members are ignored, as the engine does
+	})
+}
+
+// UnmarshalJSONFrom decodes a JSON object into r: the answer's own members,
+// and the execute and prefetch sections through their decoders.
+func (r *DeliveryResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "status":
+			return decodeInt(dec, &r.Status)
+		case "requestId":
+			return decodeString(dec, &r.RequestID)
+		case "id":
+			return decodeInto(dec, &r.ID)
+		case "client":
+			return decodeString(dec, &r.Client)
+		case "edgeHost":
+			return decodeString(dec, &r.EdgeHost)
+		case "execute":
+			return decodeInto(dec, &r.Execute)
+		case "prefetch":
+			return decodeInto(dec, &r.Prefetch)
+		case "notifications":
+			return jsonv2.UnmarshalDecode(dec, &r.Notifications)
+		case "telemetryServerToken":
+			return decodeString(dec, &r.TelemetryServerToken)
+		}
+		return dec.SkipValue()
+	})
+}
+
+// UnmarshalJSONFrom decodes a JSON object into x.
+func (x *ExecuteResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "pageLoad":
+			return jsonv2.UnmarshalDecode(dec, &x.PageLoad)
+		case "mboxes":
+			return decodeList(dec, &x.Mboxes)
+		}
+		return dec.SkipValue()
+	})
+}
+
+// UnmarshalJSONFrom decodes a JSON object into p.
+func (p *PrefetchResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "views":
+			return jsonv2.UnmarshalDecode(dec, &p.Views)
+		case "pageLoad":
+			return jsonv2.UnmarshalDecode(dec, &p.PageLoad)
+		case "mboxes":
+			return decodeList(dec, &p.Mboxes)
+		case "metrics":
+			return jsonv2.UnmarshalDecode(dec, &p.Metrics)
+		}
+		return dec.SkipValue()
+	})
+}
+
+// UnmarshalJSONFrom decodes a JSON object into m; its options go through
+// Option's decoder.
+func (m *MboxResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "index":
+			return decodeInt(dec, &m.Index)
+		case "name":
+			return decodeString(dec, &m.Name)
+		case "options":
+			return decodeList(dec, &m.Options)
+		case "metrics":
+			return jsonv2.UnmarshalDecode(dec, &m.Metrics)
+		case "analytics":
+			return jsonv2.UnmarshalDecode(dec, &m.Analytics)
+		case "trace":
+			return jsonv2.UnmarshalDecode(dec, &m.Trace)
+		case "state":
+			return decodeString(dec, &m.State)
+		}
+		return dec.SkipValue()
+	})
+}
+
+// UnmarshalJSONFrom decodes a JSON object into id.
+func (id *VisitorID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	return decodeObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "tntId":
+			return decodeString(dec, &id.TntID)
+		case "thirdPartyId":
+			return decodeString(dec, &id.ThirdPartyID)
+		case "marketingCloudVisitorId":
+			return decodeString(dec, &id.MarketingCloudVisitorID)
+		case "customerIds":
+			return jsonv2.UnmarshalDecode(dec, &id.CustomerIDs)
+		}
+		return dec.SkipValue()
+	})
+}
+
+// decodeObject reads a JSON object, calling member with each member's name
+// (unquoted, valid until the next read) to decode its value. Anything but
+// an object is left unread for the engine: errors.ErrUnsupported tells it
+// to decode the value as it would without the method (null, or its error
+// for another kind).
+func decodeObject(dec *jsontext.Decoder, member func(name []byte) error) error {
 	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
+		return errors.ErrUnsupported
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -118,19 +224,7 @@ func (o *Option) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		switch string(name) {
-		case "type":
-			err = decodeString(dec, (*string)(&o.Type))
-		case "content":
-			err = decodeRaw(dec, &o.Content)
-		case "eventToken":
-			err = decodeString(dec, &o.EventToken)
-		case "responseTokens":
-			err = o.ResponseTokens.UnmarshalJSONFrom(dec)
-		default:
-			err = dec.SkipValue() // unknown members are ignored, as the engine does
-		}
-		if err != nil {
+		if err := member(name); err != nil {
 			return err
 		}
 	}
@@ -185,152 +279,6 @@ func decodeRaw(dec *jsontext.Decoder, m *json.RawMessage) error {
 	return nil
 }
 
-// UnmarshalJSONFrom decodes a JSON object into r: the answer's own members,
-// and the execute and prefetch sections through their decoders.
-func (r *DeliveryResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := memberName(dec)
-		if err != nil {
-			return err
-		}
-		switch string(name) {
-		case "status":
-			err = decodeInt(dec, &r.Status)
-		case "requestId":
-			err = decodeString(dec, &r.RequestID)
-		case "id":
-			err = decodeInto(dec, &r.ID)
-		case "client":
-			err = decodeString(dec, &r.Client)
-		case "edgeHost":
-			err = decodeString(dec, &r.EdgeHost)
-		case "execute":
-			err = decodeInto(dec, &r.Execute)
-		case "prefetch":
-			err = decodeInto(dec, &r.Prefetch)
-		case "notifications":
-			err = jsonv2.UnmarshalDecode(dec, &r.Notifications)
-		case "telemetryServerToken":
-			err = decodeString(dec, &r.TelemetryServerToken)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
-}
-
-// UnmarshalJSONFrom decodes a JSON object into x.
-func (x *ExecuteResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := memberName(dec)
-		if err != nil {
-			return err
-		}
-		switch string(name) {
-		case "pageLoad":
-			err = jsonv2.UnmarshalDecode(dec, &x.PageLoad)
-		case "mboxes":
-			err = decodeList(dec, &x.Mboxes)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
-}
-
-// UnmarshalJSONFrom decodes a JSON object into p.
-func (p *PrefetchResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := memberName(dec)
-		if err != nil {
-			return err
-		}
-		switch string(name) {
-		case "views":
-			err = jsonv2.UnmarshalDecode(dec, &p.Views)
-		case "pageLoad":
-			err = jsonv2.UnmarshalDecode(dec, &p.PageLoad)
-		case "mboxes":
-			err = decodeList(dec, &p.Mboxes)
-		case "metrics":
-			err = jsonv2.UnmarshalDecode(dec, &p.Metrics)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
-}
-
-// UnmarshalJSONFrom decodes a JSON object into m; its options go through
-// Option's decoder.
-func (m *MboxResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := memberName(dec)
-		if err != nil {
-			return err
-		}
-		switch string(name) {
-		case "index":
-			err = decodeInt(dec, &m.Index)
-		case "name":
-			err = decodeString(dec, &m.Name)
-		case "options":
-			err = decodeList(dec, &m.Options)
-		case "metrics":
-			err = jsonv2.UnmarshalDecode(dec, &m.Metrics)
-		case "analytics":
-			err = jsonv2.UnmarshalDecode(dec, &m.Analytics)
-		case "trace":
-			err = jsonv2.UnmarshalDecode(dec, &m.Trace)
-		case "state":
-			err = decodeString(dec, &m.State)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
-}
-
 // decodable is a wire type with a decoder in this file.
 type decodable[T any] interface {
 	*T
@@ -347,6 +295,16 @@ func decodeInto[T any, P decodable[T]](dec *jsontext.Decoder, p **T) error {
 		*p = new(T)
 	}
 	return P(*p).UnmarshalJSONFrom(dec)
+}
+
+// decodeWith decodes the next value into v: an object with v's decoder,
+// anything else with the engine (which, for null, leaves v as the engine
+// would without the decoder).
+func decodeWith[T any, P decodable[T]](dec *jsontext.Decoder, v *T) error {
+	if dec.PeekKind() != '{' {
+		return jsonv2.UnmarshalDecode(dec, v)
+	}
+	return P(v).UnmarshalJSONFrom(dec)
 }
 
 // decodeList decodes a JSON array into *list, element by element with the
@@ -367,45 +325,12 @@ func decodeList[T any, P decodable[T]](dec *jsontext.Decoder, list *[]T) error {
 	var zero T
 	for dec.PeekKind() != ']' {
 		items = append(items, zero)
-		if err := P(&items[len(items)-1]).UnmarshalJSONFrom(dec); err != nil {
+		if err := decodeWith[T, P](dec, &items[len(items)-1]); err != nil {
 			*list = items
 			return err
 		}
 	}
 	*list = items
-	_, err := dec.ReadToken()
-	return err
-}
-
-// UnmarshalJSONFrom decodes a JSON object into id.
-func (id *VisitorID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	if dec.PeekKind() != '{' {
-		return errors.ErrUnsupported // the engine decodes it without this method
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := memberName(dec)
-		if err != nil {
-			return err
-		}
-		switch string(name) {
-		case "tntId":
-			err = decodeString(dec, &id.TntID)
-		case "thirdPartyId":
-			err = decodeString(dec, &id.ThirdPartyID)
-		case "marketingCloudVisitorId":
-			err = decodeString(dec, &id.MarketingCloudVisitorID)
-		case "customerIds":
-			err = jsonv2.UnmarshalDecode(dec, &id.CustomerIDs)
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return err
-		}
-	}
 	_, err := dec.ReadToken()
 	return err
 }

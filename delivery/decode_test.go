@@ -247,6 +247,8 @@ func TestResponseDecodersMatchEngine(t *testing.T) {
 		`{"execute":[]}`,
 		`{"execute":{"mboxes":{}}}`,
 		`{"prefetch":{"mboxes":[1]}}`,
+		`{"execute":{"mboxes":[null,{"index":1,"options":[null,{"type":"html"}]}]}}`,
+		`{"execute":{"mboxes":[{"index":0,"options":[{"responseTokens":null}]}]},"id":{"tntId":null}}`,
 		`{"execute":{"mboxes":[{"index":0,"options":[{"type":1}]}]}}`,
 		`{"execute":{"mboxes":[{"index":0`,
 		`[]`,
