@@ -398,6 +398,15 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("edge: listening on %s: %w", addr, err)
 	}
+	s.serve(ctx, ln)
+	bound := ln.Addr().String()
+	s.logger.Info("edge listening", zap.String("addr", bound))
+	return bound, nil
+}
+
+// serve serves on ln in owned goroutines until ctx ends or serving fails,
+// then shuts down; Wait waits for them.
+func (s *Server) serve(ctx context.Context, ln net.Listener) {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -425,13 +434,12 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 			_ = srv.Close()
 		}
 	}()
-	bound := ln.Addr().String()
-	s.logger.Info("edge listening", zap.String("addr", bound))
-	return bound, nil
 }
 
 // Wait blocks until every server started by Start has stopped, and returns
-// what made any of them stop other than its context.
+// what made any of them stop other than its context. A server stops on its
+// own when serving fails (its listener breaks); Wait then returns without
+// the context ending.
 func (s *Server) Wait() error {
 	s.servers.Wait()
 	s.errMu.Lock()

@@ -188,16 +188,23 @@ func serveEdge(ctx context.Context, args []string, std stdio, reload <-chan os.S
 	}
 	printEdgeBanner(std.Out, server, addr, f)
 
+	// Wait returns when the server has stopped: after stop, or on its own
+	// when serving fails.
+	stopped := make(chan error, 1)
+	go func() { stopped <- server.Wait() }()
 	for {
 		select {
 		case <-ctx.Done():
 			stop()
-			if err := server.Wait(); err != nil {
+			if err := <-stopped; err != nil {
 				logger.Error("edge stopped with an error", zap.Error(err))
 				return exitFailed
 			}
 			logger.Info("edge stopped")
 			return exitOK
+		case err := <-stopped:
+			fmt.Fprintf(std.Err, "targetflow edge: stopped serving: %v\n", err)
+			return exitFailed
 		case <-reload:
 			reloadArtifact(ctx, server, f.artifact, logger)
 		}
