@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,15 +72,14 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	organizationID, sessionID := s.deliveryQuery(r.URL)
-	if strings.TrimSpace(organizationID) == "" {
-		writeError(w, http.StatusBadRequest, "query parameter %s is required", "imsOrgId")
-		return
+	query := r.URL.Query()
+	for _, name := range []string{"imsOrgId", "sessionId"} {
+		if strings.TrimSpace(query.Get(name)) == "" {
+			writeError(w, http.StatusBadRequest, "query parameter %s is required", name)
+			return
+		}
 	}
-	if strings.TrimSpace(sessionID) == "" {
-		writeError(w, http.StatusBadRequest, "query parameter %s is required", "sessionId")
-		return
-	}
+	sessionID := query.Get("sessionId")
 	req, err := ondevice.DecodeRequest(body) // fast path, one pass
 	if err != nil {
 		// The edge's own decoding names what is wrong the way the real
@@ -202,58 +200,6 @@ func (s *Server) readBody(r *http.Request, buf *[]byte) ([]byte, error) {
 		}
 	}
 	return b, &http.MaxBytesError{Limit: s.maxBodyBytes}
-}
-
-// deliveryQuery returns the imsOrgId and sessionId query parameters of u
-// (the first value of each, "" when absent), as u.Query().Get would, but
-// without building a map of every parameter for each request.
-func (s *Server) deliveryQuery(u *url.URL) (organizationID, sessionID string) {
-	raw := u.RawQuery
-	// url.ParseQuery refuses a query with too many parameters (the limit
-	// can be set with GODEBUG=urlmaxqueryparams): such a query is left to it.
-	if s.customQueryLimit || strings.Count(raw, "&") >= maxQueryParams {
-		query := u.Query()
-		return query.Get("imsOrgId"), query.Get("sessionId")
-	}
-	var haveOrganization, haveSession bool
-	for raw != "" && !(haveOrganization && haveSession) {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		// Pairs url.ParseQuery skips: with a semicolon, empty, or with an
-		// escape that does not decode.
-		if pair == "" || strings.Contains(pair, ";") {
-			continue
-		}
-		key, value, _ := strings.Cut(pair, "=")
-		key, err := unescapeQuery(key)
-		if err != nil {
-			continue
-		}
-		switch {
-		case key == "imsOrgId" && !haveOrganization:
-			if value, err = unescapeQuery(value); err == nil {
-				organizationID, haveOrganization = value, true
-			}
-		case key == "sessionId" && !haveSession:
-			if value, err = unescapeQuery(value); err == nil {
-				sessionID, haveSession = value, true
-			}
-		}
-	}
-	return organizationID, sessionID
-}
-
-// maxQueryParams is url.ParseQuery's default limit on the number of
-// parameters of a query.
-const maxQueryParams = 10000
-
-// unescapeQuery decodes a query key or value as url.ParseQuery does, with
-// no allocation when there is nothing to decode.
-func unescapeQuery(s string) (string, error) {
-	if !strings.ContainsAny(s, "%+") {
-		return s, nil
-	}
-	return url.QueryUnescape(s)
 }
 
 // writeDeliveryResponse writes resp with the engine's reflection-free
@@ -539,18 +485,13 @@ func validateDeliveryRequest(req *delivery.DeliveryRequest) error {
 		}
 	}
 	for i, n := range req.Notifications {
-		if n.ID != "" && n.Type.Valid() && (n.Mbox == nil || n.View == nil) {
-			continue // the field's name is only written for an error
-		}
-		field := fmt.Sprintf("notifications[%d]", i)
-		if n.ID == "" {
-			return fmt.Errorf("%s.id is required", field)
-		}
-		if !n.Type.Valid() {
-			return fmt.Errorf("%s.type %q is not one of %q, %q", field, n.Type, delivery.MetricDisplay, delivery.MetricClick)
-		}
-		if n.Mbox != nil && n.View != nil {
-			return fmt.Errorf("%s has both mbox and view: they are mutually exclusive", field)
+		switch {
+		case n.ID == "":
+			return fmt.Errorf("notifications[%d].id is required", i)
+		case !n.Type.Valid():
+			return fmt.Errorf("notifications[%d].type %q is not one of %q, %q", i, n.Type, delivery.MetricDisplay, delivery.MetricClick)
+		case n.Mbox != nil && n.View != nil:
+			return fmt.Errorf("notifications[%d] has both mbox and view: they are mutually exclusive", i)
 		}
 	}
 	if id := req.ID; id != nil {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,36 +32,6 @@ func newTestServer(t *testing.T, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// TestDeliveryQueryMatchesURLQuery checks that deliveryQuery reads the two
-// parameters as url.Values.Get does, escapes and malformed pairs included.
-func TestDeliveryQueryMatchesURLQuery(t *testing.T) {
-	t.Parallel()
-	s := newTestServer(t)
-	for _, raw := range []string{
-		"", "imsOrgId=org&sessionId=s1", "sessionId=s1&imsOrgId=org&version=2.11.0",
-		"imsOrgId=65453EA95E702A590A495D44%40AdobeOrg&sessionId=abc-123",
-		"imsOrgId=a+b&sessionId=%20", "imsOrgId=&sessionId=", "imsOrgId&sessionId",
-		"sessionId=first&sessionId=second&imsOrgId=x&imsOrgId=y",
-		"sessionId=%zz&sessionId=good&imsOrgId=o", "imsOrgId=o;x&imsOrgId=p&sessionId=s;t&sessionId=u",
-		"session%49d=escaped-key&ims%4FrgId=o", "sessionId%zz=x&sessionId=y&imsOrgId=o",
-		"&&imsOrgId=o&&sessionId=s&&", "imsorgid=o&SESSIONID=s", "imsOrgId=o=p&sessionId==s",
-		"imsOrgId=%E2%9C%93&sessionId=%C3%A9", "imsOrgId=%&sessionId=%4",
-		strings.Repeat("x=1&", maxQueryParams) + "imsOrgId=o&sessionId=s",
-		strings.Repeat("x=1&", maxQueryParams-2) + "imsOrgId=o&sessionId=s",
-	} {
-		u := &url.URL{Path: "/rest/v1/delivery", RawQuery: raw}
-		organizationID, sessionID := s.deliveryQuery(u)
-		want := u.Query()
-		if organizationID != want.Get("imsOrgId") || sessionID != want.Get("sessionId") {
-			name := raw
-			if len(name) > 60 {
-				name = name[len(name)-60:]
-			}
-			t.Errorf("query …%s: got %q, %q; url.Query gives %q, %q", name, organizationID, sessionID, want.Get("imsOrgId"), want.Get("sessionId"))
-		}
-	}
 }
 
 // TestReadBody checks the body limit with and without a Content-Length,

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,10 +39,6 @@ type Server struct {
 	// bodyBuffers those delivery requests are read into.
 	responseBuffers sync.Pool
 	bodyBuffers     sync.Pool
-	// customQueryLimit is set when GODEBUG sets url.ParseQuery's limit on
-	// the number of query parameters: deliveryQuery then leaves every
-	// query to url.ParseQuery.
-	customQueryLimit bool
 	// ownEdgeHost is the edgeHost of this edge's cluster, tntIDSuffix the
 	// location hint of the tntIds it mints (".28_0"), and jsonContentType
 	// the Content-Type of its answers: made once, not per answer.
@@ -111,24 +106,23 @@ func New(opts ...Option) (*Server, error) {
 		cfg.seed = binary.LittleEndian.Uint64(b[:])
 	}
 	s := &Server{
-		client:           cfg.client,
-		organizationID:   cfg.organizationID,
-		environment:      cfg.environment,
-		cluster:          cfg.cluster,
-		maxBodyBytes:     cfg.maxBodyBytes,
-		shutdownTimeout:  cfg.shutdownTimeout,
-		seed:             cfg.seed,
-		logger:           cfg.logger,
-		newEngine:        cfg.newEngine,
-		geoLookup:        cfg.geoLookup,
-		clusterRouting:   !cfg.noClusterRouting,
-		customQueryLimit: strings.Contains(os.Getenv("GODEBUG"), "urlmaxqueryparams"),
-		ownEdgeHost:      "mboxedge" + strconv.Itoa(cfg.cluster) + ".tt.omtrdc.net",
-		tntIDSuffix:      "." + strconv.Itoa(cfg.cluster) + "_0",
-		jsonContentType:  []string{"application/json;charset=UTF-8"}[:1:1],
-		injector:         newInjector(cfg.seed, cfg.latency, cfg.faults),
-		notes:            newNotificationLog(cfg.notificationLimit),
-		metrics:          newMetrics(),
+		client:          cfg.client,
+		organizationID:  cfg.organizationID,
+		environment:     cfg.environment,
+		cluster:         cfg.cluster,
+		maxBodyBytes:    cfg.maxBodyBytes,
+		shutdownTimeout: cfg.shutdownTimeout,
+		seed:            cfg.seed,
+		logger:          cfg.logger,
+		newEngine:       cfg.newEngine,
+		geoLookup:       cfg.geoLookup,
+		clusterRouting:  !cfg.noClusterRouting,
+		ownEdgeHost:     "mboxedge" + strconv.Itoa(cfg.cluster) + ".tt.omtrdc.net",
+		tntIDSuffix:     "." + strconv.Itoa(cfg.cluster) + "_0",
+		jsonContentType: []string{"application/json;charset=UTF-8"}[:1:1],
+		injector:        newInjector(cfg.seed, cfg.latency, cfg.faults),
+		notes:           newNotificationLog(cfg.notificationLimit),
+		metrics:         newMetrics(),
 	}
 	state, err := s.buildState(artifact, source)
 	if err != nil {
