@@ -38,15 +38,8 @@ func DecodeRequest(data []byte) (*delivery.DeliveryRequest, error) {
 		}
 		return req, nil
 	}
-	// Both option sets decode the same requests with the same errors; a
-	// request that names parameters (in any case) otherwise than plainly is
-	// only decoded more slowly.
-	options := requestDecodeOptions
-	if bytes.Contains(trimmed, []byte(`arameters"`)) {
-		options = parametersDecodeOptions
-	}
 	var req delivery.DeliveryRequest
-	if err := jsonv2.Unmarshal(trimmed, &req, options); err != nil {
+	if err := jsonv2.Unmarshal(trimmed, &req, parametersDecodeOptions); err != nil {
 		var semantic *jsonv2.SemanticError
 		if errors.As(err, &semantic) && semantic.JSONPointer != "" {
 			reason := "has the wrong type"
