@@ -21,29 +21,29 @@ func AppendResponseJSON(dst []byte, r *DeliveryResponse) []byte {
 	}
 	w := objectWriter{dst: append(dst, '{')}
 	if r.Status != 0 {
-		w.key("status")
+		w.member(`"status":`)
 		w.dst = strconv.AppendInt(w.dst, int64(r.Status), 10)
 	}
-	w.str("requestId", r.RequestID)
+	w.str(`"requestId":`, r.RequestID)
 	if r.ID != nil {
-		w.key("id")
+		w.member(`"id":`)
 		w.dst = appendVisitorID(w.dst, r.ID)
 	}
-	w.str("client", r.Client)
-	w.str("edgeHost", r.EdgeHost)
+	w.str(`"client":`, r.Client)
+	w.str(`"edgeHost":`, r.EdgeHost)
 	if r.Execute != nil {
-		w.key("execute")
+		w.member(`"execute":`)
 		w.dst = appendExecute(w.dst, r.Execute)
 	}
 	if r.Prefetch != nil {
-		w.key("prefetch")
+		w.member(`"prefetch":`)
 		w.dst = appendPrefetch(w.dst, r.Prefetch)
 	}
 	if len(r.Notifications) > 0 {
-		w.key("notifications")
+		w.member(`"notifications":`)
 		w.dst = appendFallback(w.dst, r.Notifications)
 	}
-	w.str("telemetryServerToken", r.TelemetryServerToken)
+	w.str(`"telemetryServerToken":`, r.TelemetryServerToken)
 	return append(w.dst, '}')
 }
 
@@ -53,32 +53,32 @@ type objectWriter struct {
 	count int
 }
 
-func (w *objectWriter) key(name string) {
+// member starts a member, its name given as it is written ("name":): one
+// append, with the comma before all but the first.
+func (w *objectWriter) member(quoted string) {
 	if w.count > 0 {
 		w.dst = append(w.dst, ',')
 	}
 	w.count++
-	w.dst = append(w.dst, '"')
-	w.dst = append(w.dst, name...)
-	w.dst = append(w.dst, '"', ':')
+	w.dst = append(w.dst, quoted...)
 }
 
-// str writes an omitempty string member.
-func (w *objectWriter) str(name, v string) {
+// str writes an omitempty string member, its name given as member takes it.
+func (w *objectWriter) str(quoted, v string) {
 	if v == "" {
 		return
 	}
-	w.key(name)
+	w.member(quoted)
 	w.dst = appendJSONString(w.dst, v)
 }
 
 func appendVisitorID(dst []byte, id *VisitorID) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	w.str("tntId", id.TntID)
-	w.str("thirdPartyId", id.ThirdPartyID)
-	w.str("marketingCloudVisitorId", id.MarketingCloudVisitorID)
+	w.str(`"tntId":`, id.TntID)
+	w.str(`"thirdPartyId":`, id.ThirdPartyID)
+	w.str(`"marketingCloudVisitorId":`, id.MarketingCloudVisitorID)
 	if len(id.CustomerIDs) > 0 {
-		w.key("customerIds")
+		w.member(`"customerIds":`)
 		w.dst = append(w.dst, '[')
 		for i, c := range id.CustomerIDs {
 			if i > 0 {
@@ -100,11 +100,11 @@ func appendVisitorID(dst []byte, id *VisitorID) []byte {
 func appendExecute(dst []byte, x *ExecuteResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if x.PageLoad != nil {
-		w.key("pageLoad")
+		w.member(`"pageLoad":`)
 		w.dst = appendPageLoad(w.dst, x.PageLoad)
 	}
 	if len(x.Mboxes) > 0 {
-		w.key("mboxes")
+		w.member(`"mboxes":`)
 		w.dst = appendMboxes(w.dst, x.Mboxes)
 	}
 	return append(w.dst, '}')
@@ -113,7 +113,7 @@ func appendExecute(dst []byte, x *ExecuteResponse) []byte {
 func appendPrefetch(dst []byte, p *PrefetchResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if len(p.Views) > 0 {
-		w.key("views")
+		w.member(`"views":`)
 		w.dst = append(w.dst, '[')
 		for i := range p.Views {
 			if i > 0 {
@@ -124,15 +124,15 @@ func appendPrefetch(dst []byte, p *PrefetchResponse) []byte {
 		w.dst = append(w.dst, ']')
 	}
 	if p.PageLoad != nil {
-		w.key("pageLoad")
+		w.member(`"pageLoad":`)
 		w.dst = appendPageLoad(w.dst, p.PageLoad)
 	}
 	if len(p.Mboxes) > 0 {
-		w.key("mboxes")
+		w.member(`"mboxes":`)
 		w.dst = appendMboxes(w.dst, p.Mboxes)
 	}
 	if len(p.Metrics) > 0 {
-		w.key("metrics")
+		w.member(`"metrics":`)
 		w.dst = appendMetrics(w.dst, p.Metrics)
 	}
 	return append(w.dst, '}')
@@ -146,14 +146,14 @@ func appendMboxes(dst []byte, mboxes []MboxResponse) []byte {
 		}
 		m := &mboxes[i]
 		w := objectWriter{dst: append(dst, '{')}
-		w.key("index")
+		w.member(`"index":`)
 		w.dst = strconv.AppendInt(w.dst, int64(m.Index), 10)
-		w.str("name", m.Name)
+		w.str(`"name":`, m.Name)
 		w.options(m.Options)
 		w.metrics(m.Metrics)
 		w.analytics(m.Analytics)
 		w.trace(m.Trace)
-		w.str("state", m.State)
+		w.str(`"state":`, m.State)
 		dst = append(w.dst, '}')
 	}
 	return append(dst, ']')
@@ -164,7 +164,7 @@ func appendPageLoad(dst []byte, p *PageLoadResponse) []byte {
 	w.options(p.Options)
 	w.metrics(p.Metrics)
 	w.analytics(p.Analytics)
-	w.str("state", p.State)
+	w.str(`"state":`, p.State)
 	w.trace(p.Trace)
 	return append(w.dst, '}')
 }
@@ -172,18 +172,18 @@ func appendPageLoad(dst []byte, p *PageLoadResponse) []byte {
 func appendView(dst []byte, v *View) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if v.ID != 0 {
-		w.key("id")
+		w.member(`"id":`)
 		w.dst = strconv.AppendInt(w.dst, v.ID, 10)
 	}
-	w.str("name", v.Name)
-	w.str("key", v.Key)
+	w.str(`"name":`, v.Name)
+	w.str(`"key":`, v.Key)
 	w.options(v.Options)
 	if v.Metrics != nil { // omitzero: an empty list is written as []
-		w.key("metrics")
+		w.member(`"metrics":`)
 		w.dst = appendMetrics(w.dst, v.Metrics)
 	}
 	w.analytics(v.Analytics)
-	w.str("state", v.State)
+	w.str(`"state":`, v.State)
 	w.trace(v.Trace)
 	return append(w.dst, '}')
 }
@@ -192,7 +192,7 @@ func (w *objectWriter) options(opts []Option) {
 	if len(opts) == 0 {
 		return
 	}
-	w.key("options")
+	w.member(`"options":`)
 	w.dst = append(w.dst, '[')
 	for i := range opts {
 		if i > 0 {
@@ -200,14 +200,14 @@ func (w *objectWriter) options(opts []Option) {
 		}
 		o := &opts[i]
 		ow := objectWriter{dst: append(w.dst, '{')}
-		ow.str("type", string(o.Type))
+		ow.str(`"type":`, string(o.Type))
 		if len(o.Content) > 0 {
-			ow.key("content")
+			ow.member(`"content":`)
 			ow.dst = appendRawJSON(ow.dst, o.Content)
 		}
-		ow.str("eventToken", o.EventToken)
+		ow.str(`"eventToken":`, o.EventToken)
 		if len(o.ResponseTokens) > 0 {
-			ow.key("responseTokens")
+			ow.member(`"responseTokens":`)
 			ow.dst = appendObject(ow.dst, o.ResponseTokens)
 		}
 		w.dst = append(ow.dst, '}')
@@ -219,7 +219,7 @@ func (w *objectWriter) metrics(metrics []Metric) {
 	if len(metrics) == 0 {
 		return
 	}
-	w.key("metrics")
+	w.member(`"metrics":`)
 	w.dst = appendMetrics(w.dst, metrics)
 }
 
@@ -231,9 +231,9 @@ func appendMetrics(dst []byte, metrics []Metric) []byte {
 		}
 		m := &metrics[i]
 		w := objectWriter{dst: append(dst, '{')}
-		w.str("type", string(m.Type))
-		w.str("selector", m.Selector)
-		w.str("eventToken", m.EventToken)
+		w.str(`"type":`, string(m.Type))
+		w.str(`"selector":`, m.Selector)
+		w.str(`"eventToken":`, m.EventToken)
 		w.analytics(m.Analytics)
 		dst = append(w.dst, '}')
 	}
@@ -244,7 +244,7 @@ func (w *objectWriter) analytics(a *AnalyticsResponse) {
 	if a == nil {
 		return
 	}
-	w.key("analytics")
+	w.member(`"analytics":`)
 	w.dst = appendFallback(w.dst, a)
 }
 
@@ -252,7 +252,7 @@ func (w *objectWriter) trace(t TraceResponse) {
 	if len(t) == 0 {
 		return
 	}
-	w.key("trace")
+	w.member(`"trace":`)
 	w.dst = appendObject(w.dst, t)
 }
 

@@ -60,7 +60,7 @@ func (e *requestEncoder) at(list string, index int, object string) {
 // written as their decimals, since below 1e9 no shorter decimal is as
 // close to the float.
 func (e *requestEncoder) number(w *objectWriter, quoted string, f float64) {
-	member(w, quoted)
+	w.member(quoted)
 	switch {
 	case f != math.Trunc(f) && math.Abs(f) < 1e9:
 		// f is the float nearest hundredths/100 exactly when dividing
@@ -88,25 +88,6 @@ func appendHundredths(dst []byte, n int64) []byte {
 		return append(dst, '.', byte('0'+frac/10))
 	}
 	return append(dst, '.', byte('0'+frac/10), byte('0'+frac%10))
-}
-
-// member starts the member of w whose name is quoted, given as it is
-// written ("name":): one append instead of objectWriter.key's four.
-func member(w *objectWriter, quoted string) {
-	if w.count > 0 {
-		w.dst = append(w.dst, ',')
-	}
-	w.count++
-	w.dst = append(w.dst, quoted...)
-}
-
-// str writes an omitempty string member with appendString.
-func str(w *objectWriter, quoted, v string) {
-	if v == "" {
-		return
-	}
-	member(w, quoted)
-	w.dst = appendJSONString(w.dst, v)
 }
 
 // Word-wide byte tests (as in "Bit Twiddling Hacks"): for a uint64 x,
@@ -181,21 +162,21 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, `"requestId":`, r.RequestID)
-	str(&w, `"impressionId":`, r.ImpressionID)
+	w.str(`"requestId":`, r.RequestID)
+	w.str(`"impressionId":`, r.ImpressionID)
 	if r.ID != nil {
-		member(&w, `"id":`)
+		w.member(`"id":`)
 		w.dst = appendVisitorID(w.dst, r.ID)
 	}
 	optionalInt(&w, `"environmentId":`, r.EnvironmentID)
 	if r.Property != nil {
-		member(&w, `"property":`)
+		w.member(`"property":`)
 		w.dst = append(w.dst, `{"token":`...)
 		w.dst = appendJSONString(w.dst, r.Property.Token)
 		w.dst = append(w.dst, '}')
 	}
 	if r.Trace != nil {
-		member(&w, `"trace":`)
+		w.member(`"trace":`)
 		w.dst = append(w.dst, `{"authorizationToken":`...)
 		w.dst = appendJSONString(w.dst, r.Trace.AuthorizationToken)
 		if len(r.Trace.Usage) > 0 {
@@ -205,38 +186,38 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 		w.dst = append(w.dst, '}')
 	}
 	if r.Context != nil {
-		member(&w, `"context":`)
+		w.member(`"context":`)
 		w.dst = e.context(w.dst, r.Context)
 	}
 	if r.ExperienceCloud != nil {
-		member(&w, `"experienceCloud":`)
+		w.member(`"experienceCloud":`)
 		w.dst = appendExperienceCloud(w.dst, r.ExperienceCloud)
 	}
 	if r.Execute != nil {
-		member(&w, `"execute":`)
+		w.member(`"execute":`)
 		w.dst = e.execute(w.dst, r.Execute)
 	}
 	if r.Prefetch != nil {
-		member(&w, `"prefetch":`)
+		w.member(`"prefetch":`)
 		w.dst = e.prefetch(w.dst, r.Prefetch)
 	}
 	if r.Telemetry != nil {
-		member(&w, `"telemetry":`)
+		w.member(`"telemetry":`)
 		w.dst = e.telemetry(w.dst, r.Telemetry)
 	}
 	if len(r.Notifications) > 0 {
-		member(&w, `"notifications":`)
+		w.member(`"notifications":`)
 		w.dst = e.notifications(w.dst, r.Notifications)
 	}
 	if r.QAMode != nil {
 		// Rare (QA links only) and free of floats: encoding/json writes it.
-		member(&w, `"qaMode":`)
+		w.member(`"qaMode":`)
 		w.dst = appendFallback(w.dst, r.QAMode)
 	}
 	if r.Preview != nil {
-		member(&w, `"preview":`)
+		w.member(`"preview":`)
 		pw := objectWriter{dst: append(w.dst, '{')}
-		str(&pw, `"token":`, r.Preview.Token)
+		pw.str(`"token":`, r.Preview.Token)
 		w.dst = append(pw.dst, '}')
 	}
 	return append(w.dst, '}')
@@ -244,94 +225,94 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 
 func (e *requestEncoder) context(dst []byte, c *Context) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	member(&w, `"channel":`)
+	w.member(`"channel":`)
 	w.dst = appendJSONString(w.dst, string(c.Channel))
 	if m := c.MobilePlatform; m != nil {
-		member(&w, `"mobilePlatform":`)
+		w.member(`"mobilePlatform":`)
 		mw := objectWriter{dst: append(w.dst, '{')}
-		str(&mw, `"deviceName":`, m.DeviceName)
-		member(&mw, `"deviceType":`)
+		mw.str(`"deviceName":`, m.DeviceName)
+		mw.member(`"deviceType":`)
 		mw.dst = appendJSONString(mw.dst, string(m.DeviceType))
-		member(&mw, `"platformType":`)
+		mw.member(`"platformType":`)
 		mw.dst = appendJSONString(mw.dst, string(m.PlatformType))
-		str(&mw, `"version":`, m.Version)
+		mw.str(`"version":`, m.Version)
 		w.dst = append(mw.dst, '}')
 	}
 	if a := c.Application; a != nil {
-		member(&w, `"application":`)
+		w.member(`"application":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
-		str(&aw, `"id":`, a.ID)
-		str(&aw, `"name":`, a.Name)
-		str(&aw, `"version":`, a.Version)
+		aw.str(`"id":`, a.ID)
+		aw.str(`"name":`, a.Name)
+		aw.str(`"version":`, a.Version)
 		w.dst = append(aw.dst, '}')
 	}
 	if s := c.Screen; s != nil {
 		e.at("", -1, "context.screen")
-		member(&w, `"screen":`)
+		w.member(`"screen":`)
 		sw := objectWriter{dst: append(w.dst, '{')}
 		e.optionalNumber(&sw, `"width":`, s.Width)
 		e.optionalNumber(&sw, `"height":`, s.Height)
 		e.optionalNumber(&sw, `"colorDepth":`, s.ColorDepth)
 		e.optionalNumber(&sw, `"pixelRatio":`, s.PixelRatio)
-		str(&sw, `"orientation":`, string(s.Orientation))
+		sw.str(`"orientation":`, string(s.Orientation))
 		w.dst = append(sw.dst, '}')
 	}
 	if win := c.Window; win != nil {
 		e.at("", -1, "context.window")
-		member(&w, `"window":`)
+		w.member(`"window":`)
 		ww := objectWriter{dst: append(w.dst, '{')}
 		e.optionalNumber(&ww, `"width":`, win.Width)
 		e.optionalNumber(&ww, `"height":`, win.Height)
 		w.dst = append(ww.dst, '}')
 	}
 	if b := c.Browser; b != nil {
-		member(&w, `"browser":`)
+		w.member(`"browser":`)
 		bw := objectWriter{dst: append(w.dst, '{')}
-		str(&bw, `"host":`, b.Host)
-		str(&bw, `"language":`, b.Language)
-		str(&bw, `"webGLRenderer":`, b.WebGLRenderer)
+		bw.str(`"host":`, b.Host)
+		bw.str(`"language":`, b.Language)
+		bw.str(`"webGLRenderer":`, b.WebGLRenderer)
 		w.dst = append(bw.dst, '}')
 	}
 	if c.Address != nil {
-		member(&w, `"address":`)
+		w.member(`"address":`)
 		w.dst = appendAddress(w.dst, c.Address)
 	}
 	if g := c.Geo; g != nil {
 		e.at("", -1, "context.geo")
-		member(&w, `"geo":`)
+		w.member(`"geo":`)
 		gw := objectWriter{dst: append(w.dst, '{')}
-		str(&gw, `"ipAddress":`, g.IPAddress)
+		gw.str(`"ipAddress":`, g.IPAddress)
 		if g.Latitude != nil {
 			e.number(&gw, `"latitude":`, *g.Latitude)
 		}
 		if g.Longitude != nil {
 			e.number(&gw, `"longitude":`, *g.Longitude)
 		}
-		str(&gw, `"countryCode":`, g.CountryCode)
-		str(&gw, `"stateCode":`, g.StateCode)
-		str(&gw, `"city":`, g.City)
-		str(&gw, `"zip":`, g.Zip)
+		gw.str(`"countryCode":`, g.CountryCode)
+		gw.str(`"stateCode":`, g.StateCode)
+		gw.str(`"city":`, g.City)
+		gw.str(`"zip":`, g.Zip)
 		w.dst = append(gw.dst, '}')
 	}
 	if c.TimeOffsetInMinutes != nil {
 		e.at("", -1, "context")
 		e.number(&w, `"timeOffsetInMinutes":`, *c.TimeOffsetInMinutes)
 	}
-	str(&w, `"userAgent":`, c.UserAgent)
+	w.str(`"userAgent":`, c.UserAgent)
 	if h := c.ClientHints; h != nil {
-		member(&w, `"clientHints":`)
+		w.member(`"clientHints":`)
 		hw := objectWriter{dst: append(w.dst, '{')}
 		if h.Mobile != nil {
-			member(&hw, `"mobile":`)
+			hw.member(`"mobile":`)
 			hw.dst = strconv.AppendBool(hw.dst, *h.Mobile)
 		}
-		str(&hw, `"model":`, h.Model)
-		str(&hw, `"platform":`, h.Platform)
-		str(&hw, `"platformVersion":`, h.PlatformVersion)
-		str(&hw, `"browserUAWithMajorVersion":`, h.BrowserUAWithMajorVersion)
-		str(&hw, `"browserUAWithFullVersion":`, h.BrowserUAWithFullVersion)
-		str(&hw, `"architecture":`, h.Architecture)
-		str(&hw, `"bitness":`, h.Bitness)
+		hw.str(`"model":`, h.Model)
+		hw.str(`"platform":`, h.Platform)
+		hw.str(`"platformVersion":`, h.PlatformVersion)
+		hw.str(`"browserUAWithMajorVersion":`, h.BrowserUAWithMajorVersion)
+		hw.str(`"browserUAWithFullVersion":`, h.BrowserUAWithFullVersion)
+		hw.str(`"architecture":`, h.Architecture)
+		hw.str(`"bitness":`, h.Bitness)
 		w.dst = append(hw.dst, '}')
 	}
 	optionalTrue(&w, `"beacon":`, c.Beacon)
@@ -348,19 +329,19 @@ func (e *requestEncoder) optionalNumber(w *objectWriter, quoted string, f float6
 func appendExperienceCloud(dst []byte, ec *ExperienceCloud) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if am := ec.AudienceManager; am != nil {
-		member(&w, `"audienceManager":`)
+		w.member(`"audienceManager":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
 		optionalInt(&aw, `"locationHint":`, int64(am.LocationHint))
-		str(&aw, `"blob":`, am.Blob)
+		aw.str(`"blob":`, am.Blob)
 		w.dst = append(aw.dst, '}')
 	}
 	if a := ec.Analytics; a != nil {
-		member(&w, `"analytics":`)
+		w.member(`"analytics":`)
 		aw := objectWriter{dst: append(w.dst, '{')}
-		str(&aw, `"supplementalDataId":`, a.SupplementalDataID)
-		str(&aw, `"logging":`, string(a.Logging))
-		str(&aw, `"trackingServer":`, a.TrackingServer)
-		str(&aw, `"trackingServerSecure":`, a.TrackingServerSecure)
+		aw.str(`"supplementalDataId":`, a.SupplementalDataID)
+		aw.str(`"logging":`, string(a.Logging))
+		aw.str(`"trackingServer":`, a.TrackingServer)
+		aw.str(`"trackingServerSecure":`, a.TrackingServerSecure)
 		w.dst = append(aw.dst, '}')
 	}
 	return append(w.dst, '}')
@@ -370,11 +351,11 @@ func (e *requestEncoder) execute(dst []byte, x *ExecuteRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if x.PageLoad != nil {
 		e.at("", -1, "execute.pageLoad")
-		member(&w, `"pageLoad":`)
+		w.member(`"pageLoad":`)
 		w.dst = e.pageLoad(w.dst, x.PageLoad)
 	}
 	if len(x.Mboxes) > 0 {
-		member(&w, `"mboxes":`)
+		w.member(`"mboxes":`)
 		w.dst = e.mboxes(w.dst, "execute.mboxes", x.Mboxes)
 	}
 	return append(w.dst, '}')
@@ -383,7 +364,7 @@ func (e *requestEncoder) execute(dst []byte, x *ExecuteRequest) []byte {
 func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
 	if len(p.Views) > 0 {
-		member(&w, `"views":`)
+		w.member(`"views":`)
 		w.dst = append(w.dst, '[')
 		for i := range p.Views {
 			if i > 0 {
@@ -392,8 +373,8 @@ func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 			v := &p.Views[i]
 			e.at("prefetch.views", i, "")
 			vw := objectWriter{dst: append(w.dst, '{')}
-			str(&vw, `"name":`, v.Name)
-			str(&vw, `"key":`, v.Key)
+			vw.str(`"name":`, v.Name)
+			vw.str(`"key":`, v.Key)
 			e.details(&vw, v.Address, v.Parameters, v.ProfileParameters, v.Order, v.Product)
 			w.dst = append(vw.dst, '}')
 		}
@@ -401,11 +382,11 @@ func (e *requestEncoder) prefetch(dst []byte, p *PrefetchRequest) []byte {
 	}
 	if p.PageLoad != nil {
 		e.at("", -1, "prefetch.pageLoad")
-		member(&w, `"pageLoad":`)
+		w.member(`"pageLoad":`)
 		w.dst = e.pageLoad(w.dst, p.PageLoad)
 	}
 	if len(p.Mboxes) > 0 {
-		member(&w, `"mboxes":`)
+		w.member(`"mboxes":`)
 		w.dst = e.mboxes(w.dst, "prefetch.mboxes", p.Mboxes)
 	}
 	return append(w.dst, '}')
@@ -426,9 +407,9 @@ func (e *requestEncoder) mboxes(dst []byte, list string, mboxes []MboxRequest) [
 		m := &mboxes[i]
 		e.at(list, i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		member(&w, `"index":`)
+		w.member(`"index":`)
 		w.dst = strconv.AppendInt(w.dst, int64(m.Index), 10)
-		str(&w, `"name":`, m.Name)
+		w.str(`"name":`, m.Name)
 		e.details(&w, m.Address, m.Parameters, m.ProfileParameters, m.Order, m.Product)
 		dst = append(w.dst, '}')
 	}
@@ -439,51 +420,51 @@ func (e *requestEncoder) mboxes(dst []byte, list string, mboxes []MboxRequest) [
 // notification requests share, in their order.
 func (e *requestEncoder) details(w *objectWriter, a *Address, params, profile Parameters, o *Order, p *Product) {
 	if a != nil {
-		member(w, `"address":`)
+		w.member(`"address":`)
 		w.dst = appendAddress(w.dst, a)
 	}
 	if len(params) > 0 {
-		member(w, `"parameters":`)
+		w.member(`"parameters":`)
 		w.dst = appendStringMap(w.dst, params)
 	}
 	if len(profile) > 0 {
-		member(w, `"profileParameters":`)
+		w.member(`"profileParameters":`)
 		w.dst = appendStringMap(w.dst, profile)
 	}
 	if o != nil {
-		member(w, `"order":`)
+		w.member(`"order":`)
 		w.dst = e.order(w.dst, o)
 	}
 	if p != nil {
-		member(w, `"product":`)
+		w.member(`"product":`)
 		pw := objectWriter{dst: append(w.dst, '{')}
-		str(&pw, `"id":`, p.ID)
-		str(&pw, `"categoryId":`, p.CategoryID)
+		pw.str(`"id":`, p.ID)
+		pw.str(`"categoryId":`, p.CategoryID)
 		w.dst = append(pw.dst, '}')
 	}
 }
 
 func appendAddress(dst []byte, a *Address) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, `"url":`, a.URL)
-	str(&w, `"referringUrl":`, a.ReferringURL)
+	w.str(`"url":`, a.URL)
+	w.str(`"referringUrl":`, a.ReferringURL)
 	return append(w.dst, '}')
 }
 
 func (e *requestEncoder) order(dst []byte, o *Order) []byte {
 	e.sub = "order"
 	w := objectWriter{dst: append(dst, '{')}
-	str(&w, `"id":`, o.ID)
+	w.str(`"id":`, o.ID)
 	if o.Total != nil {
 		e.number(&w, `"total":`, *o.Total)
 	}
 	if len(o.PurchasedProductIDs) > 0 {
-		member(&w, `"purchasedProductIds":`)
+		w.member(`"purchasedProductIds":`)
 		w.dst = appendStrings(w.dst, o.PurchasedProductIDs)
 	}
-	str(&w, `"time":`, o.Time)
+	w.str(`"time":`, o.Time)
 	if o.ExperienceLocalID != nil {
-		member(&w, `"experienceLocalId":`)
+		w.member(`"experienceLocalId":`)
 		w.dst = strconv.AppendInt(w.dst, int64(*o.ExperienceLocalID), 10)
 	}
 	optionalTrue(&w, `"duplicate":`, o.Duplicate)
@@ -504,15 +485,15 @@ func (e *requestEncoder) telemetry(dst []byte, t *Telemetry) []byte {
 		en := &t.Entries[i]
 		e.at("telemetry.entries", i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		str(&w, `"requestId":`, en.RequestID)
+		w.str(`"requestId":`, en.RequestID)
 		optionalInt(&w, `"timestamp":`, en.Timestamp)
-		str(&w, `"mode":`, string(en.Mode))
+		w.str(`"mode":`, string(en.Mode))
 		e.optionalNumber(&w, `"execution":`, en.Execution)
 		e.optionalNumber(&w, `"parsing":`, en.Parsing)
 		if f := en.Features; f != nil {
-			member(&w, `"features":`)
+			w.member(`"features":`)
 			fw := objectWriter{dst: append(w.dst, '{')}
-			str(&fw, `"decisioningMethod":`, string(f.DecisioningMethod))
+			fw.str(`"decisioningMethod":`, string(f.DecisioningMethod))
 			optionalInt(&fw, `"executeMboxCount":`, int64(f.ExecuteMboxCount))
 			optionalTrue(&fw, `"executePageLoad":`, f.ExecutePageLoad)
 			optionalInt(&fw, `"prefetchMboxCount":`, int64(f.PrefetchMboxCount))
@@ -522,7 +503,7 @@ func (e *requestEncoder) telemetry(dst []byte, t *Telemetry) []byte {
 		}
 		if q := en.Request; q != nil {
 			e.sub = "request"
-			member(&w, `"request":`)
+			w.member(`"request":`)
 			qw := objectWriter{dst: append(w.dst, '{')}
 			e.optionalNumber(&qw, `"dns":`, q.DNS)
 			e.optionalNumber(&qw, `"tls":`, q.TLS)
@@ -532,7 +513,7 @@ func (e *requestEncoder) telemetry(dst []byte, t *Telemetry) []byte {
 			w.dst = append(qw.dst, '}')
 			e.sub = ""
 		}
-		str(&w, `"telemetryServerToken":`, en.TelemetryServerToken)
+		w.str(`"telemetryServerToken":`, en.TelemetryServerToken)
 		dst = append(w.dst, '}')
 	}
 	return append(dst, ']', '}')
@@ -547,36 +528,36 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 		n := &notifications[i]
 		e.at("notifications", i, "")
 		w := objectWriter{dst: append(dst, '{')}
-		member(&w, `"id":`)
+		w.member(`"id":`)
 		w.dst = appendJSONString(w.dst, n.ID)
-		str(&w, `"impressionId":`, n.ImpressionID)
-		member(&w, `"type":`)
+		w.str(`"impressionId":`, n.ImpressionID)
+		w.member(`"type":`)
 		w.dst = appendJSONString(w.dst, string(n.Type))
-		member(&w, `"timestamp":`)
+		w.member(`"timestamp":`)
 		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
 		if len(n.Tokens) > 0 {
-			member(&w, `"tokens":`)
+			w.member(`"tokens":`)
 			w.dst = appendStrings(w.dst, n.Tokens)
 		}
 		if m := n.Mbox; m != nil {
-			member(&w, `"mbox":`)
+			w.member(`"mbox":`)
 			mw := objectWriter{dst: append(w.dst, '{')}
-			str(&mw, `"name":`, m.Name)
-			str(&mw, `"state":`, m.State)
+			mw.str(`"name":`, m.Name)
+			mw.str(`"state":`, m.State)
 			w.dst = append(mw.dst, '}')
 		}
 		if v := n.View; v != nil {
-			member(&w, `"view":`)
+			w.member(`"view":`)
 			vw := objectWriter{dst: append(w.dst, '{')}
-			str(&vw, `"name":`, v.Name)
-			str(&vw, `"key":`, v.Key)
-			str(&vw, `"state":`, v.State)
+			vw.str(`"name":`, v.Name)
+			vw.str(`"key":`, v.Key)
+			vw.str(`"state":`, v.State)
 			w.dst = append(vw.dst, '}')
 		}
 		if p := n.PageLoad; p != nil {
-			member(&w, `"pageLoad":`)
+			w.member(`"pageLoad":`)
 			pw := objectWriter{dst: append(w.dst, '{')}
-			str(&pw, `"state":`, p.State)
+			pw.str(`"state":`, p.State)
 			w.dst = append(pw.dst, '}')
 		}
 		e.details(&w, n.Address, n.Parameters, n.ProfileParameters, n.Order, n.Product)
@@ -588,7 +569,7 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 // optionalInt writes an omitempty integer member.
 func optionalInt(w *objectWriter, quoted string, n int64) {
 	if n != 0 {
-		member(w, quoted)
+		w.member(quoted)
 		w.dst = strconv.AppendInt(w.dst, n, 10)
 	}
 }
@@ -596,7 +577,7 @@ func optionalInt(w *objectWriter, quoted string, n int64) {
 // optionalTrue writes an omitempty bool member.
 func optionalTrue(w *objectWriter, quoted string, b bool) {
 	if b {
-		member(w, quoted)
+		w.member(quoted)
 		w.dst = append(w.dst, "true"...)
 	}
 }
