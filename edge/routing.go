@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Routing is an HTTP transport that sends every request to one address (the
+// Transport is an HTTP transport that sends every request to one address (the
 // edge's host:port), whatever host the request names, over one pool of
 // keep-alive connections. SDK clients, targetflow's included, route a
 // visitor to "mboxedge<cluster>.tt.omtrdc.net" once the edge has answered
@@ -19,16 +19,16 @@ import (
 // host name, so a run of 256 calls in flight would open 256 connections to
 // the server domain and 256 more to the cluster's name, all to the same
 // edge.
-type Routing struct {
+type Transport struct {
 	addr      string
 	transport *http.Transport
 }
 
-// RoutingTransport returns a Routing transport to addr. Close its idle
+// RoutingTransport returns a Transport to addr. Close its idle
 // connections when done.
-func RoutingTransport(addr string) *Routing {
+func RoutingTransport(addr string) *Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &Routing{
+	return &Transport{
 		addr: addr,
 		transport: &http.Transport{
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -44,7 +44,7 @@ func RoutingTransport(addr string) *Routing {
 // RoundTrip sends req to the edge's address. A request for another host is
 // sent as a shallow copy with the edge's address in its URL and the asked
 // host in its Host header; req itself is not modified.
-func (r *Routing) RoundTrip(req *http.Request) (*http.Response, error) {
+func (r *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host == r.addr {
 		return r.transport.RoundTrip(req)
 	}
@@ -59,4 +59,4 @@ func (r *Routing) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes the transport's idle connections.
-func (r *Routing) CloseIdleConnections() { r.transport.CloseIdleConnections() }
+func (r *Transport) CloseIdleConnections() { r.transport.CloseIdleConnections() }
