@@ -47,7 +47,7 @@ func newOnDeviceEngine(artifact []byte, settings engineSettings) (decisionEngine
 	if geo == nil {
 		geo = noGeoLookup
 	}
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(settings.client),
 		ondevice.WithArtifactPayload(artifact),
 		ondevice.WithArtifactFormat(ondevice.FormatJSON),

@@ -77,8 +77,12 @@ func (a *Artifact) MboxNames() []string { return sortedKeys(a.mboxRules) }
 // artifact order.
 func (a *Artifact) ViewNames() []string { return append([]string(nil), a.viewOrder...) }
 
-// ArtifactError says why an artifact could not be used.
+// ArtifactError says why an artifact could not be used. It is the one
+// artifact error of targetflow: edge.ArtifactError is this type.
 type ArtifactError struct {
+	// Source says where the artifact came from (a path, a URL, "payload"),
+	// when the one refusing it knows.
+	Source string
 	// Field is the part of the artifact at fault ("version", "rules" ...),
 	// or empty for the document as a whole.
 	Field string
@@ -88,13 +92,22 @@ type ArtifactError struct {
 }
 
 func (e *ArtifactError) Error() string {
-	switch {
-	case e.Field == "":
-		return fmt.Sprintf("ondevice: invalid artifact: %v", e.Err)
-	case e.Value == "":
-		return fmt.Sprintf("ondevice: invalid artifact: %s: %v", e.Field, e.Err)
+	var b strings.Builder
+	b.WriteString("ondevice: invalid artifact")
+	if e.Source != "" {
+		b.WriteString(" from " + e.Source)
 	}
-	return fmt.Sprintf("ondevice: invalid artifact: %s %s: %v", e.Field, e.Value, e.Err)
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+		if e.Value != "" {
+			b.WriteString(" " + e.Value)
+		}
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
 }
 
 func (e *ArtifactError) Unwrap() error { return e.Err }

@@ -56,7 +56,13 @@ type Decision struct {
 }
 
 // DecideOption adjusts one Decide call.
-type DecideOption func(*decideSettings)
+type DecideOption interface {
+	applyDecide(*decideSettings)
+}
+
+type decideOption func(*decideSettings)
+
+func (f decideOption) applyDecide(s *decideSettings) { f(s) }
 
 type decideSettings struct {
 	sessionID    string
@@ -65,17 +71,21 @@ type decideSettings struct {
 }
 
 // WithSessionID sets the session id shown in traces.
-func WithSessionID(id string) DecideOption { return func(s *decideSettings) { s.sessionID = id } }
+func WithSessionID(id string) DecideOption {
+	return decideOption(func(s *decideSettings) { s.sessionID = id })
+}
 
 // WithLocationHint sets the edge location hint (as "28") used when a
 // visitor id is minted: the new tntId ends with ".28_0".
 func WithLocationHint(hint string) DecideOption {
-	return func(s *decideSettings) { s.locationHint = hint }
+	return decideOption(func(s *decideSettings) { s.locationHint = hint })
 }
 
 // WithParsingTime records how long decoding the request took, in
 // milliseconds, in the decision's telemetry entry.
-func WithParsingTime(ms float64) DecideOption { return func(s *decideSettings) { s.parsing = ms } }
+func WithParsingTime(ms float64) DecideOption {
+	return decideOption(func(s *decideSettings) { s.parsing = ms })
+}
 
 // Decide decides req with the current artifact. It never modifies req. It
 // fails only when no artifact is available or req is nil; a rule that cannot
@@ -91,7 +101,7 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	}
 	var settings decideSettings
 	for _, o := range opts {
-		o(&settings)
+		o.applyDecide(&settings)
 	}
 	now := e.clock.Now()
 	valid := e.validRequest(ctx, req, art, settings.locationHint)

@@ -75,7 +75,7 @@ func FuzzParseArtifact(f *testing.F) {
 			return
 		}
 		// Every parsed artifact decides without panicking, whatever its rules.
-		e := &Engine{client: "fuzz", clock: systemClock{}, logger: nopLogger(), telemetryEnabled: true}
+		e := &Engine{config: config{client: "fuzz", clock: systemClock{}, logger: nopLogger(), telemetryEnabled: true}}
 		e.current.Store(a)
 		if _, err := e.Decide(context.Background(), req); err != nil {
 			t.Fatalf("Decide: %v", err)
@@ -91,7 +91,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"context":{"channel":"web"},"execute":{"mboxes":[{"name":""}]}}`))
 	f.Add([]byte(`{"context":{"channel":"web"}} trailing`))
 	f.Add([]byte(`[]`))
-	engine, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
+	engine, err := New(WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
 		WithClock(fixedClock{time.Date(2026, 3, 25, 1, 5, 0, 0, time.UTC)}), WithGeoLookup(noGeo))
 	if err != nil {
 		f.Fatal(err)

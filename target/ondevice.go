@@ -196,7 +196,12 @@ func (c *Client) startOnDevice() error {
 	if cfg.geoLookup != nil {
 		opts = append(opts, ondevice.WithGeoLookup(cfg.geoLookup))
 	}
-	engine, err := ondevice.New(context.Background(), opts...)
+	engine, err := ondevice.New(opts...)
+	if err == nil {
+		if err = engine.WaitReady(context.Background()); err != nil {
+			engine.Close()
+		}
+	}
 	if err != nil {
 		return &ConfigError{Field: "artifact", Reason: fmt.Sprintf("on-device decisioning cannot start: %v", err)}
 	}

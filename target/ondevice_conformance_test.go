@@ -147,7 +147,7 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 	}}
 	defer transport.CloseIdleConnections()
 
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(conf.Client),
 		ondevice.WithOrganizationID(conf.OrganizationID),
 		ondevice.WithArtifactURL(server.URL+"/"+conf.Client+"/production/rules/v1/rules.json"),
@@ -161,6 +161,9 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 		t.Fatalf("engine: %v", err)
 	}
 	defer engine.Close()
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatalf("engine: %v", err)
+	}
 	client, err := New(WithClient(conf.Client), WithOrganizationID(conf.OrganizationID),
 		WithDecisioningMethod(delivery.DecisioningOnDevice), WithOnDeviceEngine(engine),
 		WithSecure(false), WithTransport(transport), WithTelemetry(telemetry))

@@ -123,7 +123,12 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 	default:
 		opts = append(opts, ondevice.WithArtifactFile(f.artifact))
 	}
-	engine, err := ondevice.New(ctx, opts...)
+	engine, err := ondevice.New(opts...)
+	if err == nil {
+		if err = engine.WaitReady(ctx); err != nil {
+			engine.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow decide: artifact: %v\n", err)
 		return exitUsage

@@ -82,7 +82,7 @@ func TestDecideLinesInOrderWithErrors(t *testing.T) {
 func TestDecideMatchesTheEngine(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var requests bytes.Buffer
-	engine, err := ondevice.New(context.Background(), ondevice.WithClient(demo.Client), ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
+	engine, err := ondevice.New(ondevice.WithClient(demo.Client), ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestDecideReadLine(t *testing.T) {
 // generated requests against the demo artifact. Target: ≥ 60,000 req/s on
 // 2 cores.
 func BenchmarkDecideCommand(b *testing.B) {
-	engine, err := ondevice.New(context.Background(), ondevice.WithClient(demo.Client),
+	engine, err := ondevice.New(ondevice.WithClient(demo.Client),
 		ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
 	if err != nil {
 		b.Fatal(err)
