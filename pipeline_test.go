@@ -15,6 +15,7 @@ import (
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/edgetest"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -32,7 +33,7 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 	clientOpts := []target.Option{target.WithDecisioningMethod(method)}
 	if method != delivery.DecisioningServerSide {
 		// The pipeline's Notify stage sends what on-device decisions owe.
-		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0),
+		clientOpts = append(clientOpts, target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())),
 			target.WithOnDeviceNotifications(false))
 	}
 	return srv, edgetest.Client(t, addr, clientOpts...)

@@ -150,8 +150,8 @@ func ExampleNew_validation() {
 		target.WithDecisioningMethod("edge"))
 	fmt.Println(err)
 	// Output:
-	// target: invalid config: organizationId: is required (WithOrganizationID)
-	// target: invalid config: decisioningMethod "edge": must be one of server-side, on-device, hybrid
+	// targetflow: invalid config: organizationId: is required (WithOrganizationID)
+	// targetflow: invalid config: decisioningMethod "edge": must be one of server-side, on-device, hybrid
 }
 
 // A web handler reads the visitor's Target cookies, gets the offers and sets

@@ -27,6 +27,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -320,6 +321,9 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, client.Close)
+	if err := client.WaitReady(ctx); err != nil {
+		return nil, err
+	}
 	return client, nil
 }
 
@@ -330,15 +334,15 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 	a := r.flags.artifact
 	switch {
 	case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
-		return []target.Option{target.WithArtifactLocation(a)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactURL(a))}, nil
 	case a != "":
 		data, err := os.ReadFile(a)
 		if err != nil {
 			return nil, fmt.Errorf("--artifact: %w", err)
 		}
-		return []target.Option{target.WithArtifactPayload(data), target.WithPollingInterval(0)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactPayload(data))}, nil
 	case r.flags.serverDomain == "":
-		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact()))}, nil
 	}
 	return nil, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -93,7 +94,7 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 			target.WithSecure(false),
 			target.WithTransport(a.edge.Transport()))
 		if cfg.Decisioning != delivery.DecisioningServerSide {
-			opts = append(opts, target.WithArtifactPayload(artifact))
+			opts = append(opts, target.WithOnDevice(ondevice.WithArtifactPayload(artifact)))
 		}
 	} else {
 		opts = append(opts, target.WithServerDomain(cfg.ServerDomain), target.WithSecure(!cfg.Insecure))
@@ -107,6 +108,11 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 
 	a.client, err = target.New(opts...)
 	if err != nil {
+		_ = a.closeEdge()
+		return nil, fmt.Errorf("creating the Target client: %w", err)
+	}
+	if err := a.client.WaitReady(ctx); err != nil {
+		_ = a.client.Close()
 		_ = a.closeEdge()
 		return nil, fmt.Errorf("creating the Target client: %w", err)
 	}
