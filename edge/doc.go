@@ -6,7 +6,7 @@
 //
 // It is the offline backend of targetflow's demos, tests and benchmarks:
 //
-//	s, err := edge.New()                      // the bundled demo artifact
+//	s, err := edge.New(edge.DemoArtifact())   // or LoadArtifact's, or your own bytes
 //	addr, err := s.Start(ctx, "127.0.0.1:0")  // until ctx ends; s.Wait() after
 //	client, err := target.New(target.WithClient(demo.Client),
 //		target.WithOrganizationID(demo.OrganizationID),

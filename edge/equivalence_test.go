@@ -121,7 +121,7 @@ func checkEquivalence(t *testing.T, artifact []byte, client string, n int, seed 
 	engine, err := ondevice.New(
 		ondevice.WithClient(client), ondevice.WithArtifactPayload(artifact), ondevice.WithDecideAll(true),
 		ondevice.WithTelemetry(false), ondevice.WithGeoLookup(func(context.Context, string) (*delivery.Geo, error) { return nil, nil }))
-	s, edgeErr := edge.New(edge.WithArtifact(artifact), edge.WithClient(client))
+	s, edgeErr := edge.New(artifact, edge.WithClient(client))
 	if err != nil || edgeErr != nil {
 		// An artifact the engine refuses, the edge refuses too.
 		var refused *edge.ArtifactError

@@ -12,7 +12,7 @@ import (
 )
 
 func Example() {
-	s, err := edge.New() // the bundled demo artifact
+	s, err := edge.New(edge.DemoArtifact())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -351,17 +351,21 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 // cancelled: in-flight calls still need it during the grace period).
 func (r *runner) startEdge(ctx context.Context) (addr, clientCode string, err error) {
 	opts := []edge.Option{edge.WithLogger(r.log)}
+	artifact := demo.Artifact()
 	if a := r.flags.artifact; a != "" {
-		if strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://") {
-			opts = append(opts, edge.WithArtifactURL(a))
-		} else {
-			opts = append(opts, edge.WithArtifactFile(a))
+		loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		artifact, err = edge.LoadArtifact(loadCtx, nil, a)
+		cancel()
+		if err != nil {
+			return "", "", fmt.Errorf("embedded edge: %w", err)
 		}
+	} else {
+		opts = append(opts, edge.WithOrganizationID(demo.OrganizationID))
 	}
 	if r.flags.client != "" {
 		opts = append(opts, edge.WithClient(r.flags.client))
 	}
-	srv, err := edge.New(opts...)
+	srv, err := edge.New(artifact, opts...)
 	if err != nil {
 		return "", "", fmt.Errorf("embedded edge: %w", err)
 	}

@@ -80,12 +80,11 @@ type embeddedEdge struct {
 // Close.
 func startEmbeddedEdge(ctx context.Context, cfg config, artifact []byte, logger *zap.Logger, opts ...edge.Option) (*embeddedEdge, error) {
 	base := []edge.Option{
-		edge.WithArtifact(artifact),
 		edge.WithClient(cfg.Client),
 		edge.WithOrganizationID(cfg.OrganizationID),
 		edge.WithLogger(logger),
 	}
-	server, err := edge.New(append(base, opts...)...)
+	server, err := edge.New(artifact, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded edge: %w", err)
 	}

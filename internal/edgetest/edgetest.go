@@ -14,12 +14,19 @@ import (
 	"github.com/targetflow/targetflow/target"
 )
 
-// Start serves an edge made with opts (by default the bundled demo
-// artifact) on a free loopback port until the test ends, and returns it
-// with its address. In-flight requests get a second to finish at the end.
+// Start serves an edge of the bundled demo artifact (rules.bin for the
+// demo's organization id) made with opts on a free loopback port until the
+// test ends, and returns it with its address. In-flight requests get a
+// second to finish at the end.
 func Start(t testing.TB, opts ...edge.Option) (*edge.Server, string) {
 	t.Helper()
-	srv, err := edge.New(append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
+	return StartWith(t, demo.Artifact(), append([]edge.Option{edge.WithOrganizationID(demo.OrganizationID)}, opts...)...)
+}
+
+// StartWith is Start serving artifact.
+func StartWith(t testing.TB, artifact []byte, opts ...edge.Option) (*edge.Server, string) {
+	t.Helper()
+	srv, err := edge.New(artifact, append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
 	if err != nil {
 		t.Fatalf("edge.New: %v", err)
 	}
