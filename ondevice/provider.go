@@ -192,6 +192,9 @@ func (e *Engine) download(ctx context.Context) (bool, error) {
 			return installed, nil
 		}
 		lastErr = err
+		if e.closed.Load() {
+			return false, ErrClosed // Close ended the download: nothing failed
+		}
 		if e.events.ArtifactDownloadFailed != nil {
 			e.events.ArtifactDownloadFailed(ArtifactDownloadFailedEvent{Location: e.location, Attempt: attempt, Err: err})
 		}
