@@ -287,7 +287,7 @@ func (s *Server) edgeHost(cluster int) string {
 // experience (from their response tokens, when the artifact gives them).
 func (s *Server) countOffers(resp *delivery.DeliveryResponse, globalMbox string) {
 	if globalMbox == "" {
-		globalMbox = ondevice.DefaultGlobalMbox
+		globalMbox = delivery.GlobalMbox
 	}
 	count := func(location string, options []delivery.Option) {
 		for _, o := range options {

@@ -19,9 +19,6 @@ import (
 // engine reads.
 const SupportedArtifactMajorVersion = 1
 
-// DefaultGlobalMbox is the pageLoad mbox when the artifact names none.
-const DefaultGlobalMbox = "target-global-mbox"
-
 // Artifact is an on-device decisioning rules artifact (rules.json), parsed
 // and with every rule prepared for evaluation. An Artifact is immutable and
 // safe for concurrent use.
@@ -276,7 +273,7 @@ func ParseArtifact(data []byte, logger *zap.Logger) (*Artifact, error) {
 		tokenSet:            setOf(doc.ResponseTokens),
 	}
 	if a.GlobalMbox == "" {
-		a.GlobalMbox = DefaultGlobalMbox
+		a.GlobalMbox = delivery.GlobalMbox
 	}
 	if a.Meta == nil {
 		a.Meta = map[string]any{}

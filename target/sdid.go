@@ -3,11 +3,13 @@ package target
 import (
 	"math/rand/v2"
 	"sync"
+
+	"github.com/targetflow/targetflow/delivery"
 )
 
 // DefaultConsumerID is the consumer of calls that name none, as in the
-// official SDKs.
-const DefaultConsumerID = "target-global-mbox"
+// official SDKs: the global mbox's name.
+const DefaultConsumerID = delivery.GlobalMbox
 
 // SupplementalDataIDs hands out the supplemental data ids (SDIDs) that
 // stitch the Target calls of one page view to its Analytics hit, the way the
