@@ -65,7 +65,7 @@ func newOnDeviceEngine(artifact []byte, settings engineSettings) (decisionEngine
 func (e onDeviceEngine) decide(ctx context.Context, req *delivery.DeliveryRequest, sessionID string) (*delivery.DeliveryResponse, error) {
 	decision, err := e.engine.Decide(ctx, req, ondevice.WithSessionID(sessionID))
 	if err != nil {
-		var bad *ondevice.RequestError
+		var bad *delivery.FieldError
 		if errors.As(err, &bad) {
 			return nil, &badRequestError{err: err}
 		}

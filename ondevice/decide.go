@@ -88,12 +88,13 @@ func WithParsingTime(ms float64) DecideOption {
 }
 
 // Decide decides req with the current artifact. It never modifies req. It
-// fails only when no artifact is available or req is nil; a rule that cannot
-// be evaluated is skipped.
+// fails only when no artifact is available (ErrNotReady) or req is not a
+// valid request (the *delivery.FieldError of delivery.ValidateRequest, the
+// edge's verdict); a rule that cannot be evaluated is skipped.
 func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts ...DecideOption) (*Decision, error) {
 	started := time.Now()
-	if req == nil {
-		return nil, &RequestError{Field: "request", Reason: "is nil"}
+	if err := delivery.ValidateRequest(req); err != nil {
+		return nil, err
 	}
 	art := e.current.Load()
 	if art == nil {

@@ -29,9 +29,10 @@
 // views that only the edge can decide (hybrid decisioning). WithDecideAll
 // ignores the artifact's remote markers, for edges that answer from it.
 //
-// For JSON callers, DecodeRequest decodes and validates a request (errors
-// name the field, as execute.mboxes[0].index) and delivery.AppendResponseJSON writes
-// a response byte for byte as encoding/json does, several times faster.
+// Decide validates a request with delivery.ValidateRequest (the edge's
+// verdict, a *delivery.FieldError); JSON callers decode with
+// delivery.DecodeRequest, and delivery.AppendResponseJSON writes a
+// response byte for byte as encoding/json does, several times faster.
 // Decisions share read-only data (offer content, response tokens) with the
 // artifact.
 //

@@ -65,7 +65,7 @@ func TestAppendResponseJSONMatchesEncodingJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := DecodeRequest(tc.Input.Request)
+			req, err := delivery.DecodeRequest(tc.Input.Request)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

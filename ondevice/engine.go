@@ -70,19 +70,6 @@ func (e *ConfigError) Error() string {
 // Unwrap returns the cause, if any.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// RequestError says why a request cannot be decided.
-type RequestError struct {
-	Field  string
-	Reason string
-}
-
-func (e *RequestError) Error() string {
-	if e.Field == "" || e.Field == "request" {
-		return "ondevice: invalid request: " + e.Reason
-	}
-	return fmt.Sprintf("ondevice: invalid request: %s %s", e.Field, e.Reason)
-}
-
 // Clock tells the time and waits; tests inject one so that nothing sleeps.
 type Clock interface {
 	Now() time.Time
@@ -261,7 +248,7 @@ func (e *Engine) RemoteDependency(req *delivery.DeliveryRequest) (mboxes, views 
 		return nil, nil, ErrNotReady
 	}
 	if req == nil {
-		return nil, nil, &RequestError{Field: "request", Reason: "is nil"}
+		return nil, nil, &delivery.FieldError{Reason: "the request is nil"}
 	}
 	mboxes, views = remoteDependency(art, req)
 	return mboxes, views, nil

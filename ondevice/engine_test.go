@@ -156,6 +156,7 @@ func heroContent(t *testing.T, e *Engine) string {
 	t.Helper()
 	d, err := e.Decide(context.Background(), &delivery.DeliveryRequest{
 		ID:      &delivery.VisitorID{TntID: "v1"},
+		Context: &delivery.Context{Channel: delivery.ChannelWeb},
 		Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}},
 	})
 	if err != nil {
@@ -476,6 +477,7 @@ func TestRemoteMboxesAndDecideAll(t *testing.T) {
 	 "recs":[{"ruleKey":"2","meta":{"activity.id":2},"condition":true,"consequence":{"name":"recs","options":[{"type":"html","content":"r"}]}}]},"views":{}}}`)
 	req := &delivery.DeliveryRequest{
 		ID:       &delivery.VisitorID{TntID: "v"},
+		Context:  &delivery.Context{Channel: delivery.ChannelWeb},
 		Prefetch: &delivery.PrefetchRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}, {Index: 2, Name: "recs"}, {Index: 3, Name: "unknown"}}},
 	}
 	for _, all := range []bool{false, true} {
@@ -514,10 +516,15 @@ func TestDecideValidatesAndCompletesRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.Decide(context.Background(), nil); err == nil {
-		t.Error("nil request accepted")
+	var fe *delivery.FieldError
+	if _, err := e.Decide(context.Background(), nil); !errors.As(err, &fe) {
+		t.Errorf("nil request: %v; want a *delivery.FieldError", err)
 	}
-	req := &delivery.DeliveryRequest{Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}}}
+	if _, err := e.Decide(context.Background(), &delivery.DeliveryRequest{}); !errors.As(err, &fe) || fe.Field != "context" {
+		t.Errorf("request without a context: %v; want a *delivery.FieldError naming context", err)
+	}
+	req := &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb},
+		Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}}}
 	d, err := e.Decide(context.Background(), req, WithLocationHint("28"))
 	if err != nil {
 		t.Fatal(err)

@@ -363,10 +363,10 @@ func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *dec
 			decideWriteError(&chunk.out, n, fmt.Sprintf("line is longer than %d bytes", decideMaxLine))
 			continue
 		}
-		req, err := ondevice.DecodeRequest(line)
+		req, err := delivery.DecodeRequest(line)
 		if err != nil {
 			chunk.failed++
-			decideWriteError(&chunk.out, n, strings.TrimPrefix(err.Error(), "ondevice: "))
+			decideWriteError(&chunk.out, n, err.Error())
 			continue
 		}
 		decision, err := engine.Decide(ctx, req)
