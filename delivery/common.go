@@ -25,7 +25,7 @@ type VisitorID struct {
 type CustomerID struct {
 	ID                 string             `json:"id"`
 	IntegrationCode    string             `json:"integrationCode"`
-	AuthenticatedState AuthenticatedState `json:"authenticatedState"`
+	AuthenticatedState AuthenticatedState `json:"authenticatedState,omitempty"`
 }
 
 // Parameters is a map of mbox or profile parameters.

@@ -212,16 +212,13 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 
 func (e *requestEncoder) context(dst []byte, c *Context) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	w.member(`"channel":`)
-	w.dst = appendJSONString(w.dst, string(c.Channel))
+	w.str(`"channel":`, string(c.Channel))
 	if m := c.MobilePlatform; m != nil {
 		w.member(`"mobilePlatform":`)
 		mw := objectWriter{dst: append(w.dst, '{')}
 		mw.str(`"deviceName":`, m.DeviceName)
-		mw.member(`"deviceType":`)
-		mw.dst = appendJSONString(mw.dst, string(m.DeviceType))
-		mw.member(`"platformType":`)
-		mw.dst = appendJSONString(mw.dst, string(m.PlatformType))
+		mw.str(`"deviceType":`, string(m.DeviceType))
+		mw.str(`"platformType":`, string(m.PlatformType))
 		mw.str(`"version":`, m.Version)
 		w.dst = append(mw.dst, '}')
 	}
@@ -518,8 +515,7 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 		w.member(`"id":`)
 		w.dst = appendJSONString(w.dst, n.ID)
 		w.str(`"impressionId":`, n.ImpressionID)
-		w.member(`"type":`)
-		w.dst = appendJSONString(w.dst, string(n.Type))
+		w.str(`"type":`, string(n.Type))
 		w.member(`"timestamp":`)
 		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
 		if len(n.Tokens) > 0 {
