@@ -43,6 +43,14 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The one decoder and validator of a request: the edge's verdict and
+	// message are the engine's, decide's and the client's. A bad body is
+	// answered after the control functions and the injected faults.
+	req, decodeErr := delivery.DecodeRequest(body)
+	if answer, handled := s.control(EndpointDelivery, r, body, req); handled && s.answerAs(w, r, answer) {
+		return
+	}
+
 	if s.injector.active() {
 		fate := s.injector.draw()
 		if fate.fault != FaultNone {
@@ -76,11 +84,8 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sessionID := query.Get("sessionId")
-	// The one decoder and validator of a request: the edge's verdict and
-	// message are the engine's, decide's and the client's.
-	req, err := delivery.DecodeRequest(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	if decodeErr != nil {
+		writeError(w, http.StatusBadRequest, "%v", decodeErr)
 		return
 	}
 

@@ -47,6 +47,13 @@
 // Retry-After), dropped without an answer (TCP reset), or stalled. Every wait
 // ends early when the request's context does.
 //
+// Tests script single answers of the real edge with its control hook, as
+// kfake's ControlKey scripts a Kafka broker: Server.Control adds a function
+// that sees each delivery call (decoded) and artifact download first, and
+// may answer it with a status, a body, a delay or a reset, once or, with
+// KeepControl, for every request it matches; a function that handles
+// nothing observes.
+//
 // The remote-only mboxes of an artifact (remoteMboxes) keep their rules in
 // it: on-device clients see the marker and ask the edge, and the edge, which
 // ignores the markers, decides them from those rules.

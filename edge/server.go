@@ -45,6 +45,8 @@ type Server struct {
 	tntIDSuffix     string
 	jsonContentType []string
 
+	controls controls // the control functions of tests (control.go)
+
 	state    atomic.Pointer[artifactState]
 	setMu    sync.Mutex // serializes SetArtifact
 	injector *injector
