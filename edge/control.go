@@ -114,6 +114,22 @@ func (s *Server) DropControl() {
 	}
 }
 
+// SleepControl, called by a control function while it runs, lets the
+// control functions of other requests run until wakeup returns, and then
+// goes on: a function waits (on a channel the test closes, say) without
+// holding up the requests it does not handle.
+func (s *Server) SleepControl(wakeup func()) {
+	c := &s.controls
+	cur := c.current
+	c.current = nil
+	c.run.Unlock()
+	defer func() {
+		c.run.Lock()
+		c.current = cur
+	}()
+	wakeup()
+}
+
 // control runs the control functions on a request and returns the answer
 // of the first that handles it.
 func (s *Server) control(endpoint string, r *http.Request, body []byte, req *delivery.DeliveryRequest) (Answer, bool) {

@@ -107,15 +107,15 @@ func TestNewDefaults(t *testing.T) {
 
 func TestNewWithLocationHintRoutesToCluster(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTargetLocationHint("35"), WithServerDomain(edge.hostPort()))
+	e := newTestEdge(t)
+	c := e.newClient(WithTargetLocationHint("35"), WithServerDomain(e.hostPort()))
 	if got := c.LocationHint(); got != "35" {
 		t.Fatalf("LocationHint %q, want 35", got)
 	}
 	if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")}); err != nil {
 		t.Fatal(err)
 	}
-	if host := edge.last().Host; host != "mboxedge35.tt.omtrdc.net" {
+	if host := e.last().Host; host != "mboxedge35.tt.omtrdc.net" {
 		t.Errorf("host %q, want mboxedge35.tt.omtrdc.net", host)
 	}
 }
