@@ -55,14 +55,12 @@ type Decision struct {
 	RemoteNeeded bool
 }
 
-// DecideOption adjusts one Decide call.
-type DecideOption interface {
-	applyDecide(*decideSettings)
+// DecideOption adjusts one Decide call. It is sealed (only this package
+// makes them) and, unlike the engine's options, a small value: a call's
+// options cost no allocation.
+type DecideOption struct {
+	apply func(*decideSettings)
 }
-
-type decideOption func(*decideSettings)
-
-func (f decideOption) applyDecide(s *decideSettings) { f(s) }
 
 type decideSettings struct {
 	sessionID    string
@@ -72,19 +70,19 @@ type decideSettings struct {
 
 // WithSessionID sets the session id shown in traces.
 func WithSessionID(id string) DecideOption {
-	return decideOption(func(s *decideSettings) { s.sessionID = id })
+	return DecideOption{func(s *decideSettings) { s.sessionID = id }}
 }
 
 // WithLocationHint sets the edge location hint (as "28") used when a
 // visitor id is minted: the new tntId ends with ".28_0".
 func WithLocationHint(hint string) DecideOption {
-	return decideOption(func(s *decideSettings) { s.locationHint = hint })
+	return DecideOption{func(s *decideSettings) { s.locationHint = hint }}
 }
 
 // WithParsingTime records how long decoding the request took, in
 // milliseconds, in the decision's telemetry entry.
 func WithParsingTime(ms float64) DecideOption {
-	return decideOption(func(s *decideSettings) { s.parsing = ms })
+	return DecideOption{func(s *decideSettings) { s.parsing = ms }}
 }
 
 // Decide decides req with the current artifact. It never modifies req. It
@@ -102,7 +100,9 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	}
 	var settings decideSettings
 	for _, o := range opts {
-		o.applyDecide(&settings)
+		if o.apply != nil {
+			o.apply(&settings)
+		}
 	}
 	now := e.clock.Now()
 	valid := e.validRequest(ctx, req, art, settings.locationHint)
