@@ -140,6 +140,18 @@ func (c *Client) DecisioningMethod() delivery.DecisioningMethod {
 // decisioning has no artifact yet, and the context's error when ctx ends
 // first.
 func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
+	hs := c.cfg.hookSet
+	if hs == nil {
+		return c.getOffers(ctx, opts)
+	}
+	call := &Call{Method: "GetOffers", DecisioningMethod: c.methodOf(opts.DecisioningMethod)}
+	ctx = hs.startCall(ctx, call, opts.Request, 0)
+	resp, err := c.getOffers(ctx, opts)
+	hs.endCall(ctx, call, resp, err)
+	return resp, err
+}
+
+func (c *Client) getOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
 	if err := validateGetOffers("GetOffers", &opts); err != nil {
 		return nil, err
 	}
@@ -154,10 +166,30 @@ func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Respons
 // telemetry). It always goes to the Delivery API, whatever the decisioning
 // method. Errors are those of GetOffers.
 func (c *Client) SendNotifications(ctx context.Context, opts SendNotificationsOptions) (*Response, error) {
+	hs := c.cfg.hookSet
+	if hs == nil {
+		return c.validSendNotifications(ctx, opts)
+	}
+	call := &Call{Method: "SendNotifications", DecisioningMethod: delivery.DecisioningServerSide}
+	ctx = hs.startCall(ctx, call, opts.Request, 0)
+	resp, err := c.validSendNotifications(ctx, opts)
+	hs.endCall(ctx, call, resp, err)
+	return resp, err
+}
+
+func (c *Client) validSendNotifications(ctx context.Context, opts SendNotificationsOptions) (*Response, error) {
 	if err := validateSendNotifications(&opts, c.telemetry.hasEntries()); err != nil {
 		return nil, err
 	}
 	return c.sendNotifications(ctx, opts.call())
+}
+
+// methodOf is the decisioning method of a call that asks for method.
+func (c *Client) methodOf(method delivery.DecisioningMethod) delivery.DecisioningMethod {
+	if method == "" {
+		return c.cfg.decisioningMethod
+	}
+	return method
 }
 
 // sendNotifications is the remote notification path, also meant for the

@@ -52,6 +52,8 @@ type config struct {
 	telemetryEnabled    bool
 	version             string
 	handlers            map[EventType][]EventHandler
+	hooks               []Hook         // WithHooks
+	hookSet             *hookSet       // hooks by interface, made by validate; nil without hooks
 	onDevice            onDeviceConfig // on-device and hybrid options (ondevice.go)
 
 	// now is the clock; tests in this package replace it.
@@ -227,6 +229,11 @@ func (c *config) validate() error {
 			}
 		}
 	}
+	hs, err := newHookSet(c.hooks)
+	if err != nil {
+		return err
+	}
+	c.hookSet = hs
 	return c.onDevice.validate(c)
 }
 

@@ -108,8 +108,7 @@ var decodeOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext
 // decodes the answer. ctx is the caller's; the client's timeout is applied
 // here. Errors are *HTTPError, *TransportError or the caller's context
 // error.
-func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.DeliveryResponse, callTimings, error) {
-	var timings callTimings
+func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.DeliveryResponse, timings callTimings, err error) {
 	start := time.Now()
 	endpoint := c.deliveryEndpoint(plan.host, plan.sessionID)
 
@@ -145,6 +144,12 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 			"X-Request-Id": {plan.request.RequestID},
 		},
 	}).WithContext(callCtx)
+	status := 0 // of the answer, for the hooks
+	if hs := c.cfg.hookSet; hs != nil {
+		var attempt *HTTPAttempt
+		req, attempt = hs.startAttempt(callCtx, req)
+		defer func() { hs.endAttempt(req.Context(), attempt, status, timings.responseSize, err) }()
+	}
 
 	sent := time.Now()
 	resp, err := c.send(req)
@@ -153,6 +158,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 	}
 	defer resp.Body.Close()
 	headersAt := time.Now()
+	status = resp.StatusCode
 
 	answer := c.buffer()
 	defer c.buffers.Put(answer)
