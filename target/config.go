@@ -233,6 +233,9 @@ func (c *config) validate() error {
 	if err != nil {
 		return err
 	}
+	if hs != nil {
+		hs.markCalls = c.hasEngine()
+	}
 	c.hookSet = hs
 	return c.onDevice.validate(c)
 }

@@ -111,16 +111,21 @@ const (
 	ErrorKindOther ErrorKind = "error"
 )
 
-// errorKindOf classifies err ("" for nil).
+// errorKindOf classifies err ("" for nil, without allocating).
 func errorKindOf(err error) ErrorKind {
+	if err == nil {
+		return ""
+	}
+	return classify(err)
+}
+
+func classify(err error) ErrorKind {
 	var (
 		httpErr      *HTTPError
 		transportErr *TransportError
 		validErr     *ValidationError
 	)
 	switch {
-	case err == nil:
-		return ""
 	case errors.As(err, &httpErr):
 		return ErrorKindHTTP
 	case errors.As(err, &transportErr):
@@ -260,6 +265,9 @@ func WithHooks(hooks ...Hook) Option {
 // hookSet is the registered hooks, by interface. A client without hooks
 // has none (nil).
 type hookSet struct {
+	// markCalls says that the client has an engine, whose HTTP exchanges
+	// need to know whether they are part of a call (callKey).
+	markCalls    bool
 	callStart    []HookCallStart
 	callEnd      []HookCallEnd
 	attemptStart []HookHTTPAttemptStart
@@ -339,7 +347,10 @@ func (hs *hookSet) startCall(ctx context.Context, call *Call, r *delivery.Delive
 	for _, h := range hs.callStart {
 		ctx = h.OnCallStart(ctx, call)
 	}
-	return context.WithValue(ctx, callKey{}, call)
+	if hs.markCalls {
+		ctx = context.WithValue(ctx, callKey{}, call)
+	}
+	return ctx
 }
 
 // endCall records the outcome of call and runs the end hooks.
