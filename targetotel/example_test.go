@@ -60,7 +60,7 @@ func Example() {
 		for _, kv := range s.Attributes {
 			switch kv.Key {
 			case "http.response.status_code", "target.decisioning.outcome", "target.mbox.count":
-				fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+				fmt.Printf("  %s=%s\n", kv.Key, kv.Value.String())
 			}
 		}
 	}

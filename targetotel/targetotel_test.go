@@ -102,11 +102,11 @@ func wantAttrs(t *testing.T, s tracetest.SpanStub, want map[string]string) {
 		value, ok := got[attribute.Key(k)]
 		switch {
 		case v == "" && ok:
-			t.Errorf("span %s: %s = %s; want it absent", s.Name, k, value.Emit())
+			t.Errorf("span %s: %s = %s; want it absent", s.Name, k, value.String())
 		case v != "" && !ok:
 			t.Errorf("span %s: no %s; want %s", s.Name, k, v)
-		case v != "" && value.Emit() != v:
-			t.Errorf("span %s: %s = %s; want %s", s.Name, k, value.Emit(), v)
+		case v != "" && value.String() != v:
+			t.Errorf("span %s: %s = %s; want %s", s.Name, k, value.String(), v)
 		}
 	}
 }
@@ -356,7 +356,7 @@ func sums(rm metricdata.ResourceMetrics) map[string]int64 {
 			if kv.Key == "server.address" || kv.Key == "server.port" {
 				continue
 			}
-			parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+			parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 		}
 		// Histogram series are written in the order the tests name them.
 		order := map[string]int{"http.request.method": 0, "target.operation": 0, "http.response.status_code": 1, "target.decisioning.method": 1, "error.type": 2}
