@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// otlpReceiver is an OTLP/HTTP receiver: it decodes what exporters post to
+// /v1/traces and /v1/metrics with the collector's pdata, as a collector
+// would, and keeps it.
+type otlpReceiver struct {
+	url string
+
+	mu      sync.Mutex
+	spans   []receivedSpan
+	metrics map[string]int // metric name -> measurements received (see measurements)
+	posts   int
+}
+
+// receivedSpan is a span as the receiver decoded it.
+type receivedSpan struct {
+	service  string
+	name     string
+	kind     ptrace.SpanKind
+	traceID  string
+	spanID   string
+	parentID string
+	attrs    map[string]string
+}
+
+func startOTLPReceiver(t *testing.T) *otlpReceiver {
+	t.Helper()
+	rec := &otlpReceiver{metrics: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(rec.serve))
+	t.Cleanup(srv.Close)
+	rec.url = srv.URL
+	return rec
+}
+
+func (rec *otlpReceiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil || r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "want a protobuf POST", http.StatusBadRequest)
+		return
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.posts++
+	var answer []byte
+	switch r.URL.Path {
+	case "/v1/traces":
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rec.addSpans(req.Traces())
+		answer, err = ptraceotlp.NewExportResponse().MarshalProto()
+	case "/v1/metrics":
+		req := pmetricotlp.NewExportRequest()
+		if err := req.UnmarshalProto(body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rms := req.Metrics().ResourceMetrics()
+		for i := range rms.Len() {
+			sms := rms.At(i).ScopeMetrics()
+			for j := range sms.Len() {
+				ms := sms.At(j).Metrics()
+				for k := range ms.Len() {
+					rec.metrics[ms.At(k).Name()] += measurements(ms.At(k))
+				}
+			}
+		}
+		answer, err = pmetricotlp.NewExportResponse().MarshalProto()
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(answer)
+}
+
+// measurements is what a metric's data points count: the sum of a
+// counter, the number of measurements of a histogram, the data points of
+// any other.
+func measurements(m pmetric.Metric) int {
+	n := 0
+	switch m.Type() {
+	case pmetric.MetricTypeSum:
+		for i := range m.Sum().DataPoints().Len() {
+			dp := m.Sum().DataPoints().At(i)
+			n += int(dp.IntValue()) + int(dp.DoubleValue())
+		}
+	case pmetric.MetricTypeHistogram:
+		for i := range m.Histogram().DataPoints().Len() {
+			n += int(m.Histogram().DataPoints().At(i).Count())
+		}
+	case pmetric.MetricTypeGauge:
+		n = m.Gauge().DataPoints().Len()
+	}
+	return n
+}
+
+func (rec *otlpReceiver) addSpans(td ptrace.Traces) {
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		service, _ := rss.At(i).Resource().Attributes().Get("service.name")
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				s := spans.At(k)
+				got := receivedSpan{service: service.Str(), name: s.Name(), kind: s.Kind(),
+					traceID: s.TraceID().String(), spanID: s.SpanID().String(), attrs: map[string]string{}}
+				if !s.ParentSpanID().IsEmpty() {
+					got.parentID = s.ParentSpanID().String()
+				}
+				s.Attributes().Range(func(k string, v pcommon.Value) bool {
+					got.attrs[k] = v.AsString()
+					return true
+				})
+				rec.spans = append(rec.spans, got)
+			}
+		}
+	}
+}
+
+func (rec *otlpReceiver) received() ([]receivedSpan, map[string]int, int) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	metrics := map[string]int{}
+	for k, v := range rec.metrics {
+		metrics[k] = v
+	}
+	return append([]receivedSpan(nil), rec.spans...), metrics, rec.posts
+}
+
+func spansNamed(spans []receivedSpan, name string) []receivedSpan {
+	var out []receivedSpan
+	for _, s := range spans {
+		if s.name == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// postDelivery sends one delivery call to the edge at addr, with header.
+func postDelivery(t *testing.T, addr string, header map[string]string) int {
+	t.Helper()
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/rest/v1/delivery?imsOrgId=o&sessionId=s",
+		bytes.NewReader([]byte(`{"context":{"channel":"web"},"execute":{"mboxes":[{"index":1,"name":"hero"}]}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Logf("delivery answer: %s", body)
+	}
+	return resp.StatusCode
+}
+
+func TestEdgeExportsSpansAndMetricsByOTLP(t *testing.T) {
+	rec := startOTLPReceiver(t)
+	t.Setenv("OTEL_SERVICE_NAME", "edge-under-test")
+	addr, stop, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn", "--otlp-endpoint", rec.url}, nil)
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	if status := postDelivery(t, addr, map[string]string{"Traceparent": "00-" + traceID + "-" + parentID + "-01"}); status != http.StatusOK {
+		t.Fatalf("delivery call answered %d", status)
+	}
+	if status := postDelivery(t, addr, nil); status != http.StatusOK {
+		t.Fatalf("delivery call answered %d", status)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("edge exited %d; stderr:\n%s", code, stderr.String())
+	}
+	// The spans and metrics were flushed at exit.
+	spans, metrics, _ := rec.received()
+	served := spansNamed(spans, "POST /rest/v1/delivery")
+	if len(served) != 2 {
+		t.Fatalf("receiver got spans %+v; want two POST /rest/v1/delivery", spans)
+	}
+	for _, s := range served {
+		if s.kind != ptrace.SpanKindServer || s.service != "edge-under-test" || s.attrs["http.response.status_code"] != "200" || s.attrs["http.request.method"] != "POST" {
+			t.Errorf("span %+v; want a server span of edge-under-test answered 200", s)
+		}
+	}
+	if served[0].traceID != traceID || served[0].parentID != parentID {
+		t.Errorf("first span in trace %s under %s; want the caller's trace %s under %s", served[0].traceID, served[0].parentID, traceID, parentID)
+	}
+	if served[1].traceID == traceID || served[1].parentID != "" {
+		t.Errorf("second span %+v; want a root span of a trace of its own", served[1])
+	}
+	if metrics["http.server.request.duration"] == 0 {
+		t.Errorf("receiver got metrics %v; want http.server.request.duration", metrics)
+	}
+}
+
+func TestOTLPEnvironment(t *testing.T) {
+	rec := startOTLPReceiver(t)
+	// The standard variables alone turn export on; the sampler they name
+	// is used: always_off exports no span (metrics still go).
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rec.url)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	addr, stop, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, nil)
+	if status := postDelivery(t, addr, nil); status != http.StatusOK {
+		t.Fatalf("delivery call answered %d", status)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("edge exited %d; stderr:\n%s", code, stderr.String())
+	}
+	spans, metrics, _ := rec.received()
+	if len(spans) != 0 || metrics["http.server.request.duration"] == 0 {
+		t.Errorf("with OTEL_TRACES_SAMPLER=always_off: %d spans, metrics %v; want none and the edge's metrics", len(spans), metrics)
+	}
+
+	// Without flag or variable nothing is exported.
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	before := len(spans)
+	_, _, posts := rec.received()
+	addr, stop, _ = runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, nil)
+	postDelivery(t, addr, nil)
+	stop()
+	spans, _, after := rec.received()
+	if len(spans) != before || after != posts {
+		t.Errorf("without an endpoint the receiver got %d more posts", after-posts)
+	}
+}
+
+func TestOTLPEndpointFlagErrors(t *testing.T) {
+	for _, bad := range []string{"127.0.0.1:4318", "ftp://collector:4318", "http://", "http://collector:4318/?x=1"} {
+		var stderr bytes.Buffer
+		code := serveEdge(t.Context(), []string{"--addr", "127.0.0.1:0", "--otlp-endpoint", bad}, stdio{In: strings.NewReader(""), Out: io.Discard, Err: &stderr}, nil)
+		if code != exitUsage || !strings.Contains(stderr.String(), "--otlp-endpoint "+`"`+bad+`"`) {
+			t.Errorf("--otlp-endpoint %q: exit %d, stderr %q; want %d naming the flag and value", bad, code, stderr.String(), exitUsage)
+		}
+	}
+}
