@@ -30,7 +30,8 @@
 // forms, which return a Future, to overlap the Target call with other work.
 //
 // Errors are typed: *ConfigError from New, *ValidationError for options
-// rejected before sending, *HTTPError for a non-2xx answer and
+// rejected before sending (or, on-device, a request the engine refused: it
+// wraps the *delivery.FieldError the edge would answer 400 with), *HTTPError for a non-2xx answer and
 // *TransportError for a failed connection or the client's timeout (both
 // with Retryable), and the context's own error when the context ends first.
 //
@@ -46,6 +47,15 @@
 // API). WithDecisioningMethod(delivery.DecisioningOnDevice) decides calls
 // locally with the ondevice engine from a rules artifact, and
 // delivery.DecisioningHybrid decides locally what the artifact can and asks
-// the Delivery API for the rest; see WithArtifactPayload and
-// WithArtifactLocation. SendNotifications always goes to the Delivery API.
+// the Delivery API for the rest; the engine's options are ondevice's own,
+// given with WithOnDevice (ondevice.WithArtifactPayload,
+// ondevice.WithArtifactURL ...). SendNotifications always goes to the
+// Delivery API.
+//
+// Options are sealed and validated once, in New; an option that would not
+// apply is a *ConfigError. New returns at once: an on-device client loads
+// its artifact in the background, WaitReady(ctx) waits for it, and until
+// then an on-device call fails with ErrNotReady and a hybrid call goes to
+// the Delivery API, as in the Node.js SDK; clientReady is emitted when the
+// client can serve its decisioning method.
 package target
