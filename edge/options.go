@@ -2,6 +2,7 @@ package edge
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -58,10 +59,10 @@ func (c *config) validate() error {
 		return &ConfigError{Field: "shutdownTimeout", Value: c.shutdownTimeout.String(), Reason: "must be positive"}
 	}
 	if err := c.latency.validate(); err != nil {
-		return &ConfigError{Field: "latency", Reason: err.Error()}
+		return &ConfigError{Field: "latency", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
 	}
 	if err := c.faults.validate(); err != nil {
-		return &ConfigError{Field: "faults", Reason: err.Error()}
+		return &ConfigError{Field: "faults", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
 	}
 	if c.logger == nil {
 		c.logger = zap.NewNop()
