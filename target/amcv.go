@@ -70,35 +70,29 @@ func ParseVisitorCookie(value string, now time.Time) VisitorCookie {
 	if value == "" || value == "T" { // "T" is the Visitor API's cookie-write test value
 		return c
 	}
-	decoded := decodeAMCV(value)
-	fields := strings.Count(decoded, "|") + 1
-	rest := decoded
-	first, after, _ := strings.Cut(rest, "|")
-	position := 0
-	if isSettingsDigest(first) {
-		rest = after
-		fields--
-		position = 1
-		if fields%2 == 1 {
-			fields-- // a digest followed by an odd number of fields: the last one has no pair
+	sc := newAMCVScanner(value)
+	first, firstEscaped, _ := sc.next()
+	key, keyEscaped, position := first, firstEscaped, 0
+	if digest, ok := sc.decode(first, firstEscaped); ok && isSettingsDigest(digest) {
+		var ok bool
+		if key, keyEscaped, ok = sc.next(); !ok {
+			return c
 		}
+		position = 1
 	}
 	nowSeconds := now.Unix()
 	var mcmid, hint, blob, optOut amcvField
-	for pair := 0; 2*pair < fields; pair++ {
-		var key, val string
-		var hasValue bool
-		key, rest, _ = strings.Cut(rest, "|")
-		if 2*pair+1 < fields {
-			val, rest, _ = strings.Cut(rest, "|")
-			hasValue = true
+	for ; ; position += 2 {
+		val, valEscaped, hasValue := sc.next()
+		k, okKey := sc.decode(key, keyEscaped)
+		if !hasValue {
+			// A trailing key without a value, which the Visitor API drops.
+			if !okKey {
+				c.malformed(position, key, "bad percent escape or invalid UTF-8")
+			}
+			break
 		}
-		at := position + 2*pair
-		if !utf8.ValidString(key) || !utf8.ValidString(val) {
-			c.malformed(at, key, "bad percent escape or invalid UTF-8")
-			continue
-		}
-		name, expiry, _ := strings.Cut(key, "-")
+		name, expiry, _ := strings.Cut(k, "-")
 		expiry, _, _ = strings.Cut(expiry, "-")
 		var field *amcvField
 		switch name {
@@ -110,18 +104,24 @@ func ParseVisitorCookie(value string, now time.Time) VisitorCookie {
 			field = &blob
 		case amcvOptOut:
 			field = &optOut
+		}
+		v, okValue := sc.decode(val, valEscaped)
+		switch {
+		case !okKey || !okValue:
+			c.malformed(position, key, "bad percent escape or invalid UTF-8")
+		case field == nil:
+			// A field the client does not use (MCIDTS, MCAID, MCCIDH, vVersion ...).
 		default:
-			continue // a field the client does not use (MCIDTS, MCAID, MCCIDH, vVersion ...)
+			if expires, ok := parseAMCVExpiry(expiry); ok {
+				*field = amcvField{value: v, expires: expires, set: true}
+			} else {
+				c.malformed(position, key, "expiry is not a Unix time")
+			}
 		}
-		expires, ok := parseAMCVExpiry(expiry)
-		if !ok {
-			c.malformed(at, key, "expiry is not a Unix time")
-			continue
+		var more bool
+		if key, keyEscaped, more = sc.next(); !more {
+			break
 		}
-		if !hasValue {
-			continue
-		}
-		*field = amcvField{value: val, expires: expires, set: true}
 	}
 
 	if mcmid.set && mcmid.value != amcvNone && !mcmid.expired(nowSeconds) {
@@ -139,6 +139,104 @@ func ParseVisitorCookie(value string, now time.Time) VisitorCookie {
 	}
 	c.OptedOut = optOut.set && strings.Contains(optOut.value, amcvOptOutGlobal)
 	return c
+}
+
+// amcvScanner splits an AMCV_ cookie into its fields without copying: they
+// are separated by "|", or by "%7C" in the encoded form.
+type amcvScanner struct {
+	rest string
+	done bool
+	// separators are the bytes that may start a separator: "|%" in
+	// general, "%" in a cookie without "|" (the encoded form), "|" in one
+	// without "%" (the raw form).
+	separators string
+	// validUTF8 says the whole cookie is valid UTF-8, so that a field
+	// without escapes is too.
+	validUTF8 bool
+}
+
+func newAMCVScanner(s string) amcvScanner {
+	sc := amcvScanner{rest: s, separators: "|%", validUTF8: utf8.ValidString(s)}
+	switch {
+	case strings.IndexByte(s, '|') < 0:
+		sc.separators = "%"
+	case strings.IndexByte(s, '%') < 0:
+		sc.separators = "|"
+	}
+	return sc
+}
+
+// next returns the next field, whether it holds a percent escape (then it
+// must be decoded), and false after the last field.
+func (sc *amcvScanner) next() (field string, escaped, ok bool) {
+	if sc.done {
+		return "", false, false
+	}
+	s := sc.rest
+	for i := 0; ; {
+		var j int
+		if len(sc.separators) == 1 {
+			j = strings.IndexByte(s[i:], sc.separators[0])
+		} else {
+			j = strings.IndexAny(s[i:], sc.separators)
+		}
+		if j < 0 {
+			sc.done = true
+			return s, escaped, true
+		}
+		i += j
+		if s[i] == '|' {
+			sc.rest = s[i+1:]
+			return s[:i], escaped, true
+		}
+		if i+2 < len(s) && s[i+1] == '7' && (s[i+2] == 'C' || s[i+2] == 'c') {
+			sc.rest = s[i+3:]
+			return s[:i], escaped, true
+		}
+		escaped = true
+		i++
+	}
+}
+
+// decode is decodeAMCVPart, without checking again the UTF-8 of a field
+// without escapes when the whole cookie is valid.
+func (sc *amcvScanner) decode(s string, escaped bool) (string, bool) {
+	if !escaped && sc.validUTF8 {
+		return s, true
+	}
+	return decodeAMCVPart(s, escaped)
+}
+
+// decodeAMCVPart undoes the URI-component encoding of one field as
+// JavaScript's decodeURIComponent does, and reports false where that would
+// throw: a "%" that does not start a valid escape, or bytes that are not
+// UTF-8. A field without escapes is returned as it is.
+func decodeAMCVPart(s string, escaped bool) (string, bool) {
+	if !escaped {
+		return s, utf8.ValidString(s)
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b != '%' {
+			out = append(out, b)
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		hi, ok1 := unhex(s[i+1])
+		lo, ok2 := unhex(s[i+2])
+		if !ok1 || !ok2 {
+			return "", false
+		}
+		out = append(out, hi<<4|lo)
+		i += 2
+	}
+	if !utf8.Valid(out) {
+		return "", false
+	}
+	return string(out), true
 }
 
 // amcvField is one KEY[-EXPIRY]|VALUE pair.
@@ -167,40 +265,6 @@ func (c *VisitorCookie) malformed(at int, part, reason string) {
 		return
 	}
 	c.Malformed = append(c.Malformed, fmt.Sprintf("field %d %q: %s", at+1, shown, reason))
-}
-
-// decodeAMCV undoes the cookie's URI-component encoding as JavaScript's
-// decodeURIComponent does, except that it never fails: a "%" that does not
-// start a valid escape becomes the byte 0xFF, which is not UTF-8, so the
-// field holding it is found malformed and ignored on its own. Without any
-// "%" the value is returned as it is, without copying.
-func decodeAMCV(s string) string {
-	first := strings.IndexByte(s, '%')
-	if first < 0 {
-		return s
-	}
-	out := make([]byte, first, len(s))
-	copy(out, s[:first])
-	for i := first; i < len(s); i++ {
-		b := s[i]
-		if b != '%' {
-			out = append(out, b)
-			continue
-		}
-		if i+2 >= len(s) {
-			out = append(out, 0xFF)
-			continue
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			out = append(out, 0xFF)
-			continue
-		}
-		out = append(out, hi<<4|lo)
-		i += 2
-	}
-	return string(out)
 }
 
 func unhex(c byte) (byte, bool) {
