@@ -84,8 +84,8 @@ func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *Supple
 	if r.EnvironmentID == 0 {
 		r.EnvironmentID = c.cfg.environmentID
 	}
-	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.ID = completeVisitorID(r.ID, deviceID, opts.customerIDs)
+	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.Property = c.completeProperty(r.Property)
 	r.Context = completeContext(r.Context, c.cfg.now())
 	r.ExperienceCloud = completeExperienceCloud(r.ExperienceCloud, opts, sdid)
