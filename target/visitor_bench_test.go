@@ -1,6 +1,10 @@
 package target
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/targetflow/targetflow/delivery"
+)
 
 // BenchmarkGetOffersVisitorCookie is BenchmarkGetOffersServerSide without
 // and with a browser's AMCV_ cookie: the difference is what reading the
@@ -62,5 +66,25 @@ func BenchmarkPlanCallVisitorCookie(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkApplyVisitorCookie is the whole of what the cookie adds to a
+// call's request completion: parsing it and filling the request's
+// Experience Cloud ID and Audience Manager data.
+func BenchmarkApplyVisitorCookie(b *testing.B) {
+	c, err := New(WithClient("acme"), WithOrganizationID("ACME@AdobeOrg"), WithTelemetry(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	r := &delivery.DeliveryRequest{ID: &delivery.VisitorID{TntID: "338e3c1e51f7416a8e1ccba4f81acea0.28_0"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.ID.MarketingCloudVisitorID, r.ExperienceCloud = "", nil
+		c.applyVisitorCookie(r, browserVisitorCookie)
+		if r.ID.MarketingCloudVisitorID == "" || r.ExperienceCloud.AudienceManager.Blob == "" {
+			b.Fatal("cookie not applied")
+		}
 	}
 }
