@@ -197,7 +197,7 @@ func (p PageScript) AppendHTML(dst []byte) []byte {
 	}
 	if p.VisitorState.OrganizationID != "" {
 		dst = append(dst, "if (window.Visitor && window.Visitor.getInstance) {\n  window.Visitor.getInstance("...)
-		dst = appendScriptSafe(dst, appendJSONString(nil, org))
+		dst = appendScriptSafe(dst, delivery.AppendJSONString(nil, org))
 		dst = append(dst, ", {serverState: "...)
 		dst = appendScriptSafe(dst, p.VisitorState.AppendJSON(nil))
 		dst = append(dst, "});\n}\n"...)

@@ -3,7 +3,6 @@ package target
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -73,7 +72,7 @@ func (v VisitorState) AppendJSON(dst []byte) []byte {
 		return append(dst, "{}"...)
 	}
 	dst = append(dst, '{')
-	dst = appendJSONString(dst, v.OrganizationID)
+	dst = delivery.AppendJSONString(dst, v.OrganizationID)
 	dst = append(dst, ":{"...)
 	sep := false
 	if len(v.CustomerIDs) > 0 {
@@ -86,9 +85,9 @@ func (v VisitorState) AppendJSON(dst []byte) []byte {
 				dst = append(dst, ',')
 			}
 			last := lastWithCode(v.CustomerIDs[i:], id.IntegrationCode)
-			dst = appendJSONString(dst, id.IntegrationCode)
+			dst = delivery.AppendJSONString(dst, id.IntegrationCode)
 			dst = append(dst, `:{"id":`...)
-			dst = appendJSONString(dst, last.ID)
+			dst = delivery.AppendJSONString(dst, last.ID)
 			dst = append(dst, `,"authState":`...)
 			dst = strconv.AppendInt(dst, int64(visitorAuthState(last.AuthenticatedState)), 10)
 			dst = append(dst, '}')
@@ -103,14 +102,14 @@ func (v VisitorState) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `"sdid":{`...)
 		if s.Current != "" {
 			dst = append(dst, `"supplementalDataIDCurrent":`...)
-			dst = appendJSONString(dst, s.Current)
+			dst = delivery.AppendJSONString(dst, s.Current)
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"supplementalDataIDCurrentConsumed":`...)
 		dst = appendConsumers(dst, s.CurrentConsumers)
 		if s.Last != "" {
 			dst = append(dst, `,"supplementalDataIDLast":`...)
-			dst = appendJSONString(dst, s.Last)
+			dst = delivery.AppendJSONString(dst, s.Last)
 		}
 		dst = append(dst, `,"supplementalDataIDLastConsumed":`...)
 		dst = appendConsumers(dst, s.LastConsumers)
@@ -160,57 +159,8 @@ func appendConsumers(dst []byte, consumers []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, consumerKeyPrefix+c)
+		dst = delivery.AppendJSONString(dst, consumerKeyPrefix+c)
 		dst = append(dst, ":true"...)
 	}
 	return append(dst, '}')
-}
-
-// appendJSONString appends s as a JSON string, escaped as JSON.stringify
-// escapes it (quote, backslash and control characters), invalid UTF-8
-// replaced by U+FFFD as encoding/json replaces it.
-func appendJSONString(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
