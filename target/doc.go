@@ -1,9 +1,7 @@
 // Package target is an Adobe Target client for Go with the decisioning of
 // the official Node.js and Python SDKs (server-side, on-device and hybrid),
-// safe for thousands of concurrent calls. It does not integrate the
-// Experience Cloud Visitor API (the SDKs' visitorCookie / AMCV state): pass
-// the marketingCloudVisitorId in the request's id and customer ids in
-// GetOffersOptions.CustomerIDs.
+// safe for thousands of concurrent calls, with the Experience Cloud
+// identity integration of the Node.js SDK.
 //
 // Make one Client per Target client code and share it:
 //
@@ -24,6 +22,20 @@
 //   - SendNotifications reports displayed prefetched content and clicks.
 //   - GetAttributes asks for mboxes and returns their JSON offers merged per
 //     mbox, with typed getters.
+//
+// Experience Cloud identity: GetOffersOptions.VisitorCookie takes the
+// visitor's AMCV_ cookie (VisitorCookieFromRequest), read as the Visitor
+// API reads it (ParseVisitorCookie): its Experience Cloud ID becomes the
+// request's marketingCloudVisitorId and its Audience Manager hint and blob
+// are sent along; malformed parts are ignored with a warning, never failing
+// the call. Every answer carries Response.VisitorState, the JSON the
+// Node.js SDK returns as visitorState, for the page's
+// Visitor.getInstance(org, {serverState: …}), so that the browser's
+// Analytics hit shares the supplemental data id of the server's call
+// (Analytics for Target); SupplementalDataIDs stitches several calls of a
+// page view. Response.ServerState is the at.js serverState of the call, and
+// PageScript renders both into the page's <script>, escaped for a script
+// context.
 //
 // Every method blocks until Target answers, the client's timeout (default
 // 3s) elapses, or the context ends; run it in a goroutine, or use the Async
