@@ -13,6 +13,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/edgetest"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -262,7 +263,7 @@ func TestVisitorStateOnEveryAnswer(t *testing.T) {
 	check("SendNotifications", sent)
 
 	onDevice := edgetest.Client(t, addr, target.WithDecisioningMethod(delivery.DecisioningOnDevice),
-		target.WithArtifactPayload(demo.Artifact()))
+		target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())))
 	decided, err := onDevice.GetOffers(t.Context(), target.GetOffersOptions{Request: pageRequest(), VisitorCookie: cookie, CustomerIDs: ids})
 	if err != nil {
 		t.Fatal(err)
