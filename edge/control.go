@@ -87,7 +87,8 @@ type control struct {
 // matches, as kfake's ControlKey scripts a Kafka broker's. A function that
 // handles a request is dropped afterwards, so that it scripts one answer,
 // unless it calls KeepControl; one that handles nothing stays (it may
-// observe every request) until it calls DropControl. Functions run one at
+// observe every request) until it calls DropControl; one that panics is
+// dropped (its request is answered 500). Functions run one at
 // a time, in the order they were added, and may add others. With none,
 // the edge answers as it would without the hook.
 func (s *Server) Control(fn ControlFunc) {
@@ -158,11 +159,18 @@ func (s *Server) control(endpoint string, r *http.Request, body []byte, req *del
 	return Answer{}, false
 }
 
-// call runs one control function as the current one.
+// call runs one control function as the current one. A function that
+// panics is dropped; the panic goes on to ServeHTTP, which answers 500.
 func (c *controls) call(ctl *control, r *Request) (Answer, bool) {
 	ctl.keep, ctl.drop = false, false
 	c.current = ctl
-	defer func() { c.current = nil }()
+	defer func() {
+		c.current = nil
+		if p := recover(); p != nil {
+			c.remove(ctl)
+			panic(p)
+		}
+	}()
 	return ctl.fn(r)
 }
 

@@ -171,3 +171,21 @@ func TestControlAddsControls(t *testing.T) {
 		t.Errorf("the request the function kept was changed by the edge: %+v", kept)
 	}
 }
+
+// TestControlPanicIsContained: a control function that panics gets its
+// request answered 500 and is dropped; the edge and its other control
+// functions go on.
+func TestControlPanicIsContained(t *testing.T) {
+	t.Parallel()
+	s := newEdge(t)
+	base := startEdge(t, s)
+	client := httpClient(t)
+	s.Control(func(*edge.Request) (edge.Answer, bool) { panic("a test's bug") })
+	if got := do(t, client, http.MethodPost, base+deliveryCall, mboxCall(demo.MboxHero), nil); got.status != 500 {
+		t.Fatalf("panicking control: %d %s; want 500", got.status, got.body)
+	}
+	s.Control(func(*edge.Request) (edge.Answer, bool) { return edge.Answer{Status: 418}, true })
+	if got := do(t, client, http.MethodPost, base+deliveryCall, mboxCall(demo.MboxHero), nil); got.status != 418 {
+		t.Fatalf("after the panic: %d; want the next function's 418", got.status)
+	}
+}

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -63,10 +64,10 @@ func (c *config) validate() error {
 		return &ConfigError{Field: "middleware", Reason: "must not be nil"}
 	}
 	if err := c.latency.validate(); err != nil {
-		return &ConfigError{Field: "latency", Reason: err.Error()}
+		return &ConfigError{Field: "latency", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
 	}
 	if err := c.faults.validate(); err != nil {
-		return &ConfigError{Field: "faults", Reason: err.Error()}
+		return &ConfigError{Field: "faults", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
 	}
 	if c.logger == nil {
 		c.logger = zap.NewNop()

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/jsonlogic"
 )
 
 // SupportedArtifactMajorVersion is the artifact format major version this
@@ -201,7 +202,7 @@ type preparedRule struct {
 	meta           map[string]any
 	audienceIDs    []any
 	conditionJSON  any
-	cond           predicate
+	cond           jsonlogic.Predicate
 	name           string
 	options        []delivery.Option
 	metrics        []delivery.Metric
@@ -338,7 +339,7 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 	if err := dec.Decode(&rule.conditionJSON); err != nil {
 		return rule, fmt.Errorf("malformed condition: %v", err)
 	}
-	cond, err := compilePredicate(rule.conditionJSON)
+	cond, err := jsonlogic.Compile(rule.conditionJSON, ruleVar)
 	if err != nil {
 		return rule, err
 	}
@@ -379,11 +380,11 @@ func jsString(v any) string {
 	case string:
 		return x
 	case float64:
-		return formatJSNumber(x)
+		return jsonlogic.FormatNumber(x)
 	case bool:
 		return strconv.FormatBool(x)
 	}
-	return valueOf(v).toJSString()
+	return jsonlogic.ValueOf(v).String()
 }
 
 func activityIDString(id int64) string { return strconv.FormatInt(id, 10) }

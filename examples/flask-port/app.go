@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"time"
 
@@ -32,7 +31,7 @@ type app struct {
 	// artifactSource says where the on-device artifact came from.
 	artifactSource string
 	page           *template.Template
-	index          []byte
+	index          *template.Template
 	handler        http.Handler
 	// now and newID are the clock and id source of notifications.
 	now   func() time.Time
@@ -51,13 +50,9 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	page, err := pageTemplate()
+	index, page, err := pageTemplates()
 	if err != nil {
-		return nil, fmt.Errorf("parsing the page template: %w", err)
-	}
-	index, err := fs.ReadFile(staticFiles, "static/index.html")
-	if err != nil {
-		return nil, fmt.Errorf("reading the embedded index page: %w", err)
+		return nil, fmt.Errorf("parsing the page templates: %w", err)
 	}
 	a := &app{
 		cfg:    cfg,
@@ -164,16 +159,18 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /prefetchViewAsyncio", a.prefetchViewFuture)
 	mux.HandleFunc("POST /sendNotifications", a.sendNotifications)
 	mux.HandleFunc("GET /page", a.renderPage)
+	mux.HandleFunc("GET /img/{name}", a.serveImage)
 	return mux
 }
 
 // getOffersOptions is the sample's initialize_options: the incoming Target
-// cookies, with the request to send.
+// cookies (and the visitor's AMCV_ cookie), with the request to send.
 func (vr *visitorRequest) getOffersOptions(req *delivery.DeliveryRequest) target.GetOffersOptions {
 	return target.GetOffersOptions{
 		Request:            req,
 		TargetCookie:       vr.targetCookie,
 		TargetLocationHint: vr.locationHint,
+		VisitorCookie:      vr.visitorCookie,
 	}
 }
 
