@@ -39,9 +39,9 @@ type eventDispatcher struct {
 	// changed, so drain may use one it read under mu.
 	subscribed map[EventType][]*subscription
 	queue      []Event
-	running bool
-	closed  bool
-	wg      sync.WaitGroup
+	running    bool
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 func newEventDispatcher(handlers map[EventType][]EventHandler, logger *zap.Logger) *eventDispatcher {
