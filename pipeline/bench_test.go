@@ -19,8 +19,8 @@ func BenchmarkOverheadPerStage(b *testing.B) {
 			b.Run(fmt.Sprintf("stages=%d/concurrency=%d", k, conc), func(b *testing.B) {
 				b.ReportAllocs()
 				n := b.N
-				items := make([]pipeline.Item, n)
-				src := pipeline.NewSource("bench", func(_ context.Context, emit pipeline.EmitFunc) error {
+				items := make([]pipeline.Item[rec], n)
+				src := pipeline.NewSource[rec]("bench", func(_ context.Context, emit pipeline.Emit[rec]) error {
 					for i := range items {
 						if !emit(&items[i]) {
 							return nil
@@ -30,9 +30,9 @@ func BenchmarkOverheadPerStage(b *testing.B) {
 				})
 				bld := pipeline.From(src)
 				for i := range k {
-					bld = bld.Via(pipeline.NewStage(fmt.Sprint("noop", i), noop, pipeline.Concurrency(conc)))
+					bld = bld.Via(pipeline.NewStage[rec](fmt.Sprint("noop", i), noop, pipeline.Concurrency(conc)))
 				}
-				p := bld.To(pipeline.NewSink("discard", noop))
+				p := bld.To(pipeline.NewSink[rec]("discard", noop))
 				b.ResetTimer()
 				if _, err := p.Run(context.Background()); err != nil {
 					b.Fatal(err)
@@ -51,8 +51,8 @@ func BenchmarkOverheadPerStage(b *testing.B) {
 // the run's.
 func BenchmarkTimeoutPerItem(b *testing.B) {
 	b.ReportAllocs()
-	items := make([]pipeline.Item, b.N)
-	src := pipeline.NewSource("bench", func(_ context.Context, emit pipeline.EmitFunc) error {
+	items := make([]pipeline.Item[rec], b.N)
+	src := pipeline.NewSource[rec]("bench", func(_ context.Context, emit pipeline.Emit[rec]) error {
 		for i := range items {
 			if !emit(&items[i]) {
 				return nil
@@ -60,14 +60,14 @@ func BenchmarkTimeoutPerItem(b *testing.B) {
 		}
 		return nil
 	})
-	withTimeout := func(ctx context.Context, _ *pipeline.Item) error {
+	withTimeout := func(ctx context.Context, _ *pipeline.Item[rec]) error {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		return ctx.Err()
 	}
 	p := pipeline.From(src).
-		Via(pipeline.NewStage("timeout", withTimeout, pipeline.Concurrency(256))).
-		To(pipeline.NewSink("discard", noop))
+		Via(pipeline.NewStage[rec]("timeout", withTimeout, pipeline.Concurrency(256))).
+		To(pipeline.NewSink[rec]("discard", noop))
 	b.ResetTimer()
 	if _, err := p.Run(context.Background()); err != nil {
 		b.Fatal(err)
