@@ -18,10 +18,10 @@ import (
 // keeps its own, fed by OnAck.
 type Tracker struct {
 	mu      sync.Mutex
-	through Position   // the last record of the done prefix
-	pending []tracked  // added, not in the prefix, by increasing Seq
-	head    int        // pending[:head] are popped
-	added   int64      // the highest Seq added
+	through Position  // the last record of the done prefix
+	pending []tracked // added, not in the prefix, by increasing Seq
+	head    int       // pending[:head] are popped
+	added   int64     // the highest Seq added
 }
 
 type tracked struct {
