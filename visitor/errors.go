@@ -176,8 +176,13 @@ func Message(err error) string {
 	var (
 		ve *Error
 		se *pipeline.StageError
+		st *pipeline.StoppedError
 	)
 	switch {
+	case errors.As(err, &st) && st.Cut:
+		return "the run's stop cut the call: " + Message(st.Err)
+	case errors.As(err, &st):
+		return "not started: the run was stopping"
 	case errors.As(err, &ve) && ve.Err != nil:
 		return ve.Err.Error()
 	case errors.As(err, &se) && se.Err != nil:

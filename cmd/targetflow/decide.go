@@ -95,6 +95,9 @@ func parseDecideFlags(args []string, stderr io.Writer) (decideFlags, error) {
 	if f.generate < 0 {
 		return f, fmt.Errorf("--generate must not be negative, got %d", f.generate)
 	}
+	if f.generate == 0 {
+		return f, refuseSameFiles(map[string]string{"--input": f.input, "--output": f.output})
+	}
 	return f, nil
 }
 

@@ -301,9 +301,9 @@ func (r *runner) run(ctx context.Context) int {
 	closeErr := r.close()
 
 	interrupted := errors.Is(runErr, context.Canceled) && ctx.Err() != nil
-	var ce *pipeline.CheckpointError
-	if errors.As(runErr, &ce) && stats.Started.IsZero() {
-		// Refused before anything ran.
+	if runErr != nil && stats.Started.IsZero() && ctx.Err() == nil {
+		// Refused before anything ran: a checkpoint or an output that
+		// does not match.
 		fmt.Fprintln(r.std.Err, "targetflow run:", runErr)
 		return exitUsage
 	}
