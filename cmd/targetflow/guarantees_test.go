@@ -253,7 +253,7 @@ func TestInterruptSkipResumeIsExact(t *testing.T) {
 			if _, err := fmt.Sscanf(stderr.String()[strings.Index(stderr.String(), "records up to "):], "records up to %d are complete", &resume); err != nil {
 				t.Fatalf("no resume point:\n%s", stderr.String())
 			}
-			count, rs := readResults(t, out)
+			_, rs := readResults(t, out)
 			for _, r := range rs {
 				// Calls the stop cut are written as failures (canceled) and
 				// are done: they are below the resume point like the rest.
@@ -268,7 +268,7 @@ func TestInterruptSkipResumeIsExact(t *testing.T) {
 			if code != exitOK && code != exitFailed {
 				t.Fatalf("resumed run exited %d:\n%s", code, errOut)
 			}
-			count, rs = readResults(t, out)
+			count, rs := readResults(t, out)
 			if len(rs) != n {
 				t.Fatalf("%d results after resuming at %d, want %d", len(rs), resume, n)
 			}
