@@ -529,3 +529,57 @@ func TestArtifactDemo(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 }
+
+// TestCheckpointMismatchRefused: a checkpoint is refused (exit 2, naming
+// what does not match) when the input is another file, or an output is
+// shorter than recorded or has other bytes; the output is not truncated.
+func TestCheckpointMismatchRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	input := writeFile(t, "v.jsonl", visitorLines(30, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"c%d"}}`, i) }))
+	other := writeFile(t, "w.jsonl", visitorLines(31, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"c%d"}}`, i) }))
+	out, ckpt := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.checkpoint")
+	args := func(in string) []string {
+		return []string{"--input", in, "--output", out, "--checkpoint", ckpt, "--execute", "hero"}
+	}
+	if code, _, stderr := runCLI(t, context.Background(), args(input), nil, false); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	good, _ := os.ReadFile(out)
+	// The input replaced by another file of the same name.
+	if err := os.Rename(other, input+".other"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		break_ func()
+		in     string
+		want   string
+	}{
+		{"another input", func() {}, input + ".other", "the checkpoint is of input"},
+		{"input changed", func() {
+			data, _ := os.ReadFile(input)
+			_ = os.WriteFile(input, append(data, []byte(`{"id":{"tntId":"new"}}`+"\n")...), 0o644)
+		}, input, "another file, or changed"},
+		{"output shorter", func() { _ = os.WriteFile(out, good[:len(good)/2], 0o644) }, input, "shorter than the"},
+		{"output changed", func() {
+			changed := bytes.Clone(good)
+			changed[len(changed)-10] = 'X'
+			_ = os.WriteFile(out, changed, 0o644)
+		}, input, "not those the checkpoint recorded"},
+	}
+	inputData, _ := os.ReadFile(input)
+	for _, tt := range tests {
+		_ = os.WriteFile(input, inputData, 0o644)
+		_ = os.WriteFile(out, good, 0o644)
+		tt.break_()
+		before, _ := os.ReadFile(out)
+		code, _, stderr := runCLI(t, context.Background(), args(tt.in), nil, false)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, ckpt) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming the checkpoint and %q", tt.name, code, stderr, tt.want)
+		}
+		if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+			t.Errorf("%s: the output was changed by a refused run", tt.name)
+		}
+	}
+}
