@@ -239,11 +239,11 @@ func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out
 	chunks := sync.Pool{New: func() any { return new(decideChunk) }}
 	src := pipeline.NewSource("requests", func(ctx context.Context, emit pipeline.Emit[*decideChunk]) error {
 		return decideReadChunks(ctx, in, &chunks, emit)
-	}, pipeline.Buffer(2*workers))
+	}, pipeline.Buffer(1))
 	decide := pipeline.NewStage("decide", func(ctx context.Context, it *pipeline.Item[*decideChunk]) error {
 		decideChunkLinesTo(ctx, engine, it.Value)
 		return nil
-	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(workers))
+	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(1))
 	write := pipeline.NewSink("output", func(_ context.Context, it *pipeline.Item[*decideChunk]) error {
 		chunk := it.Value
 		failed += chunk.failed
@@ -254,7 +254,7 @@ func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out
 			return fmt.Errorf("writing output: %w", err)
 		}
 		return nil
-	}, pipeline.Buffer(workers))
+	}, pipeline.Buffer(1))
 	_, err = pipeline.From(src, pipeline.WithGrace(0)).Via(decide).To(write).Run(ctx)
 	return failed, err
 }
