@@ -20,6 +20,7 @@ import (
 
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgetest"
 	"github.com/targetflow/targetflow/pipeline"
 )
 
@@ -34,22 +35,8 @@ func cliCommand(t *testing.T, args ...string) *exec.Cmd {
 // faultyEdge serves a local edge with latency and faults until the test ends.
 func faultyEdge(t *testing.T) string {
 	t.Helper()
-	srv, err := edge.New(edge.WithSeed(5), edge.WithShutdownTimeout(time.Second),
-		edge.WithLatency(edge.Latency{Fixed: 2 * time.Millisecond}),
+	_, addr := edgetest.Start(t, edge.WithSeed(5), edge.WithLatency(edge.Latency{Fixed: 2 * time.Millisecond}),
 		edge.WithFaults(edge.Faults{ErrorRate: 0.005, ResetRate: 0.01, StallRate: 0.003, Stall: 300 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop()
-		_ = srv.Wait()
-	})
 	return addr
 }
 
@@ -227,8 +214,9 @@ func TestInterruptWithCheckpoint(t *testing.T) {
 // it, so resuming with --skip N (which appends) gives every record once.
 func TestInterruptSkipResumeIsExact(t *testing.T) {
 	t.Parallel()
-	srv, addr := startSlowEdge(t)
-	_ = srv
+	// Calls take 5 ms, and 2% stall for 2 s: past the 100 ms grace, cut.
+	_, addr := edgetest.Start(t, edge.WithSeed(3), edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}),
+		edge.WithFaults(edge.Faults{StallRate: 0.02, Stall: 2 * time.Second}))
 	const n = 2000
 	input := writeFile(t, "v.jsonl", visitorLines(n, func(i int) string { return fmt.Sprintf(`{"id":{"thirdPartyId":"x%d"}}`, i+1) }))
 	for _, ordered := range []bool{false, true} {
@@ -279,27 +267,6 @@ func TestInterruptSkipResumeIsExact(t *testing.T) {
 			}
 		})
 	}
-}
-
-func startSlowEdge(t *testing.T) (*edge.Server, string) {
-	t.Helper()
-	srv, err := edge.New(edge.WithSeed(3), edge.WithShutdownTimeout(time.Second),
-		edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}),
-		edge.WithFaults(edge.Faults{StallRate: 0.02, Stall: 2 * time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop()
-		_ = srv.Wait()
-	})
-	return srv, addr
 }
 
 // TestFullDisk writes the output to a size-limited tmpfs: the run fails
