@@ -18,6 +18,7 @@ import (
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/edgetest"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -36,7 +37,7 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 	clientOpts := []target.Option{target.WithDecisioningMethod(method)}
 	if method != delivery.DecisioningServerSide {
 		// The pipeline's Notify stage sends what on-device decisions owe.
-		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0),
+		clientOpts = append(clientOpts, target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())),
 			target.WithOnDeviceNotifications(false))
 	}
 	return srv, edgetest.Client(t, addr, clientOpts...)
@@ -215,18 +216,24 @@ func TestCheckpointedRunResumes(t *testing.T) {
 	if err := os.WriteFile(in, demo.Visitors(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(ctx context.Context) (pipeline.Stats, error) {
+	run := func(ctx context.Context, stopAfter int64) (pipeline.Stats, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var delivered atomic.Int64
+		stop := stages.Tap("stop", func(*visitor.Item) {
+			if delivered.Add(1) == stopAfter {
+				cancel()
+			}
+		})
 		return pipeline.From(source.JSONLFile(in), pipeline.WithCheckpoint(ckpt), pipeline.WithGrace(5*time.Second)).
-			Via(stages.BuildRequest(stages.RequestDefaults{}), stages.Deliver(client, stages.WithConcurrency(32))).
+			Via(stages.BuildRequest(stages.RequestDefaults{}), stages.Deliver(client, stages.WithConcurrency(32)), stop).
 			To(sink.JSONLFile(out)).Run(ctx)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	first, err := run(ctx)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) || first.Written == 0 || first.Written >= demo.VisitorCount {
+	first, err := run(context.Background(), 500)
+	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= demo.VisitorCount {
 		t.Fatalf("first run: %v, %d written: want it stopped part way", err, first.Written)
 	}
-	second, err := run(context.Background())
+	second, err := run(context.Background(), -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,12 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 	default:
 		opts = append(opts, ondevice.WithArtifactFile(f.artifact))
 	}
-	engine, err := ondevice.New(ctx, opts...)
+	engine, err := ondevice.New(opts...)
+	if err == nil {
+		if err = engine.WaitReady(ctx); err != nil {
+			engine.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow decide: artifact: %v\n", err)
 		return exitUsage
@@ -380,10 +385,10 @@ func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *dec
 			decideWriteError(&chunk.out, n, fmt.Sprintf("line is longer than %d bytes", decideMaxLine))
 			continue
 		}
-		req, err := ondevice.DecodeRequest(line)
+		req, err := delivery.DecodeRequest(line)
 		if err != nil {
 			chunk.failed++
-			decideWriteError(&chunk.out, n, strings.TrimPrefix(err.Error(), "ondevice: "))
+			decideWriteError(&chunk.out, n, err.Error())
 			continue
 		}
 		decision, err := engine.Decide(ctx, req)
