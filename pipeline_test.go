@@ -3,7 +3,10 @@ package targetflow_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -76,12 +80,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Parallel()
 			srv, client := localEdge(t, tt.method)
 			var tagged atomic.Int64
-			tag := stages.Map("tag", func(_ context.Context, it *pipeline.Item) error {
+			tag := stages.Map("tag", func(_ context.Context, it *visitor.Item) error {
 				tagged.Add(1)
 				return nil
 			})
-			keepAll := flow.NewFilter(func(*pipeline.Item) bool { return true }, 1)
-			var items []*pipeline.Item
+			keepAll := flow.NewFilter(func(*visitor.Item) bool { return true }, 1)
+			var items []*visitor.Item
 			stats, err := pipeline.From(source.JSONL(bytes.NewReader(demo.Visitors()))).
 				Via(
 					stages.BuildRequest(stages.RequestDefaults{}),
@@ -102,31 +106,31 @@ func TestEndToEnd(t *testing.T) {
 			}
 			var notified, heroChecked, recoChecked int
 			for i, it := range items {
-				if it.Seq != int64(i+1) {
-					t.Fatalf("item %d has seq %d: order lost", i, it.Seq)
+				if it.Pos.Seq != int64(i+1) {
+					t.Fatalf("item %d has seq %d: order lost", i, it.Pos.Seq)
 				}
 				if it.Err != nil {
-					t.Fatalf("seq %d failed: %v", it.Seq, it.Err)
+					t.Fatalf("seq %d failed: %v", it.Pos.Seq, it.Err)
 				}
-				if it.Response == nil || it.Attempts != 1 {
-					t.Fatalf("seq %d: response %v attempts %d", it.Seq, it.Response, it.Attempts)
+				if it.Value.Response == nil || it.Value.Attempts != 1 {
+					t.Fatalf("seq %d: response %v attempts %d", it.Pos.Seq, it.Value.Response, it.Value.Attempts)
 				}
-				notified += it.Notifications
-				remote := decisioningMethodOf(it.Response, demo.MboxRecommendations) != ""
-				if got := decisioningMethodOf(it.Response, demo.MboxHero); got != "" {
+				notified += it.Value.Notifications
+				remote := decisioningMethodOf(it.Value.Response, demo.MboxRecommendations) != ""
+				if got := decisioningMethodOf(it.Value.Response, demo.MboxHero); got != "" {
 					heroChecked++
 					want := tt.heroBy
 					if remote {
 						want = tt.heroWithRemoteBy
 					}
 					if got != want {
-						t.Fatalf("seq %d: hero decided %s, want %s (remote mbox asked: %t)", it.Seq, got, want, remote)
+						t.Fatalf("seq %d: hero decided %s, want %s (remote mbox asked: %t)", it.Pos.Seq, got, want, remote)
 					}
 				}
-				if got := decisioningMethodOf(it.Response, demo.MboxRecommendations); got != "" && tt.recommendationsBy != "" {
+				if got := decisioningMethodOf(it.Value.Response, demo.MboxRecommendations); got != "" && tt.recommendationsBy != "" {
 					recoChecked++
 					if got != tt.recommendationsBy {
-						t.Fatalf("seq %d: recommendations decided %s, want %s", it.Seq, got, tt.recommendationsBy)
+						t.Fatalf("seq %d: recommendations decided %s, want %s", it.Pos.Seq, got, tt.recommendationsBy)
 					}
 				}
 			}
@@ -159,8 +163,8 @@ func TestEndToEndCancellation(t *testing.T) {
 	_, client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 10 * time.Millisecond}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var items []*pipeline.Item
-	collect := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+	var items []*visitor.Item
+	collect := sink.Func(func(_ context.Context, it *visitor.Item) error {
 		items = append(items, it)
 		if len(items) == 300 {
 			cancel()
@@ -173,17 +177,22 @@ func TestEndToEndCancellation(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v, want context.Canceled", err)
 	}
-	if stats.Written != stats.Emitted || stats.Written >= demo.VisitorCount {
-		t.Fatalf("emitted %d written %d: want all read records written, input not exhausted", stats.Emitted, stats.Written)
+	if stats.Written+stats.Given != stats.Emitted || stats.Written >= demo.VisitorCount {
+		t.Fatalf("emitted %d written %d given back %d: want every read record written or given back, input not exhausted", stats.Emitted, stats.Written, stats.Given)
+	}
+	// The records not started are given back, not written as canceled: the
+	// output is exactly the records up to the resume point.
+	if stats.Completed != stats.Written || stats.DoneAbove != 0 {
+		t.Errorf("resume point %d with %d written and %d done above it: want exactly 1..%d written", stats.Completed, stats.Written, stats.DoneAbove, stats.Written)
 	}
 	seen := map[int64]bool{}
 	for _, it := range items {
-		if seen[it.Seq] {
-			t.Fatalf("seq %d written twice", it.Seq)
+		if seen[it.Pos.Seq] {
+			t.Fatalf("seq %d written twice", it.Pos.Seq)
 		}
-		seen[it.Seq] = true
-		if kind, _ := pipeline.Classify(it.Err); it.Err != nil && kind != pipeline.KindCanceled {
-			t.Errorf("seq %d: %v, want ok or canceled", it.Seq, it.Err)
+		seen[it.Pos.Seq] = true
+		if it.Err != nil {
+			t.Errorf("seq %d written with %v, want ok", it.Pos.Seq, it.Err)
 		}
 	}
 	for seq := int64(1); seq <= stats.Completed; seq++ {
@@ -193,5 +202,62 @@ func TestEndToEndCancellation(t *testing.T) {
 	}
 	if stats.Completed < 300-64 {
 		t.Errorf("resume point %d, want close to the 300 written before the cancel", stats.Completed)
+	}
+}
+
+// TestCheckpointedRunResumes runs a checkpointed pipeline of files against
+// a slow local edge, cancels it mid-run, and runs it again with the same
+// checkpoint: the output holds every record exactly once, none canceled.
+func TestCheckpointedRunResumes(t *testing.T) {
+	t.Parallel()
+	_, client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}))
+	dir := t.TempDir()
+	in, out, ckpt := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.checkpoint")
+	if err := os.WriteFile(in, demo.Visitors(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(ctx context.Context, stopAfter int64) (pipeline.Stats, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var delivered atomic.Int64
+		stop := stages.Tap("stop", func(*visitor.Item) {
+			if delivered.Add(1) == stopAfter {
+				cancel()
+			}
+		})
+		return pipeline.From(source.JSONLFile(in), pipeline.WithCheckpoint(ckpt), pipeline.WithGrace(5*time.Second)).
+			Via(stages.BuildRequest(stages.RequestDefaults{}), stages.Deliver(client, stages.WithConcurrency(32)), stop).
+			To(sink.JSONLFile(out)).Run(ctx)
+	}
+	first, err := run(context.Background(), 500)
+	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= demo.VisitorCount {
+		t.Fatalf("first run: %v, %d written: want it stopped part way", err, first.Written)
+	}
+	second, err := run(context.Background(), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Written+second.Written != demo.VisitorCount {
+		t.Errorf("written %d then %d, want %d in all", first.Written, second.Written, demo.VisitorCount)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var r struct {
+			Seq int64 `json:"seq"`
+			OK  bool  `json:"ok"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil || !r.OK {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		seen[r.Seq]++
+	}
+	for seq := int64(1); seq <= demo.VisitorCount; seq++ {
+		if seen[seq] != 1 {
+			t.Fatalf("seq %d written %d times", seq, seen[seq])
+		}
 	}
 }

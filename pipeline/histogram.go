@@ -1,59 +1,32 @@
 package pipeline
 
 import (
-	"math"
-	"math/bits"
-	"sync/atomic"
+	"sync"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// histogram is a lock-free latency histogram with logarithmic buckets:
-// each power of two of nanoseconds is split into 1<<subBits linear buckets,
-// so a percentile is known to within 1/(1<<subBits) (12.5%) of its value.
-// Recording is a few atomic adds; there is no allocation.
+// histogram is a latency distribution kept in an HDR histogram (values in
+// microseconds from 1 µs to an hour, two significant digits: a quantile is
+// known to within 1%), guarded by a mutex. Recording costs a lock and a few
+// index computations; there is no allocation.
 type histogram struct {
-	buckets [64 << subBits]atomic.Int64
-	count   atomic.Int64
-	sum     atomic.Int64 // nanoseconds
-	max     atomic.Int64 // nanoseconds
+	mu  sync.Mutex
+	h   *hdrhistogram.Histogram
+	sum time.Duration
 }
 
-const subBits = 3
-
-func bucketOf(ns int64) int {
-	if ns < 1<<subBits {
-		if ns < 0 {
-			return 0
-		}
-		return int(ns)
-	}
-	exp := bits.Len64(uint64(ns)) - 1 // ns in [2^exp, 2^(exp+1))
-	sub := int(ns>>(exp-subBits)) & (1<<subBits - 1)
-	return (exp-subBits+1)<<subBits | sub
-}
-
-// bucketUpper is the largest value that falls in bucket b.
-func bucketUpper(b int) int64 {
-	if b < 1<<subBits {
-		return int64(b)
-	}
-	exp := b>>subBits + subBits - 1
-	sub := int64(b & (1<<subBits - 1))
-	low := int64(1)<<exp | sub<<(exp-subBits)
-	return low + int64(1)<<(exp-subBits) - 1
+func newHistogram() *histogram {
+	return &histogram{h: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)}
 }
 
 func (h *histogram) record(d time.Duration) {
-	ns := int64(d)
-	h.buckets[bucketOf(ns)].Add(1)
-	h.count.Add(1)
-	h.sum.Add(ns)
-	for {
-		m := h.max.Load()
-		if ns <= m || h.max.CompareAndSwap(m, ns) {
-			return
-		}
-	}
+	us := max(d.Microseconds(), 1)
+	h.mu.Lock()
+	_ = h.h.RecordValue(us) // values over an hour are dropped
+	h.sum += d
+	h.mu.Unlock()
 }
 
 // Percentiles summarises a latency distribution.
@@ -66,46 +39,34 @@ type Percentiles struct {
 	Max   time.Duration `json:"max"`
 	// Sum is the total of all recorded durations.
 	Sum time.Duration `json:"sum"`
+
+	sketch *histogram
 }
 
-// Quantile returns the q-quantile (0 < q <= 1) of the distribution the
-// percentiles were taken from, for the quantiles P50, P90 and P99; other
-// values of q are answered by the nearest of them.
+// Quantile returns the q-quantile (0 < q <= 1) of the distribution, read
+// from its sketch: while the run goes on, of the distribution so far.
 func (p Percentiles) Quantile(q float64) time.Duration {
-	switch {
-	case q <= 0.7:
-		return p.P50
-	case q <= 0.95:
-		return p.P90
-	case q < 1:
-		return p.P99
+	if p.sketch == nil || p.Count == 0 {
+		return 0
 	}
-	return p.Max
+	p.sketch.mu.Lock()
+	defer p.sketch.mu.Unlock()
+	if q >= 1 {
+		return time.Duration(p.sketch.h.Max()) * time.Microsecond
+	}
+	return time.Duration(p.sketch.h.ValueAtQuantile(q*100)) * time.Microsecond
 }
 
 func (h *histogram) snapshot() Percentiles {
-	var counts [len(h.buckets)]int64
-	var total int64
-	for i := range h.buckets {
-		counts[i] = h.buckets[i].Load()
-		total += counts[i]
-	}
-	p := Percentiles{Count: total, Max: time.Duration(h.max.Load()), Sum: time.Duration(h.sum.Load())}
-	if total == 0 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := Percentiles{Count: h.h.TotalCount(), Sum: h.sum, sketch: h}
+	if p.Count == 0 {
 		return p
 	}
-	p.Mean = p.Sum / time.Duration(total)
-	at := func(q float64) time.Duration {
-		rank := int64(math.Ceil(q * float64(total)))
-		var seen int64
-		for i, c := range counts {
-			seen += c
-			if seen >= rank {
-				return min(time.Duration(bucketUpper(i)), p.Max)
-			}
-		}
-		return p.Max
-	}
-	p.P50, p.P90, p.P99 = at(0.50), at(0.90), at(0.99)
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	p.Mean = h.sum / time.Duration(p.Count)
+	p.P50, p.P90, p.P99 = us(h.h.ValueAtQuantile(50)), us(h.h.ValueAtQuantile(90)), us(h.h.ValueAtQuantile(99))
+	p.Max = us(h.h.Max())
 	return p
 }

@@ -1,104 +1,62 @@
 package pipeline
 
-import (
-	"time"
+import "time"
 
-	"github.com/targetflow/targetflow/delivery"
-)
-
-// Item is the envelope of one visitor record as it flows through a pipeline.
-// Stages fill it in; sinks write it out. An Item is owned by one component at
-// a time, so a stage may change it without locking.
-type Item struct {
-	// Seq is the 1-based position of the record in its input. Sources that
-	// skip records keep counting, so Seq always names the same input record.
-	Seq int64
-	// Line is the line of the input the record came from (JSONL, CSV), or 0.
-	Line int
-	// Raw is the input text of a record that could not be decoded, kept for
-	// the dead-letter output; nil otherwise.
-	Raw []byte
-	// Visitor is the decoded record.
-	Visitor *Visitor
-	// Request is the Delivery API request built for the visitor.
-	Request *delivery.DeliveryRequest
-	// Response is the answer to Request.
-	Response *delivery.DeliveryResponse
-	// TargetCookie is the visitor's mbox cookie after the call, if any.
-	TargetCookie *Cookie
-	// Attempts counts the delivery attempts (1 when the first call succeeded).
-	Attempts int
-	// Notifications counts the notifications sent for this visitor.
-	Notifications int
-	// OwedNotifications are display notifications a decision left to the
-	// pipeline to send (on-device decisions of a client that does not send
-	// them itself); a Notify stage sends them and clears the list.
-	OwedNotifications []delivery.Notification
-	// Attributes holds the values of GetAttributes, keyed by mbox and
-	// attribute name, when an Attributes stage ran.
-	Attributes map[string]map[string]any
-	// Timings records when the item entered the pipeline and how long the
-	// delivery calls took.
-	Timings Timings
+// Item is the envelope of one record as it flows through a pipeline: where
+// it came from, its payload, its failure and its timings. Stages change it
+// in place; sinks write it out. An item is owned by one component at a time,
+// so a stage may change it without locking.
+//
+// T is the payload: what the pipeline is about (targetflow's Target stages
+// carry a visitor.Envelope). The runtime never looks inside it.
+type Item[T any] struct {
+	// Pos says where the record is in its source.
+	Pos Position
+	// Value is the payload.
+	Value T
 	// Err is the item's failure. A failed item keeps flowing so that it is
-	// written out; stages pass it on without processing it.
+	// written out; stages pass it on without processing it (unless they ask
+	// for failed items, see ProcessFailed).
 	Err error
+	// Timings are the moments and durations of the item's trip.
+	Timings Timings
+
+	// refs counts the sinks that still have to confirm the item, plus one
+	// while the item is on its way to them.
+	refs refCount
+}
+
+// Position is where a record is in its source, in the source's own terms.
+// Every source numbers its records (Seq); a file source adds the line and
+// the byte offset of the record; a partitioned log (a Kafka topic) names the
+// stream, partition, offset and key of the message.
+type Position struct {
+	// Seq is the 1-based number of the record in its source, in input
+	// order. A source that skips records (a resumed run) keeps counting, so
+	// Seq always names the same input record. Left 0 by a source, it is set
+	// by the runtime to one more than the previous item's.
+	Seq int64 `json:"seq"`
+	// Line is the input line where the record starts (text inputs), else 0.
+	Line int `json:"line,omitempty"`
+	// Offset is the record's offset in its stream: the byte offset of its
+	// start in a file, the message offset in a Kafka partition.
+	Offset int64 `json:"offset,omitempty"`
+	// Stream and Partition name the partitioned log the record came from
+	// (a Kafka topic and partition); empty for a single input such as a file.
+	Stream    string `json:"stream,omitempty"`
+	Partition int32  `json:"partition,omitempty"`
+	// Key is the record's key in a keyed log (a Kafka message key), nil
+	// otherwise. Sinks that produce to a keyed log may reuse it.
+	Key []byte `json:"key,omitempty"`
 }
 
 // Timings are the moments and durations of one item's trip.
 type Timings struct {
 	// Emitted is when the source handed the item to the pipeline.
 	Emitted time.Time
-	// Delivery is the time spent in delivery calls, retries and backoff
-	// included.
-	Delivery time.Duration
+	// Processing is the time the item spent in stage functions.
+	Processing time.Duration
 }
 
 // OK reports whether the item has no error.
-func (it *Item) OK() bool { return it.Err == nil }
-
-// Cookie is a cookie Target asks the caller to keep for the visitor, such as
-// the mbox cookie carrying the session and the visitor's tntId.
-type Cookie struct {
-	Name   string `json:"name"`
-	Value  string `json:"value"`
-	MaxAge int    `json:"maxAge"`
-}
-
-// Visitor is one input record: who the visitor is and what to ask Target for.
-// Fields left empty are filled from the defaults of the BuildRequest stage.
-// When Request is set it is used as is and the other fields are ignored.
-//
-// In JSON lines it reads:
-//
-//	{"id":{"tntId":"abc"},"context":{"channel":"web"},"parameters":{"a":"1"},
-//	 "profileParameters":{"p":"2"},"execute":["m1"],"prefetch":["m2"],
-//	 "views":["home"],"pageLoad":true,"notify":true}
-type Visitor struct {
-	ID                *delivery.VisitorID       `json:"id,omitempty"`
-	Context           *delivery.Context         `json:"context,omitempty"`
-	Parameters        delivery.Parameters       `json:"parameters,omitempty"`
-	ProfileParameters delivery.Parameters       `json:"profileParameters,omitempty"`
-	Execute           []string                  `json:"execute,omitempty"`
-	Prefetch          []string                  `json:"prefetch,omitempty"`
-	Views             []string                  `json:"views,omitempty"`
-	PageLoad          *bool                     `json:"pageLoad,omitempty"`
-	Notify            *bool                     `json:"notify,omitempty"`
-	Request           *delivery.DeliveryRequest `json:"request,omitempty"`
-}
-
-// VisitorID returns the visitor's id: the record's id, or the id of its
-// complete request. It is nil when the record has neither.
-func (it *Item) VisitorID() *delivery.VisitorID {
-	switch {
-	case it.Request != nil && it.Request.ID != nil:
-		return it.Request.ID
-	case it.Visitor == nil:
-		return nil
-	case it.Visitor.ID != nil:
-		return it.Visitor.ID
-	case it.Visitor.Request != nil:
-		return it.Visitor.Request.ID
-	}
-	return nil
-}
+func (it *Item[T]) OK() bool { return it.Err == nil }

@@ -8,7 +8,7 @@ import (
 // registry of your own (prometheus.NewRegistry()); it reads Snapshot on each
 // scrape and keeps no state, so it costs nothing between scrapes.
 type Collector struct {
-	p         *Pipeline
+	snapshot  func() Stats
 	items     *prometheus.Desc
 	latency   *prometheus.Desc
 	e2e       *prometheus.Desc
@@ -20,18 +20,18 @@ var _ prometheus.Collector = (*Collector)(nil)
 
 // Collector returns a Prometheus collector of the pipeline's figures, with
 // metric names starting with namespace (e.g. "targetflow").
-func (p *Pipeline) Collector(namespace string) *Collector {
+func (p *Pipeline[T]) Collector(namespace string) *Collector {
 	return &Collector{
-		p: p,
+		snapshot: p.Snapshot,
 		items: prometheus.NewDesc(prometheus.BuildFQName(namespace, "pipeline", "items_total"),
-			"Items per component and outcome (in, ok, failed, skipped, retried, dead_lettered, dropped).",
+			"Items per component and outcome (in, ok, failed, skipped, retried, dead_lettered, dropped, stopped, unconfirmed).",
 			[]string{"component", "kind", "outcome"}, nil),
 		latency: prometheus.NewDesc(prometheus.BuildFQName(namespace, "pipeline", "component_latency_seconds"),
 			"Time a component spent on each item.", []string{"component", "kind"}, nil),
 		e2e: prometheus.NewDesc(prometheus.BuildFQName(namespace, "pipeline", "item_latency_seconds"),
 			"Time from an item's emission by the source to the sink.", nil, nil),
 		completed: prometheus.NewDesc(prometheus.BuildFQName(namespace, "pipeline", "completed_seq"),
-			"Resume point: every record up to this sequence number is written.", nil, nil),
+			"Resume point: every record up to this sequence number is written and confirmed.", nil, nil),
 		rate: prometheus.NewDesc(prometheus.BuildFQName(namespace, "pipeline", "throughput_items_per_second"),
 			"Items written per second since the run started.", nil, nil),
 	}
@@ -46,7 +46,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	s := c.p.Snapshot()
+	s := c.snapshot()
 	for _, comp := range s.Components {
 		kind := string(comp.Kind)
 		for _, o := range []struct {
@@ -55,6 +55,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}{
 			{"in", comp.In}, {"ok", comp.OK}, {"failed", comp.Failed}, {"skipped", comp.Skipped},
 			{"retried", comp.Retried}, {"dead_lettered", comp.DeadLettered}, {"dropped", comp.Dropped},
+			{"stopped", comp.Stopped}, {"unconfirmed", comp.Unconfirmed},
 		} {
 			ch <- prometheus.MustNewConstMetric(c.items, prometheus.CounterValue, float64(o.n), comp.Name, kind, o.outcome)
 		}

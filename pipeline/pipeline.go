@@ -13,46 +13,49 @@ import (
 )
 
 // Builder assembles a pipeline: From(source).Via(stages...).To(sink).
-type Builder struct {
+type Builder[T any] struct {
 	src   streams.Source
 	flows []streams.Flow
 	cfg   runConfig
 }
 
-// From starts a pipeline at src: a targetflow *Source, or any go-streams
-// source whose elements are *Item, Visitor or *Visitor values.
-func From(src streams.Source, opts ...RunOption) *Builder {
-	cfg := runConfig{log: zap.NewNop(), grace: DefaultGrace}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	return &Builder{src: src, cfg: cfg}
+// From starts a pipeline at a targetflow source.
+func From[T any](src *Source[T], opts ...RunOption) *Builder[T] {
+	return &Builder[T]{src: src, cfg: newRunConfig(opts)}
 }
 
-// Via appends flows: targetflow stages or go-streams operators, in order.
-func (b *Builder) Via(flows ...streams.Flow) *Builder {
+// FromStreams starts a pipeline at any go-streams source whose elements are
+// *Item[T] or T values (each wrapped in an item).
+func FromStreams[T any](src streams.Source, opts ...RunOption) *Builder[T] {
+	return &Builder[T]{src: src, cfg: newRunConfig(opts)}
+}
+
+// Via appends flows: targetflow stages of the same payload or go-streams
+// operators, in order.
+func (b *Builder[T]) Via(flows ...streams.Flow) *Builder[T] {
 	b.flows = append(b.flows, flows...)
 	return b
 }
 
-// To ends the pipeline at sink and returns it, ready to Run.
-func (b *Builder) To(sink streams.Sink) *Pipeline {
-	return &Pipeline{src: b.src, flows: b.flows, sink: sink, cfg: b.cfg}
+// To ends the pipeline at sink and returns it, ready to Run. A go-streams
+// sink that is not a targetflow sink counts an item as written when it is
+// handed to it.
+func (b *Builder[T]) To(sink streams.Sink) *Pipeline[T] {
+	return &Pipeline[T]{src: b.src, flows: b.flows, sink: sink, cfg: b.cfg}
 }
 
 // Pipeline is a source, flows and a sink, run once by Run.
-type Pipeline struct {
+type Pipeline[T any] struct {
 	src   streams.Source
 	flows []streams.Flow
 	sink  streams.Sink
 	cfg   runConfig
 
 	ran     atomic.Bool
-	mu      sync.Mutex // guards started and elapsed
+	mu      sync.Mutex // guards started, elapsed and rt
 	started time.Time
 	elapsed time.Duration
-	done    completion
-	e2e     histogram
+	rt      *runtime[T]
 	// foreign counts what Run forwards from a go-streams source.
 	foreign counters
 }
@@ -66,32 +69,59 @@ type component interface {
 // Run moves every item from the source through the flows into the sink and
 // returns the run's figures when the sink has written the last one.
 //
-// When ctx is cancelled the source stops, items already read finish (or are
-// canceled by interruptible stages), in-flight work gets the grace period
+// When ctx is cancelled the source stops, items already read finish (or
+// are stopped by interruptible stages), in-flight work gets the grace period
 // before its context is cancelled, the sink is flushed, and Run returns the
 // figures with ctx's error. A fatal failure (source cannot read, sink cannot
 // write) cancels the run the same way and Run returns it. Per-item failures
 // are not errors of Run: they are in the items and in Stats.
 //
+// An item is acknowledged to its source (OnAck, Stats.Completed, the
+// checkpoint) when every sink it went to has confirmed it; an item the run
+// did not finish, or that a sink could not write, is given back (a nack).
+//
 // No goroutine started by Run outlives it. (go-streams operators placed in
 // the pipeline own their goroutines; they end when their input closes, which
 // Run guarantees, except for a go-streams source, which Run stops reading.)
-func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
+func (p *Pipeline[T]) Run(ctx context.Context) (Stats, error) {
 	if !p.ran.CompareAndSwap(false, true) {
 		return p.Snapshot(), ErrAlreadyRun
 	}
 	if err := p.claim(); err != nil {
 		return p.Snapshot(), err
 	}
+	if err := p.typesMatch(); err != nil {
+		return p.Snapshot(), err
+	}
 	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
-	rt := &runtime{
-		stopCtx: stopCtx, workCtx: workCtx, log: p.cfg.log,
-		done: &p.done, e2e: &p.e2e, stop: stop, cancel: cancelWork,
+	rt := &runtime[T]{
+		stopCtx: stopCtx, workCtx: workCtx, log: p.cfg.log, writeCut: p.cfg.writeCut, grace: p.cfg.grace,
+		totals: &totals{}, e2e: newHistogram(), stop: stop, cancel: cancelWork,
+	}
+	if src, ok := p.src.(*Source[T]); ok {
+		rt.onAck = src.cfg.onAck
+	}
+	var outputs []Output
+	sink, _ := p.sink.(*Sink[T])
+	if sink != nil {
+		outputs = sink.outputs()
+	}
+	defer func() {
+		for _, o := range outputs {
+			if err := o.Close(); err != nil {
+				p.cfg.log.Error("closing output", zap.String("output", o.Name()), zap.Error(err))
+			}
+		}
+	}()
+	cp, err := p.prepare(rt, outputs)
+	if err != nil {
+		return p.Snapshot(), err
 	}
 	p.mu.Lock()
+	p.rt = rt
 	p.started = time.Now()
 	p.mu.Unlock()
 	p.cfg.log.Info("pipeline starting", zap.Int("flows", len(p.flows)), zap.Duration("grace", p.cfg.grace))
@@ -101,7 +131,7 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	watcher.Go(func() { p.watch(rt, finished) })
 
 	var components conc.WaitGroup
-	p.start(rt, &components)
+	p.start(rt, cp, &components)
 	components.Wait()
 	close(finished)
 	watcher.Wait()
@@ -110,7 +140,7 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	p.elapsed = time.Since(p.started)
 	p.mu.Unlock()
 	stats := p.Snapshot()
-	err := rt.fatalErr()
+	err = rt.fatalErr()
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -120,9 +150,67 @@ func (p *Pipeline) Run(ctx context.Context) (Stats, error) {
 	return stats, err
 }
 
+// prepare opens the outputs and, with a checkpoint, resumes the input and
+// writes the first checkpoint.
+func (p *Pipeline[T]) prepare(rt *runtime[T], outputs []Output) (*checkpointer[T], error) {
+	if p.cfg.checkpoint == "" {
+		rt.tracker = NewTracker(Position{}, nil)
+		for _, o := range outputs {
+			if err := o.Open(nil); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	src, ok := p.src.(*Source[T])
+	if !ok {
+		return nil, &CheckpointError{Path: p.cfg.checkpoint, What: "input", Reason: fmt.Sprintf("a %T cannot be resumed", p.src)}
+	}
+	if _, ok := p.sink.(*Sink[T]); !ok {
+		return nil, &CheckpointError{Path: p.cfg.checkpoint, What: "outputs", Reason: fmt.Sprintf("a %T records no output", p.sink)}
+	}
+	cp := &checkpointer[T]{path: p.cfg.checkpoint, rt: rt}
+	tracker, err := cp.resume(src.cfg.input, outputs)
+	if err != nil {
+		return nil, err
+	}
+	rt.tracker = tracker
+	if err := cp.start(); err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// typesMatch checks that every targetflow component carries T.
+func (p *Pipeline[T]) typesMatch() error {
+	check := func(c any) error {
+		switch c := c.(type) {
+		case *Source[T], *Stage[T], *Sink[T]:
+			return nil
+		case component:
+			return fmt.Errorf("pipeline: %s %q does not carry %T items", c.stats().Kind, c.stats().Name, new(Item[T]))
+		}
+		return nil
+	}
+	for _, c := range append([]any{p.src, p.sink}, anys(p.flows)...) {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func anys[E any](s []E) []any {
+	out := make([]any, len(s))
+	for i, e := range s {
+		out[i] = e
+	}
+	return out
+}
+
 // watch marks the run as stopping when stopCtx is done and cancels the work
 // context when the grace period has passed, unless the run finishes first.
-func (p *Pipeline) watch(rt *runtime, finished <-chan struct{}) {
+func (p *Pipeline[T]) watch(rt *runtime[T], finished <-chan struct{}) {
 	select {
 	case <-rt.stopCtx.Done():
 	case <-finished:
@@ -141,12 +229,8 @@ func (p *Pipeline) watch(rt *runtime, finished <-chan struct{}) {
 	}
 }
 
-func (p *Pipeline) claim() error {
-	all := []any{p.src, p.sink}
-	for _, f := range p.flows {
-		all = append(all, f)
-	}
-	for _, c := range all {
+func (p *Pipeline[T]) claim() error {
+	for _, c := range append([]any{p.src, p.sink}, anys(p.flows)...) {
 		if c, ok := c.(component); ok && !c.claim() {
 			return fmt.Errorf("pipeline: %s %q is already running (components are single-use)", c.stats().Kind, c.stats().Name)
 		}
@@ -156,19 +240,19 @@ func (p *Pipeline) claim() error {
 
 // start launches every component in owned goroutines, linking targetflow
 // components directly and forwarding into and out of go-streams operators.
-func (p *Pipeline) start(rt *runtime, wg *conc.WaitGroup) {
+func (p *Pipeline[T]) start(rt *runtime[T], cp *checkpointer[T], wg *conc.WaitGroup) {
 	var upstream <-chan any
 	switch src := p.src.(type) {
-	case *Source:
+	case *Source[T]:
 		wg.Go(func() { src.run(rt) })
-		upstream = src.output()
+		upstream = src.out
 	default:
 		adapted := make(chan any, DefaultBuffer)
 		wg.Go(func() { p.adaptForeignSource(rt, src.Out(), adapted) })
 		upstream = adapted
 	}
 	for _, f := range p.flows {
-		if st, ok := f.(*Stage); ok {
+		if st, ok := f.(*Stage[T]); ok {
 			st.bind(upstream)
 			wg.Go(func() { st.run(rt) })
 			upstream = st.output()
@@ -179,13 +263,20 @@ func (p *Pipeline) start(rt *runtime, wg *conc.WaitGroup) {
 		upstream = f.Out()
 	}
 	switch sk := p.sink.(type) {
-	case *Sink:
+	case *Sink[T]:
 		sk.bind(upstream)
-		wg.Go(func() { sk.run(rt) })
+		wg.Go(func() { sk.run(rt, cp) })
 	default:
 		from := upstream
 		wg.Go(func() {
-			forward(from, sk.In())
+			in := sk.In()
+			for v := range from {
+				in <- v
+				if it, ok := v.(*Item[T]); ok {
+					rt.confirm(it, nil, true)
+				}
+			}
+			close(in)
 			sk.AwaitCompletion()
 		})
 	}
@@ -193,7 +284,7 @@ func (p *Pipeline) start(rt *runtime, wg *conc.WaitGroup) {
 
 // adaptForeignSource forwards a go-streams source's elements as items until
 // it closes or the run stops.
-func (p *Pipeline) adaptForeignSource(rt *runtime, from <-chan any, to chan<- any) {
+func (p *Pipeline[T]) adaptForeignSource(rt *runtime[T], from <-chan any, to chan<- any) {
 	defer close(to)
 	var seq int64
 	stopped := rt.stopCtx.Done()
@@ -208,19 +299,27 @@ func (p *Pipeline) adaptForeignSource(rt *runtime, from <-chan any, to chan<- an
 		if !ok {
 			return
 		}
-		it := asItem(v)
-		if it.Seq == 0 {
-			it.Seq = seq + 1
+		var it *Item[T]
+		switch v := v.(type) {
+		case *Item[T]:
+			it = v
+		case T:
+			it = &Item[T]{Value: v}
+		default:
+			rt.fail(fmt.Errorf("pipeline: source element of type %T is neither a %T nor a %T", v, it, it.Value))
+			return
 		}
-		if seq == 0 {
-			rt.done.begin(it.Seq)
+		if it.Pos.Seq == 0 {
+			it.Pos.Seq = seq + 1
 		}
-		seq = it.Seq
+		seq = it.Pos.Seq
 		it.Timings.Emitted = time.Now()
 		failed := it.Err != nil // the item belongs downstream once sent
+		rt.emitted(it)
 		select {
 		case to <- it:
 		case <-stopped:
+			rt.unsent(it)
 			return
 		}
 		p.foreign.in.Add(1)
@@ -232,24 +331,12 @@ func (p *Pipeline) adaptForeignSource(rt *runtime, from <-chan any, to chan<- an
 	}
 }
 
-func asItem(v any) *Item {
-	switch v := v.(type) {
-	case *Item:
-		return v
-	case *Visitor:
-		return &Item{Visitor: v}
-	case Visitor:
-		return &Item{Visitor: &v}
-	}
-	return &Item{Err: &ItemError{Stage: "source", Kind: KindInvalid,
-		Err: fmt.Errorf("element of type %T is neither a *pipeline.Item nor a pipeline.Visitor", v)}}
-}
-
 // Snapshot returns the figures of the run so far; it is safe to call while
 // the pipeline runs (for a progress display) and after.
-func (p *Pipeline) Snapshot() Stats {
+func (p *Pipeline[T]) Snapshot() Stats {
 	p.mu.Lock()
 	s := Stats{Started: p.started, Elapsed: p.elapsed}
+	rt := p.rt
 	p.mu.Unlock()
 	if s.Elapsed == 0 && !s.Started.IsZero() {
 		s.Elapsed = time.Since(s.Started)
@@ -264,22 +351,37 @@ func (p *Pipeline) Snapshot() Stats {
 			s.Components = append(s.Components, c.stats())
 		}
 	}
-	if c, ok := p.sink.(component); ok {
-		s.Components = append(s.Components, c.stats())
+	if sk, ok := p.sink.(*Sink[T]); ok {
+		sk.tree(func(k *Sink[T]) { s.Components = append(s.Components, k.stats()) })
 	}
 	s.Emitted = s.Components[0].In
-	if last := s.Components[len(s.Components)-1]; last.Kind == KindSink {
-		s.Written, s.OK, s.Failed = last.In, last.OK, last.Failed
-	}
 	for _, c := range s.Components {
 		s.Retried += c.Retried
 		s.DeadLettered += c.DeadLettered
 		s.Dropped += c.Dropped
+		s.Stopped += c.Stopped
+	}
+	if rt != nil {
+		s.Written, s.OK, s.Failed = rt.totals.written.Load(), rt.totals.ok.Load(), rt.totals.failed.Load()
+		s.Given = rt.totals.nacked.Load()
+		s.Latency = rt.e2e.snapshot()
+		commit := rt.tracker.Commit()
+		s.Completed, s.DoneAbove = commit.Through.Seq, int64(len(commit.Done))
 	}
 	if s.Elapsed > 0 {
 		s.Throughput = float64(s.Written) / s.Elapsed.Seconds()
 	}
-	s.Latency = p.e2e.snapshot()
-	s.Completed = p.done.completed()
 	return s
+}
+
+// Commit returns what the run's source may commit: the done prefix and the
+// records done above it (see Tracker). It is zero before Run.
+func (p *Pipeline[T]) Commit() Commit {
+	p.mu.Lock()
+	rt := p.rt
+	p.mu.Unlock()
+	if rt == nil {
+		return Commit{}
+	}
+	return rt.tracker.Commit()
 }

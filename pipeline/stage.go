@@ -5,28 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/reugn/go-streams"
 	"github.com/sourcegraph/conc"
-	"github.com/sourcegraph/conc/stream"
 	"go.uber.org/zap"
 )
 
 // StageFunc processes one item. It may change the item in place. A returned
-// error fails the item (stored in Item.Err as an *ItemError naming the stage)
-// and the item flows on; ErrDrop removes it from the stream. ctx is the run's
-// work context: it is cancelled when in-flight work must stop.
-type StageFunc func(ctx context.Context, it *Item) error
+// error fails the item (stored in Item.Err, see StageError) and the item
+// flows on; ErrDrop removes it from the stream. ctx is the run's work
+// context: it is cancelled when in-flight work must stop.
+type StageFunc[T any] func(ctx context.Context, it *Item[T]) error
 
 // Stage is a step of a pipeline that applies a StageFunc to every item, with
 // bounded concurrency and, if asked, in order. It is a streams.Flow whose
-// elements are *Item; other elements pass through untouched.
-type Stage struct {
+// elements are *Item[T]; other elements pass through untouched.
+type Stage[T any] struct {
 	name  string
-	fn    StageFunc
-	cfg   componentConfig
+	fn    StageFunc[T]
+	cfg   stageConfig
 	in    chan any
 	out   chan any
 	input <-chan any
@@ -35,13 +35,13 @@ type Stage struct {
 	counters counters
 }
 
-var _ streams.Flow = (*Stage)(nil)
+var _ streams.Flow = (*Stage[int])(nil)
 
 // NewStage returns a stage named name that applies fn to every item. The name
 // appears in errors, logs and statistics.
-func NewStage(name string, fn StageFunc, opts ...Option) *Stage {
-	cfg := newComponentConfig(opts)
-	s := &Stage{
+func NewStage[T any](name string, fn StageFunc[T], opts ...StageOption) *Stage[T] {
+	cfg := newStageConfig(opts)
+	s := &Stage[T]{
 		name: name,
 		fn:   fn,
 		cfg:  cfg,
@@ -53,25 +53,25 @@ func NewStage(name string, fn StageFunc, opts ...Option) *Stage {
 }
 
 // Name returns the stage's name.
-func (s *Stage) Name() string { return s.name }
+func (s *Stage[T]) Name() string { return s.name }
 
 // In returns the stage's input channel. Used outside Run, as a plain
 // go-streams flow, the stage starts processing on first use.
-func (s *Stage) In() chan<- any {
+func (s *Stage[T]) In() chan<- any {
 	s.standalone()
 	return s.in
 }
 
 // Out returns the stage's output channel. Used outside Run, the stage starts
 // processing on first use.
-func (s *Stage) Out() <-chan any {
+func (s *Stage[T]) Out() <-chan any {
 	s.standalone()
 	return s.out
 }
 
 // Via streams the stage's output to flow and returns flow, as go-streams
 // operators do. Prefer Builder.Via, which runs both under Run's context.
-func (s *Stage) Via(flow streams.Flow) streams.Flow {
+func (s *Stage[T]) Via(flow streams.Flow) streams.Flow {
 	s.standalone()
 	go forward(s.out, flow.In())
 	return flow
@@ -79,53 +79,46 @@ func (s *Stage) Via(flow streams.Flow) streams.Flow {
 
 // To streams the stage's output to sink and waits for the sink to finish,
 // as go-streams operators do. Prefer Builder.To.
-func (s *Stage) To(sink streams.Sink) {
+func (s *Stage[T]) To(sink streams.Sink) {
 	s.standalone()
 	forward(s.out, sink.In())
 	sink.AwaitCompletion()
 }
 
-func (s *Stage) standalone() {
+func (s *Stage[T]) standalone() {
 	if s.claimed.CompareAndSwap(false, true) {
-		go s.run(standaloneRuntime())
+		go s.run(standaloneRuntime[T]())
 	}
 }
 
-func (s *Stage) claim() bool { return s.claimed.CompareAndSwap(false, true) }
+func (s *Stage[T]) claim() bool { return s.claimed.CompareAndSwap(false, true) }
 
-func (s *Stage) bind(input <-chan any) { s.input = input }
+func (s *Stage[T]) bind(input <-chan any) { s.input = input }
 
-func (s *Stage) output() <-chan any { return s.out }
+func (s *Stage[T]) output() <-chan any { return s.out }
 
-func (s *Stage) stats() ComponentStats { return s.counters.snapshot(s.name, KindStage) }
+func (s *Stage[T]) stats() ComponentStats { return s.counters.snapshot(s.name, KindStage) }
 
 // run processes the input until it is closed, then closes the output. It
 // never stops reading early: cancellation reaches it as the closing of its
 // input (the source stops) and as the work context.
-func (s *Stage) run(rt *runtime) {
+func (s *Stage[T]) run(rt *runtime[T]) {
 	defer close(s.out)
 	ctx := context.WithValue(rt.workCtx, stageKey{}, &s.counters)
 	switch {
 	case s.cfg.concurrency == 1:
 		for v := range s.input {
-			if r := s.handle(ctx, rt, v); r != nil {
+			if r := s.handle(ctx, rt, v, rt.stopping.Load()); r != nil {
 				s.out <- r
 			}
 		}
 	case s.cfg.ordered:
-		st := stream.New().WithMaxGoroutines(s.cfg.concurrency)
-		for v := range s.input {
-			st.Go(func() stream.Callback {
-				r := s.handle(ctx, rt, v)
-				return func() {
-					if r != nil {
-						s.out <- r
-					}
-				}
-			})
-		}
-		st.Wait()
+		s.runOrdered(ctx, rt)
 	default:
+		// An interruptible stage takes items one worker at a time, so that
+		// whether an item is stopped is decided in arrival order: the items
+		// it stops are the last it received.
+		var take sync.Mutex
 		var workers conc.WaitGroup
 		for range s.cfg.concurrency {
 			workers.Go(func() {
@@ -135,8 +128,21 @@ func (s *Stage) run(rt *runtime) {
 				// under its lock.
 				ctx, cancel := context.WithCancel(ctx)
 				defer cancel()
-				for v := range s.input {
-					if r := s.handle(ctx, rt, v); r != nil {
+				for {
+					var v any
+					var open, stopped bool
+					if s.cfg.interruptible {
+						take.Lock()
+						v, open = <-s.input
+						stopped = rt.stopping.Load()
+						take.Unlock()
+					} else {
+						v, open = <-s.input
+					}
+					if !open {
+						return
+					}
+					if r := s.handle(ctx, rt, v, stopped); r != nil {
 						s.out <- r
 					}
 				}
@@ -146,52 +152,127 @@ func (s *Stage) run(rt *runtime) {
 	}
 }
 
+// orderedSlot is one place of an ordered stage's window: an element, what
+// its processing returned, and the signal that it is processed.
+type orderedSlot struct {
+	v, r    any
+	stopped bool
+	done    chan struct{}
+}
+
+// runOrdered processes up to concurrency elements at once and emits the
+// results in arrival order. The run goroutine dispatches elements into a
+// window of 2×concurrency slots (deciding in arrival order whether the run
+// was stopping), workers process them, and an emitter sends the results on
+// as they complete in order. Nothing is allocated per element.
+func (s *Stage[T]) runOrdered(ctx context.Context, rt *runtime[T]) {
+	n := s.cfg.concurrency
+	window := make([]orderedSlot, 2*n)
+	free := make(chan int, len(window))
+	for i := range window {
+		window[i].done = make(chan struct{}, 1)
+		free <- i
+	}
+	work := make(chan int, len(window))
+	order := make(chan int, len(window))
+	var wg conc.WaitGroup
+	for range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			for i := range work {
+				sl := &window[i]
+				sl.r = s.handle(ctx, rt, sl.v, sl.stopped)
+				sl.done <- struct{}{}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range order {
+			sl := &window[i]
+			<-sl.done
+			r := sl.r
+			sl.v, sl.r = nil, nil
+			free <- i
+			if r != nil {
+				s.out <- r
+			}
+		}
+	})
+	for v := range s.input {
+		i := <-free
+		window[i].v, window[i].stopped = v, rt.stopping.Load()
+		order <- i
+		work <- i
+	}
+	close(work)
+	close(order)
+	wg.Wait()
+}
+
 // handle processes one element and returns what to emit (nil: nothing).
-func (s *Stage) handle(ctx context.Context, rt *runtime, v any) any {
-	it, ok := v.(*Item)
+// stopped says the run was stopping when the element arrived.
+func (s *Stage[T]) handle(ctx context.Context, rt *runtime[T], v any, stopped bool) any {
+	it, ok := v.(*Item[T])
 	if !ok {
 		return v
 	}
 	s.counters.in.Add(1)
+	if s.cfg.interruptible && stopped {
+		it.Err = &StoppedError{Stage: s.name}
+		s.counters.stopped.Add(1)
+		return it
+	}
 	if it.Err != nil && !s.cfg.processFailed {
 		s.counters.skipped.Add(1)
 		return it
 	}
-	if s.cfg.interruptible && rt.stopping.Load() && it.Err == nil {
-		it.Err = &ItemError{Stage: s.name, Kind: KindCanceled, Err: context.Canceled}
-		s.counters.failed.Add(1)
-		return it
-	}
 	start := time.Now()
 	err := s.call(ctx, it)
-	s.counters.latency.record(time.Since(start))
+	took := time.Since(start)
+	s.counters.latency.record(took)
+	it.Timings.Processing += took
 	switch {
 	case err == nil:
 		s.counters.ok.Add(1)
 	case errors.Is(err, ErrDrop):
 		s.counters.dropped.Add(1)
-		rt.done.finish(it.Seq)
+		rt.confirm(it, nil, false)
 		return nil
+	case rt.workCtx.Err() != nil:
+		it.Err = &StoppedError{Stage: s.name, Cut: true, Err: err}
+		s.counters.stopped.Add(1)
 	default:
-		ie := Fail(s.name, err)
-		it.Err = ie
+		it.Err = s.wrap(err)
 		s.counters.failed.Add(1)
 		if ce := rt.log.Check(zap.DebugLevel, "item failed"); ce != nil {
-			ce.Write(zap.String("stage", s.name), zap.Int64("seq", it.Seq), zap.Error(ie))
+			ce.Write(zap.String("stage", s.name), zap.Int64("seq", it.Pos.Seq), zap.Error(err))
 		}
-		if ie.Kind == KindPanic {
-			var pe *PanicError
-			if errors.As(ie, &pe) {
-				rt.log.Error("panic in stage function", zap.String("stage", s.name),
-					zap.Int64("seq", it.Seq), zap.Any("value", pe.Value), zap.ByteString("stack", pe.Stack))
-			}
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			rt.log.Error("panic in stage function", zap.String("stage", s.name),
+				zap.Int64("seq", it.Pos.Seq), zap.Any("value", pe.Value), zap.ByteString("stack", pe.Stack))
 		}
 	}
 	return it
 }
 
+// wrap records the stage in a stage function's error.
+func (s *Stage[T]) wrap(err error) error {
+	var staged Staged
+	if errors.As(err, &staged) {
+		staged.SetStage(s.name)
+		return err
+	}
+	var se *StageError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StageError{Stage: s.name, Err: err}
+}
+
 // call runs the stage function, turning a panic into a *PanicError.
-func (s *Stage) call(ctx context.Context, it *Item) (err error) {
+func (s *Stage[T]) call(ctx context.Context, it *Item[T]) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
@@ -209,6 +290,6 @@ func forward(from <-chan any, to chan<- any) {
 }
 
 // String describes the stage for logs.
-func (s *Stage) String() string {
+func (s *Stage[T]) String() string {
 	return fmt.Sprintf("stage %q (concurrency %d, ordered %t)", s.name, s.cfg.concurrency, s.cfg.ordered)
 }
