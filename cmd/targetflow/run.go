@@ -57,6 +57,7 @@ type runFlags struct {
 	skip                              int64
 	checkpoint                        string
 	verbose                           bool
+	otlpEndpoint                      string
 	// args are the command's arguments, for the resume instructions.
 	args []string
 }
@@ -120,6 +121,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.Int64Var(&f.skip, "skip", 0, "skip the first N records and append to --output (resume an interrupted run without --checkpoint)")
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "crash-safe run: record progress in this file, and resume from it when it exists")
 	fs.BoolVar(&f.verbose, "verbose", false, "log to standard error")
+	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -240,10 +242,19 @@ type runner struct {
 	log   *zap.Logger
 	// closers run in reverse order when the run ends; errors are reported.
 	closers []func() error
+	// tel exports the client's spans and metrics and the pipeline's
+	// metrics (--otlp-endpoint); off, it costs nothing.
+	tel *telemetry
 }
 
 func (r *runner) run(ctx context.Context) int {
 	defer r.close()
+	tel, err := r.startTelemetry(ctx)
+	if err != nil {
+		fmt.Fprintln(r.std.Err, "targetflow run:", err)
+		return exitUsage
+	}
+	r.tel = tel
 	client, err := r.connect(ctx)
 	if err != nil {
 		fmt.Fprintln(r.std.Err, "targetflow run:", err)
@@ -290,6 +301,10 @@ func (r *runner) run(ctx context.Context) int {
 		).
 		To(out)
 
+	if err := r.tel.observePipeline(p.Snapshot); err != nil {
+		fmt.Fprintln(r.std.Err, "targetflow run:", err)
+		return exitUsage
+	}
 	stopMetrics, err := r.serveMetrics(p)
 	if err != nil {
 		fmt.Fprintln(r.std.Err, "targetflow run:", err)
@@ -434,6 +449,11 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		target.WithLogger(r.log),
 		target.WithTelemetry(f.telemetry),
 	}
+	hooks, err := r.tel.clientHooks()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, hooks...)
 	if method := delivery.DecisioningMethod(f.decisioning); method != delivery.DecisioningServerSide {
 		artifactOpts, err := r.artifactOptions()
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/metric"
@@ -23,7 +24,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/pipelineotel"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/targetotel"
 )
 
 // otlpEndpointUsage is the help of --otlp-endpoint, a flag of run, decide
@@ -45,6 +49,16 @@ type telemetry struct {
 	shutdown       func(context.Context) error
 }
 
+// noTelemetry is the telemetry of a command that exports nothing: no-op
+// providers.
+func noTelemetry() *telemetry {
+	return &telemetry{
+		tracerProvider: tracenoop.NewTracerProvider(),
+		meterProvider:  metricnoop.NewMeterProvider(),
+		shutdown:       func(context.Context) error { return nil },
+	}
+}
+
 // otlpEnvEndpoint reports whether the environment names an OTLP endpoint
 // the exporters will read themselves.
 func otlpEnvEndpoint() bool {
@@ -62,11 +76,6 @@ func otlpEnvEndpoint() bool {
 // periodically; shutdown flushes both. service is the default service.name
 // (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win).
 func startTelemetry(ctx context.Context, endpoint, service string) (*telemetry, error) {
-	off := &telemetry{
-		tracerProvider: tracenoop.NewTracerProvider(),
-		meterProvider:  metricnoop.NewMeterProvider(),
-		shutdown:       func(context.Context) error { return nil },
-	}
 	var traceOpts []otlptracehttp.Option
 	var metricOpts []otlpmetrichttp.Option
 	switch {
@@ -78,7 +87,7 @@ func startTelemetry(ctx context.Context, endpoint, service string) (*telemetry, 
 		traceOpts = append(traceOpts, otlptracehttp.WithEndpointURL(base+"/v1/traces"))
 		metricOpts = append(metricOpts, otlpmetrichttp.WithEndpointURL(base+"/v1/metrics"))
 	case !otlpEnvEndpoint():
-		return off, nil
+		return noTelemetry(), nil
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName(service), semconv.ServiceVersion(target.Version)),
@@ -146,4 +155,53 @@ func edgeSpanName(_ string, r *http.Request) string {
 		return r.Method + " " + path[strings.LastIndexByte(path, '/'):]
 	}
 	return r.Method
+}
+
+// startTelemetry starts the run's telemetry; its shutdown, which flushes
+// the last spans and metrics, is the run's first closer, so it runs last,
+// after the client and the embedded edge are closed.
+func (r *runner) startTelemetry(ctx context.Context) (*telemetry, error) {
+	tel, err := startTelemetry(ctx, r.flags.otlpEndpoint, "targetflow-run")
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() error {
+		if err := tel.shutdown(ctx); err != nil {
+			return fmt.Errorf("exporting the last spans and metrics: %w", err)
+		}
+		return nil
+	})
+	return tel, nil
+}
+
+// clientHooks are the target.Client options that trace and measure its
+// calls, none when nothing is exported.
+func (tel *telemetry) clientHooks() ([]target.Option, error) {
+	if !tel.enabled {
+		return nil, nil
+	}
+	inst, err := targetotel.New(targetotel.WithTracerProvider(tel.tracerProvider), targetotel.WithMeterProvider(tel.meterProvider))
+	if err != nil {
+		return nil, err
+	}
+	return []target.Option{target.WithHooks(inst)}, nil
+}
+
+// observePipeline exports a run's figures (snapshot) as metrics, read at
+// each export and at shutdown.
+func (tel *telemetry) observePipeline(snapshot func() pipeline.Stats) error {
+	if !tel.enabled {
+		return nil
+	}
+	_, err := pipelineotel.Observe(tel.meterProvider, snapshot) // ends with the meter provider
+	return err
+}
+
+// chunkAttributes describe a decided chunk of lines on its span.
+func chunkAttributes(c *decideChunk) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.Int("targetflow.decide.lines", len(c.lines)), attribute.Int("targetflow.decide.failed", c.failed)}
+	if len(c.lineNos) > 0 {
+		attrs = append(attrs, attribute.Int("targetflow.decide.first_line", c.lineNos[0]))
+	}
+	return attrs
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgetest"
 )
 
 // otlpReceiver is an OTLP/HTTP receiver: it decodes what exporters post to
@@ -261,5 +267,93 @@ func TestOTLPEndpointFlagErrors(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr.String(), "--otlp-endpoint "+`"`+bad+`"`) {
 			t.Errorf("--otlp-endpoint %q: exit %d, stderr %q; want %d naming the flag and value", bad, code, stderr.String(), exitUsage)
 		}
+	}
+}
+
+func TestRunExportsByOTLP(t *testing.T) {
+	rec := startOTLPReceiver(t)
+	// A local edge that answers the first delivery call 503: its record is
+	// retried, a resend for the client's hooks.
+	srv, addr := edgetest.Start(t)
+	srv.Control(func(r *edge.Request) (edge.Answer, bool) {
+		return edge.Answer{Status: http.StatusServiceUnavailable}, r.Endpoint == edge.EndpointDelivery
+	})
+	const n = 20
+	input := writeFile(t, "v.jsonl", visitorLines(n, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"otlp-%d"}}`, i) }))
+	code, out, stderr := runCLI(t, t.Context(), []string{
+		"--input", input, "--execute", "hero,cart", "--server-domain", addr, "--insecure",
+		"--client", demo.Client, "--organization-id", demo.OrganizationID, "--concurrency", "1",
+		"--otlp-endpoint", rec.url + "/",
+	}, nil, false)
+	if code != exitOK || len(parseResults(t, out)) != n {
+		t.Fatalf("exit %d with %d results; stderr:\n%s", code, len(parseResults(t, out)), stderr)
+	}
+	// Spans and metrics were flushed at exit.
+	spans, metrics, _ := rec.received()
+	calls, posts := spansNamed(spans, "target.GetOffers"), spansNamed(spans, "POST")
+	if len(calls) != n+1 || len(posts) != n+1 {
+		t.Fatalf("%d target.GetOffers and %d POST spans; want %d of each (a record retried once)", len(calls), len(posts), n+1)
+	}
+	byID := map[string]receivedSpan{}
+	for _, c := range calls {
+		byID[c.spanID] = c
+	}
+	resent := 0
+	for _, p := range posts {
+		parent, ok := byID[p.parentID]
+		if !ok || p.traceID != parent.traceID || p.kind != ptrace.SpanKindClient || p.service != "targetflow-run" {
+			t.Fatalf("POST span %+v is not a client span under a target.GetOffers of targetflow-run", p)
+		}
+		if !strings.Contains(p.attrs["url.full"], "sessionId=REDACTED") {
+			t.Errorf("url.full %q keeps the session id", p.attrs["url.full"])
+		}
+		if p.attrs["http.request.resend_count"] == "1" {
+			resent++
+			if p.attrs["http.response.status_code"] != "200" {
+				t.Errorf("the resend was answered %s", p.attrs["http.response.status_code"])
+			}
+		}
+	}
+	if resent != 1 {
+		t.Errorf("%d POST spans with http.request.resend_count 1; want 1", resent)
+	}
+	for name, want := range map[string]int{
+		"http.client.request.duration": n + 1,
+		"target.client.decisions":      n,
+		"targetflow.pipeline.items":    1, // at least: the counts of every component and outcome
+	} {
+		if metrics[name] < want {
+			t.Errorf("metric %s: %d; want at least %d (got %v)", name, metrics[name], want, metrics)
+		}
+	}
+}
+
+func TestDecideExportsByOTLP(t *testing.T) {
+	rec := startOTLPReceiver(t)
+	var requests bytes.Buffer
+	if code := decideCommand(t.Context(), []string{"--artifact", "demo", "--generate", "300"}, stdio{In: strings.NewReader(""), Out: &requests, Err: io.Discard}); code != exitOK {
+		t.Fatalf("generate: exit %d", code)
+	}
+	var out, stderr bytes.Buffer
+	code := decideCommand(t.Context(), []string{"--artifact", "demo", "--otlp-endpoint", rec.url},
+		stdio{In: bytes.NewReader(requests.Bytes()), Out: &out, Err: &stderr})
+	if code != exitOK {
+		t.Fatalf("decide: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	spans, metrics, _ := rec.received()
+	chunks := spansNamed(spans, "targetflow.decide.chunk")
+	lines := 0
+	for _, c := range chunks {
+		n, _ := strconv.Atoi(c.attrs["targetflow.decide.lines"])
+		lines += n
+		if c.service != "targetflow-decide" {
+			t.Errorf("chunk span of service %q", c.service)
+		}
+	}
+	if len(chunks) == 0 || lines != 300 {
+		t.Errorf("%d chunk spans covering %d lines; want them to cover the 300", len(chunks), lines)
+	}
+	if metrics["targetflow.pipeline.items"] == 0 || metrics["targetflow.pipeline.completed"] == 0 {
+		t.Errorf("metrics %v; want the pipeline's", metrics)
 	}
 }
