@@ -44,9 +44,10 @@ func (discard) Shutdown(context.Context) error                             { ret
 
 // BenchmarkGetOffersServerSide is target's benchmark of the same name
 // (2 mboxes, answered from memory, telemetry off), without hooks and with
-// the OpenTelemetry instrumentation: the default sampler (every span of a
-// root call sampled), a batch span processor, and metrics aggregated by a
-// reader. The difference is the instrumentation's cost per call.
+// the OpenTelemetry instrumentation: metrics aggregated by a reader, and
+// spans not made (a no-op tracer), sampled for 1% of the calls, or for
+// every call (the SDK's default sampler), through a batch span processor.
+// The differences are the instrumentation's cost per call.
 func BenchmarkGetOffersServerSide(b *testing.B) {
 	request := &delivery.DeliveryRequest{
 		Context: &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://www.acme.com/winter"}},
@@ -59,6 +60,17 @@ func BenchmarkGetOffersServerSide(b *testing.B) {
 		{"no-hooks", func(*testing.B) []target.Option { return nil }},
 		{"otel-unsampled", func(b *testing.B) []target.Option {
 			inst, err := targetotel.New(targetotel.WithTracerProvider(noop.NewTracerProvider()), targetotel.WithMeterProvider(sdkmetric.NewMeterProvider()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return []target.Option{target.WithHooks(inst)}
+		}},
+		{"otel-sampled-1%", func(b *testing.B) []target.Option {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
+			inst, err := targetotel.New(targetotel.WithTracerProvider(tp), targetotel.WithMeterProvider(mp))
 			if err != nil {
 				b.Fatal(err)
 			}

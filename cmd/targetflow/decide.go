@@ -114,7 +114,7 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
 		return exitUsage
 	}
-	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-decide")
+	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-decide", sampleChunks)
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
 		return exitUsage

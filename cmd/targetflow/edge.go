@@ -181,7 +181,7 @@ func serveEdge(ctx context.Context, args []string, std stdio, reload <-chan os.S
 	if artifact == nil {
 		artifact = demo.Artifact()
 	}
-	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-edge")
+	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-edge", sampleCalls)
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow edge: %v\n", err)
 		return exitUsage

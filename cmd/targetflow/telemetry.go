@@ -70,12 +70,23 @@ func otlpEnvEndpoint() bool {
 	return false
 }
 
+// Default samplers, when OTEL_TRACES_SAMPLER does not name one: run and
+// edge trace one call (request) in a hundred with everything under it
+// (parentbased_traceidratio 0.01), as a bulk run makes thousands of calls a
+// second and tracing each would cost a fifth of its throughput; decide, a
+// span per chunk of lines, traces every chunk.
+const (
+	sampleCalls  = 0.01
+	sampleChunks = 1
+)
+
 // startTelemetry sets up export to endpoint (the --otlp-endpoint flag),
 // else to what the OTEL_EXPORTER_OTLP_* variables say; with neither it
 // returns no-op providers. Spans are batched and metrics read
 // periodically; shutdown flushes both. service is the default service.name
-// (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win).
-func startTelemetry(ctx context.Context, endpoint, service string) (*telemetry, error) {
+// (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win); sampleRatio the
+// share of root spans sampled unless OTEL_TRACES_SAMPLER says otherwise.
+func startTelemetry(ctx context.Context, endpoint, service string, sampleRatio float64) (*telemetry, error) {
 	var traceOpts []otlptracehttp.Option
 	var metricOpts []otlpmetrichttp.Option
 	switch {
@@ -106,9 +117,12 @@ func startTelemetry(ctx context.Context, endpoint, service string) (*telemetry, 
 		_ = spans.Shutdown(ctx)
 		return nil, fmt.Errorf("OTLP metric exporter: %w", err)
 	}
-	// The sampler is the SDK's: OTEL_TRACES_SAMPLER (and _ARG), else
-	// parent-based always-on.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(spans), sdktrace.WithResource(res))
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(spans), sdktrace.WithResource(res)}
+	if os.Getenv("OTEL_TRACES_SAMPLER") == "" && sampleRatio < 1 {
+		// The command's default; OTEL_TRACES_SAMPLER (read by the SDK) wins.
+		tpOpts = append(tpOpts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(sampleRatio))))
+	}
+	tp := sdktrace.NewTracerProvider(tpOpts...)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metrics)), sdkmetric.WithResource(res))
 	return &telemetry{
 		enabled:        true,
@@ -161,7 +175,7 @@ func edgeSpanName(_ string, r *http.Request) string {
 // the last spans and metrics, is the run's first closer, so it runs last,
 // after the client and the embedded edge are closed.
 func (r *runner) startTelemetry(ctx context.Context) (*telemetry, error) {
-	tel, err := startTelemetry(ctx, r.flags.otlpEndpoint, "targetflow-run")
+	tel, err := startTelemetry(ctx, r.flags.otlpEndpoint, "targetflow-run", sampleCalls)
 	if err != nil {
 		return nil, err
 	}

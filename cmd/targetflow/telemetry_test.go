@@ -196,6 +196,7 @@ func postDelivery(t *testing.T, addr string, header map[string]string) int {
 func TestEdgeExportsSpansAndMetricsByOTLP(t *testing.T) {
 	rec := startOTLPReceiver(t)
 	t.Setenv("OTEL_SERVICE_NAME", "edge-under-test")
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_always_on") // every request, not the default one in a hundred
 	addr, stop, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn", "--otlp-endpoint", rec.url}, nil)
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	if status := postDelivery(t, addr, map[string]string{"Traceparent": "00-" + traceID + "-" + parentID + "-01"}); status != http.StatusOK {
@@ -226,6 +227,35 @@ func TestEdgeExportsSpansAndMetricsByOTLP(t *testing.T) {
 	}
 	if metrics["http.server.request.duration"] == 0 {
 		t.Errorf("receiver got metrics %v; want http.server.request.duration", metrics)
+	}
+}
+
+func TestEdgeDefaultSampler(t *testing.T) {
+	rec := startOTLPReceiver(t)
+	addr, stop, stderr := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "warn", "--otlp-endpoint", rec.url}, nil)
+	const sampledTrace, unsampledTrace = "4bf92f3577b34da6a3ce929d0e0e4736", "5bf92f3577b34da6a3ce929d0e0e4737"
+	postDelivery(t, addr, map[string]string{"Traceparent": "00-" + sampledTrace + "-00f067aa0ba902b7-01"})
+	postDelivery(t, addr, map[string]string{"Traceparent": "00-" + unsampledTrace + "-00f067aa0ba902b7-00"})
+	const roots = 200
+	for range roots {
+		postDelivery(t, addr, nil)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("edge exited %d; stderr:\n%s", code, stderr.String())
+	}
+	spans, _, _ := rec.received()
+	traced := map[string]bool{}
+	for _, s := range spansNamed(spans, "POST /rest/v1/delivery") {
+		traced[s.traceID] = true
+	}
+	// Parent-based: the caller's decision is followed; a root request is
+	// sampled one time in a hundred (more than 10 of 200 would be a
+	// chance of about 1e-7).
+	if !traced[sampledTrace] || traced[unsampledTrace] {
+		t.Errorf("sampled parent traced %v, unsampled parent traced %v; want true, false", traced[sampledTrace], traced[unsampledTrace])
+	}
+	if n := len(traced) - 1; n > 10 {
+		t.Errorf("%d of %d root requests traced; want about 1 in 100", n, roots)
 	}
 }
 
@@ -272,6 +302,7 @@ func TestOTLPEndpointFlagErrors(t *testing.T) {
 
 func TestRunExportsByOTLP(t *testing.T) {
 	rec := startOTLPReceiver(t)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_on") // every call, not the default one in a hundred
 	// A local edge that answers the first delivery call 503: its record is
 	// retried, a resend for the client's hooks.
 	srv, addr := edgetest.Start(t)
