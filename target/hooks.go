@@ -382,22 +382,23 @@ func requestCounts(r *delivery.DeliveryRequest) (mboxes, views, notifications in
 	return mboxes, views, len(r.Notifications)
 }
 
-// startAttempt runs the attempt start hooks for req, whose header they may
-// add to, and returns the request with their context.
-func (hs *hookSet) startAttempt(ctx context.Context, req *http.Request) (*http.Request, *HTTPAttempt) {
+// startAttempt runs the attempt start hooks for a request of method to u
+// with header (which they may add to) and a body of n bytes, and returns
+// their context, the request's.
+func (hs *hookSet) startAttempt(ctx context.Context, method string, u *url.URL, header http.Header, n int64) (context.Context, *HTTPAttempt) {
 	attempt := &HTTPAttempt{
-		Method:       req.Method,
-		URL:          req.URL,
+		Method:       method,
+		URL:          u,
 		Attempt:      1 + ResendCountFromContext(ctx),
-		Header:       req.Header,
-		RequestBytes: req.ContentLength,
+		Header:       header,
+		RequestBytes: n,
 		Start:        time.Now(),
 	}
-	attempt.ServerAddress, attempt.ServerPort = serverAddress(req.URL)
+	attempt.ServerAddress, attempt.ServerPort = serverAddress(u)
 	for _, h := range hs.attemptStart {
 		ctx = h.OnHTTPAttemptStart(ctx, attempt)
 	}
-	return req.WithContext(ctx), attempt
+	return ctx, attempt
 }
 
 // endAttempt records the outcome of attempt and runs the end hooks.
@@ -467,7 +468,8 @@ func (t *hookedEngineTransport) RoundTrip(r *http.Request) (*http.Response, erro
 		if own.Header == nil {
 			own.Header = http.Header{}
 		}
-		own, attempt := t.hooks.startAttempt(ctx, own)
+		attemptCtx, attempt := t.hooks.startAttempt(ctx, own.Method, own.URL, own.Header, own.ContentLength)
+		own = own.WithContext(attemptCtx)
 		resp, err := t.next.RoundTrip(own)
 		if err != nil {
 			t.hooks.endAttempt(own.Context(), attempt, 0, 0, err)

@@ -124,6 +124,21 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		trace = &connectionTrace{}
 		callCtx = httptrace.WithClientTrace(callCtx, trace.clientTrace())
 	}
+	header := http.Header{
+		"Content-Type":      headerJSON,
+		"Accept":            headerJSON,
+		"X-Exc-Sdk":         headerSDKName,
+		"X-Exc-Sdk-Version": headerSDKVersion,
+		// The body's requestId, so that the edge's logs, the answer
+		// and the request line up.
+		"X-Request-Id": {plan.request.RequestID},
+	}
+	status, reqCtx := 0, callCtx // the answer's status and the request's context, for the hooks
+	if hs := c.cfg.hookSet; hs != nil {
+		var attempt *HTTPAttempt
+		reqCtx, attempt = hs.startAttempt(callCtx, http.MethodPost, endpoint, header, int64(len(payload)))
+		defer func() { hs.endAttempt(reqCtx, attempt, status, timings.responseSize, err) }()
+	}
 	req := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           endpoint,
@@ -134,22 +149,8 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		Body:          io.NopCloser(bytes.NewReader(payload)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
 		ContentLength: int64(len(payload)),
-		Header: http.Header{
-			"Content-Type":      headerJSON,
-			"Accept":            headerJSON,
-			"X-Exc-Sdk":         headerSDKName,
-			"X-Exc-Sdk-Version": headerSDKVersion,
-			// The body's requestId, so that the edge's logs, the answer
-			// and the request line up.
-			"X-Request-Id": {plan.request.RequestID},
-		},
-	}).WithContext(callCtx)
-	status := 0 // of the answer, for the hooks
-	if hs := c.cfg.hookSet; hs != nil {
-		var attempt *HTTPAttempt
-		req, attempt = hs.startAttempt(callCtx, req)
-		defer func() { hs.endAttempt(req.Context(), attempt, status, timings.responseSize, err) }()
-	}
+		Header:        header,
+	}).WithContext(reqCtx)
 
 	sent := time.Now()
 	resp, err := c.send(req)

@@ -56,16 +56,18 @@
 //
 // # Metrics
 //
-//	http.client.request.duration      histogram (s), the HTTP semantic conventions'
-//	                                  attributes and buckets: every exchange, artifact
-//	                                  downloads included
-//	target.client.operation.duration  histogram (s) per call: target.operation,
-//	                                  target.decisioning.method, error.type
-//	target.client.decisions           counter of answered GetOffers and GetAttributes
-//	                                  calls by target.decisioning.outcome and
-//	                                  target.operation
-//	target.client.notifications       counter of notifications sent, by
-//	                                  target.notification.outcome: sent or failed
+//	http.client.request.duration  histogram (s), the HTTP semantic conventions'
+//	                              attributes and buckets: every exchange, artifact
+//	                              downloads included
+//	target.client.decisions       counter of answered GetOffers and GetAttributes
+//	                              calls by target.decisioning.outcome (on-device,
+//	                              server-side) and target.operation
+//	target.client.notifications   counter of notifications sent, by
+//	                              target.notification.outcome: sent or failed
+//
+// The two counters count in atomics read at each collection (observable
+// counters): on a call's path they cost an atomic addition. A call's own
+// duration is its span's; Close stops reporting the counters.
 //
 // # Trace context
 //

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/semconv/v1.43.0/httpconv"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -109,20 +110,17 @@ type Instrumentation struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 
-	httpDuration      httpconv.ClientRequestDuration
-	operationDuration metric.Float64Histogram
-	decisions         metric.Int64Counter
-	notifications     metric.Int64Counter
+	httpDuration httpconv.ClientRequestDuration
+	// httpSets caches the attribute sets of the histogram: making a set per
+	// measurement would cost allocations.
+	httpSets attributeSets[httpKey]
 
-	// decisionSets and notificationSets are the attribute sets of the two
-	// counters, made once: their values are few.
-	decisionSets     map[[2]string]metric.MeasurementOption
-	notificationSent metric.MeasurementOption
-	notificationFail metric.MeasurementOption
-	// httpSets and operationSets cache the attribute sets of the two
-	// histograms: making a set per measurement would cost allocations.
-	httpSets      attributeSets[httpKey]
-	operationSets attributeSets[operationKey]
+	// The counters count in atomics and are read when metrics are
+	// collected (observable counters): an addition costs next to nothing
+	// on the call's path. Their attribute values are few and fixed.
+	decisions     [2][2]atomic.Int64 // [GetOffers, GetAttributes][on-device, server-side]
+	notifications [2]atomic.Int64    // [sent, failed]
+	registration  metric.Registration
 }
 
 type httpKey struct {
@@ -130,8 +128,6 @@ type httpKey struct {
 	port, status    int
 	errorType       string
 }
-
-type operationKey struct{ method, decisioning, errorType string }
 
 // maxCachedSets bounds each cache of attribute sets; past it sets are made
 // per measurement (the series are then many anyway).
@@ -183,31 +179,49 @@ func New(opts ...Option) (*Instrumentation, error) {
 		tracer:     cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(target.Version), trace.WithSchemaURL(semconv.SchemaURL)),
 		propagator: cfg.propagator,
 	}
-	var errs [4]error
-	inst.httpDuration, errs[0] = httpconv.NewClientRequestDuration(meter)
-	inst.operationDuration, errs[1] = meter.Float64Histogram("target.client.operation.duration",
-		metric.WithDescription("Duration of target.Client calls (GetOffers, GetAttributes, SendNotifications)."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10))
-	inst.decisions, errs[2] = meter.Int64Counter("target.client.decisions",
-		metric.WithDescription("Answered GetOffers and GetAttributes calls, by how they were decided."),
-		metric.WithUnit("{decision}"))
-	inst.notifications, errs[3] = meter.Int64Counter("target.client.notifications",
-		metric.WithDescription("Notifications sent to the Delivery API (display and click), by outcome."),
-		metric.WithUnit("{notification}"))
-	if err := errors.Join(errs[:]...); err != nil {
+	var err error
+	if inst.httpDuration, err = httpconv.NewClientRequestDuration(meter); err != nil {
 		return nil, fmt.Errorf("targetotel: making the instruments: %w", err)
 	}
-	inst.decisionSets = map[[2]string]metric.MeasurementOption{}
-	for _, op := range []string{"GetOffers", "GetAttributes"} {
-		for _, by := range []string{"on-device", "server-side"} {
-			inst.decisionSets[[2]string{op, by}] = metric.WithAttributeSet(attribute.NewSet(AttrOperation.String(op), AttrDecisioningOutcome.String(by)))
+	decisions, err1 := meter.Int64ObservableCounter("target.client.decisions",
+		metric.WithDescription("Answered GetOffers and GetAttributes calls, by how they were decided."),
+		metric.WithUnit("{decision}"))
+	notifications, err2 := meter.Int64ObservableCounter("target.client.notifications",
+		metric.WithDescription("Notifications sent to the Delivery API (display and click), by outcome."),
+		metric.WithUnit("{notification}"))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("targetotel: making the instruments: %w", err)
+	}
+	var decisionSets [2][2]metric.ObserveOption
+	for i, op := range [...]string{"GetOffers", "GetAttributes"} {
+		for j, by := range [...]string{"on-device", "server-side"} {
+			decisionSets[i][j] = metric.WithAttributeSet(attribute.NewSet(AttrOperation.String(op), AttrDecisioningOutcome.String(by)))
 		}
 	}
-	inst.notificationSent = metric.WithAttributeSet(attribute.NewSet(AttrNotificationOutcome.String("sent")))
-	inst.notificationFail = metric.WithAttributeSet(attribute.NewSet(AttrNotificationOutcome.String("failed")))
+	notificationSets := [2]metric.ObserveOption{
+		metric.WithAttributeSet(attribute.NewSet(AttrNotificationOutcome.String("sent"))),
+		metric.WithAttributeSet(attribute.NewSet(AttrNotificationOutcome.String("failed"))),
+	}
+	inst.registration, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for i := range inst.decisions {
+			for j := range inst.decisions[i] {
+				o.ObserveInt64(decisions, inst.decisions[i][j].Load(), decisionSets[i][j])
+			}
+		}
+		for i := range inst.notifications {
+			o.ObserveInt64(notifications, inst.notifications[i].Load(), notificationSets[i])
+		}
+		return nil
+	}, decisions, notifications)
+	if err != nil {
+		return nil, fmt.Errorf("targetotel: registering the counters: %w", err)
+	}
 	return inst, nil
 }
+
+// Close stops reporting the counters to the meter provider (they are
+// reported until then, or until the provider shuts down).
+func (in *Instrumentation) Close() error { return in.registration.Unregister() }
 
 // OnCallStart starts the call's span; its attributes are set when it ends,
 // in one go, when all are known.
@@ -248,28 +262,31 @@ func (in *Instrumentation) OnCallEnd(ctx context.Context, call *target.Call) {
 	}
 	span.End()
 
-	if in.operationDuration.Enabled(ctx) {
-		set := in.operationSets.get(operationKey{call.Method, string(call.DecisioningMethod), string(call.ErrorKind)}, func(k operationKey) attribute.Set {
-			attrs := []attribute.KeyValue{AttrOperation.String(k.method), AttrDecisioningMethod.String(k.decisioning)}
-			if k.errorType != "" {
-				attrs = append(attrs, semconv.ErrorTypeKey.String(k.errorType))
-			}
-			return attribute.NewSet(attrs...)
-		})
-		in.operationDuration.Record(ctx, call.Duration.Seconds(), set)
-	}
 	switch {
 	case call.Method == "SendNotifications":
 		if call.Notifications > 0 {
-			outcome := in.notificationSent
+			outcome := 0
 			if call.Err != nil {
-				outcome = in.notificationFail
+				outcome = 1
 			}
-			in.notifications.Add(ctx, int64(call.Notifications), outcome)
+			in.notifications[outcome].Add(int64(call.Notifications))
 		}
-	case call.Err == nil && call.DecidedBy != "":
-		if set, ok := in.decisionSets[[2]string{call.Method, string(call.DecidedBy)}]; ok {
-			in.decisions.Add(ctx, 1, set)
+	case call.Err == nil:
+		op, by := -1, -1
+		switch call.Method {
+		case "GetOffers":
+			op = 0
+		case "GetAttributes":
+			op = 1
+		}
+		switch call.DecidedBy {
+		case delivery.DecisioningOnDevice:
+			by = 0
+		case delivery.DecisioningServerSide:
+			by = 1
+		}
+		if op >= 0 && by >= 0 {
+			in.decisions[op][by].Add(1)
 		}
 	}
 }
@@ -277,6 +294,11 @@ func (in *Instrumentation) OnCallEnd(ctx context.Context, call *target.Call) {
 // OnHTTPAttemptStart starts the attempt's client span and, with
 // WithPropagator, injects its context into the request headers.
 func (in *Instrumentation) OnHTTPAttemptStart(ctx context.Context, a *target.HTTPAttempt) context.Context {
+	if parent := trace.SpanFromContext(ctx); parent.SpanContext().IsValid() && !parent.IsRecording() {
+		// The call is not sampled, so its attempts would not be: no span
+		// to make (OnHTTPAttemptEnd then sees the call's and leaves it).
+		return ctx
+	}
 	ctx, _ = in.tracer.Start(ctx, a.Method, clientSpan...)
 	if in.propagator != nil {
 		in.propagator.Inject(ctx, propagation.HeaderCarrier(a.Header))
@@ -289,7 +311,9 @@ func (in *Instrumentation) OnHTTPAttemptStart(ctx context.Context, a *target.HTT
 func (in *Instrumentation) OnHTTPAttemptEnd(ctx context.Context, a *target.HTTPAttempt) {
 	span := trace.SpanFromContext(ctx)
 	in.endHTTP(ctx, span, a.Method, a.URL, a.ServerAddress, a.ServerPort, a.Attempt, a.StatusCode, a.Err, a.ErrorKind, a.Duration)
-	span.End()
+	if span.IsRecording() {
+		span.End()
+	}
 }
 
 // endHTTP sets the attributes and outcome of an HTTP exchange on span and

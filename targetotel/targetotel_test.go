@@ -328,14 +328,12 @@ func TestOnDeviceSpansAndMetrics(t *testing.T) {
 	}
 	got := sums(rm)
 	for series, want := range map[string]int64{
-		"target.client.decisions{target.decisioning.outcome=on-device,target.operation=GetOffers}":                   1,
-		"target.client.decisions{target.decisioning.outcome=server-side,target.operation=GetAttributes}":             1,
-		"target.client.notifications{target.notification.outcome=sent}":                                              1,
-		"http.client.request.duration{http.request.method=GET,http.response.status_code=503,error.type=503}":         1,
-		"http.client.request.duration{http.request.method=GET,http.response.status_code=200}":                        1,
-		"http.client.request.duration{http.request.method=POST,http.response.status_code=200}":                       2,
-		"target.client.operation.duration{target.operation=GetOffers,target.decisioning.method=hybrid}":              1,
-		"target.client.operation.duration{target.operation=SendNotifications,target.decisioning.method=server-side}": 1,
+		"target.client.decisions{target.decisioning.outcome=on-device,target.operation=GetOffers}":           1,
+		"target.client.decisions{target.decisioning.outcome=server-side,target.operation=GetAttributes}":     1,
+		"target.client.notifications{target.notification.outcome=sent}":                                      1,
+		"http.client.request.duration{http.request.method=GET,http.response.status_code=503,error.type=503}": 1,
+		"http.client.request.duration{http.request.method=GET,http.response.status_code=200}":                1,
+		"http.client.request.duration{http.request.method=POST,http.response.status_code=200}":               2,
 	} {
 		if got[series] != want {
 			t.Errorf("%s = %d; want %d", series, got[series], want)
