@@ -3,6 +3,7 @@ package featureflags
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,7 @@ func (p *Provider) afterEvaluation(ctx context.Context, v *visitor, resp *target
 		tokens, owed = p.owed(v, ex.Mboxes, false, tokens, owed)
 	}
 	if len(tokens) > 0 {
-		p.clickTokens.Add(v.key+"\x00"+v.mbox, tokens)
+		p.clickTokens.Add(memoryKey{v.key, v.mbox}, tokens)
 	}
 	owed = append(owed, resp.Notifications...)
 	if len(owed) == 0 {
@@ -77,10 +78,12 @@ func (p *Provider) owed(v *visitor, mboxes []delivery.MboxResponse, prefetched b
 				continue
 			}
 			activity := "token:" + o.EventToken
-			if id := o.ResponseTokens[tokenActivityID]; id != nil {
+			if id, ok := idValue(o.ResponseTokens[tokenActivityID]); ok {
+				activity = strconv.FormatInt(id, 10)
+			} else if id := o.ResponseTokens[tokenActivityID]; id != nil {
 				activity = fmt.Sprint(id)
 			}
-			if seen, _ := p.seen.ContainsOrAdd(v.key+"\x00"+activity, struct{}{}); seen {
+			if seen, _ := p.seen.ContainsOrAdd(memoryKey{v.key, activity}, struct{}{}); seen {
 				continue
 			}
 			owed = append(owed, delivery.Notification{
@@ -91,6 +94,10 @@ func (p *Provider) owed(v *visitor, mboxes []delivery.MboxResponse, prefetched b
 	}
 	return tokens, owed
 }
+
+// memoryKey is a visitor and an mbox (click tokens) or an activity
+// (impressions counted), in the provider's memories.
+type memoryKey struct{ visitor, of string }
 
 // notificationOptions sends notifications for the visitor of resp, in its
 // session.
@@ -137,7 +144,7 @@ func (p *Provider) Track(ctx context.Context, name string, evalCtx openfeature.E
 	for k, value := range v.params {
 		n.Parameters[k] = value
 	}
-	if tokens, ok := p.clickTokens.Get(v.key + "\x00" + v.mbox); ok {
+	if tokens, ok := p.clickTokens.Get(memoryKey{v.key, v.mbox}); ok {
 		n.Tokens = tokens
 	} else {
 		p.cfg.logger.Debug("featureflags: Track: no click-metric token known for the visitor and mbox; Target cannot attribute the click to an activity",

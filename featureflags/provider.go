@@ -49,8 +49,8 @@ type Provider struct {
 	// clickTokens remembers the click-metric tokens of each visitor's last
 	// evaluation of an mbox, for Track; seen the visitor-and-activity pairs
 	// already counted, with WithImpressionDeduplication.
-	clickTokens *lru.Cache[string, []string]
-	seen        *lru.Cache[string, struct{}]
+	clickTokens *lru.Cache[memoryKey, []string]
+	seen        *lru.Cache[memoryKey, struct{}]
 
 	sender *sender
 	// info is what evaluations read of the artifact last seen.
@@ -91,9 +91,9 @@ func NewProvider(client *target.Client, opts ...Option) *Provider {
 	if p.configErr != nil {
 		return p
 	}
-	p.clickTokens, _ = lru.New[string, []string](cfg.trackedVisitors) // errors only for a size < 1
+	p.clickTokens, _ = lru.New[memoryKey, []string](cfg.trackedVisitors) // errors only for a size < 1
 	if cfg.dedupSet {
-		p.seen, _ = lru.New[string, struct{}](cfg.dedup)
+		p.seen, _ = lru.New[memoryKey, struct{}](cfg.dedup)
 	}
 	p.sender = newSender(client, cfg.sends, cfg.logger)
 	return p
