@@ -121,7 +121,7 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 	}
 	defer func() {
 		if err := tel.shutdown(ctx); err != nil {
-			fmt.Fprintf(std.Err, "targetflow decide: exporting the last spans and metrics: %v\n", err)
+			fmt.Fprintf(std.Err, "targetflow decide: warning: exporting the last spans and metrics: %v\n", err)
 		}
 	}()
 	opts := []ondevice.Option{

@@ -180,8 +180,10 @@ func (r *runner) startTelemetry(ctx context.Context) (*telemetry, error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, func() error {
+		// Telemetry that cannot be exported is reported, but does not
+		// change the run's verdict: its records were delivered.
 		if err := tel.shutdown(ctx); err != nil {
-			return fmt.Errorf("exporting the last spans and metrics: %w", err)
+			fmt.Fprintln(r.std.Err, "targetflow run: warning: exporting the last spans and metrics:", err)
 		}
 		return nil
 	})

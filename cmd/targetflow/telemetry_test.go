@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -386,5 +387,29 @@ func TestDecideExportsByOTLP(t *testing.T) {
 	}
 	if metrics["targetflow.pipeline.items"] == 0 || metrics["targetflow.pipeline.completed"] == 0 {
 		t.Errorf("metrics %v; want the pipeline's", metrics)
+	}
+}
+
+// TestUnreachableCollector: telemetry that cannot be exported is a warning,
+// not a failed run, and the flush at exit is bounded.
+func TestUnreachableCollector(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	input := writeFile(t, "v.jsonl", visitorLines(20, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"u-%d"}}`, i) }))
+	code, out, stderr := runCLI(t, t.Context(), []string{"--input", input, "--execute", "hero", "--otlp-endpoint", closed}, nil, false)
+	if code != exitOK || len(parseResults(t, out)) != 20 {
+		t.Fatalf("exit %d with %d results; want 0 and 20; stderr:\n%s", code, len(parseResults(t, out)), stderr)
+	}
+	if !strings.Contains(stderr, "warning: exporting the last spans and metrics") {
+		t.Errorf("stderr %q; want the export's failure as a warning", stderr)
+	}
+	var decideErr bytes.Buffer
+	if code := decideCommand(t.Context(), []string{"--artifact", "demo", "--generate", "3", "--otlp-endpoint", closed},
+		stdio{In: strings.NewReader(""), Out: io.Discard, Err: &decideErr}); code != exitOK {
+		t.Errorf("decide: exit %d; stderr %s", code, decideErr.String())
 	}
 }
