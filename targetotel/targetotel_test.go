@@ -226,11 +226,30 @@ func TestFailuresAndRetries(t *testing.T) {
 	if _, err := client.GetOffers(t.Context(), target.GetOffersOptions{}); err == nil {
 		t.Fatal("GetOffers of nothing succeeded")
 	}
+	// Notifications the edge refuses are counted as failed.
+	srv.Control(func(r *edge.Request) (edge.Answer, bool) {
+		return edge.Answer{Status: http.StatusServiceUnavailable}, r.Endpoint == edge.EndpointDelivery
+	})
+	if _, err := client.SendNotifications(t.Context(), target.SendNotificationsOptions{Request: &delivery.DeliveryRequest{
+		Notifications: []delivery.Notification{
+			{ID: "n1", Type: delivery.MetricDisplay, Timestamp: 1, Mbox: &delivery.NotificationMbox{Name: demo.MboxHero}},
+			{ID: "n2", Type: delivery.MetricClick, Timestamp: 1, Mbox: &delivery.NotificationMbox{Name: demo.MboxHero}},
+		}}}); err == nil {
+		t.Fatal("SendNotifications succeeded against a 503")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := tel.metrics.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	if got := sums(rm); got["target.client.notifications{target.notification.outcome=failed}"] != 2 ||
+		got["target.client.decisions{target.decisioning.outcome=server-side,target.operation=GetOffers}"] != 1 {
+		t.Errorf("counters %v; want 2 failed notifications and 1 server-side decision", got)
+	}
 
 	spans := tel.ended()
 	posts, calls := named(spans, "POST"), named(spans, "target.GetOffers")
-	if len(posts) != 3 || len(calls) != 4 {
-		t.Fatalf("spans %v; want 3 POST and 4 target.GetOffers", spanNames(spans))
+	if len(posts) != 4 || len(calls) != 4 {
+		t.Fatalf("spans %v; want 4 POST (3 for GetOffers) and 4 target.GetOffers", spanNames(spans))
 	}
 	wantAttrs(t, posts[0], map[string]string{"http.response.status_code": "503", "error.type": "503", "http.request.resend_count": ""})
 	wantAttrs(t, posts[1], map[string]string{"http.response.status_code": "", "error.type": "network", "http.request.resend_count": "1"})
