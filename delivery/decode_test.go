@@ -306,6 +306,16 @@ func BenchmarkDecodeResponse(b *testing.B) {
 			}
 		}
 	})
+	b.Run("ReadResponse streaming", func(b *testing.B) {
+		b.ReportAllocs()
+		var body bytes.Reader
+		for b.Loop() {
+			body.Reset(raw)
+			if _, err := delivery.ReadResponse(&body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
