@@ -22,8 +22,9 @@ var responseOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsonte
 // answer's sections go through their UnmarshalJSONFrom decoders on the
 // encoding/json/v2 engine's streaming decoder, which holds no more of the
 // input than the value being read needs (an offer's content, a member name),
-// never the whole body. r is read to its end, so that a keep-alive
-// connection can be reused.
+// never the whole body (unless r is a *bytes.Buffer, which is decoded in
+// place, as the engine decodes a []byte). r is read to its end, so that a
+// keep-alive connection can be reused.
 //
 // The answer must be exactly one JSON object holding at least one member of
 // a DeliveryResponse with a value (status, requestId, id, client, edgeHost,

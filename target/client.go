@@ -41,7 +41,8 @@ type Client struct {
 	// every delivery call.
 	queryPrefix, querySuffix string
 
-	// buffers recycles the buffers error answers are read into.
+	// buffers recycles the buffers the start of an answer (or an error
+	// body) is read into.
 	buffers sync.Pool
 	// answerBudget is the memory of answers being read past their free
 	// bytes (WithResponseBudget, answer.go).
@@ -248,9 +249,9 @@ func (c *Client) rememberLocationHint(resp *Response) {
 	if resp.TargetLocationHintCookie == nil {
 		return
 	}
-	hint := resp.TargetLocationHintCookie.Value
-	if current := c.locationHint.Load(); current != nil && *current == hint {
-		return
+	if current := c.locationHint.Load(); current != nil && *current == resp.TargetLocationHintCookie.Value {
+		return // as nearly always: no allocation
 	}
+	hint := resp.TargetLocationHintCookie.Value
 	c.locationHint.Store(&hint)
 }

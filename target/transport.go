@@ -53,7 +53,8 @@ func newTransport(maxIdleConnsPerHost int) *http.Transport {
 // bodies are a line of JSON; of another body only the start is kept.
 const maxErrorBody = 64 << 10
 
-// buffer returns a recycled buffer for an error body.
+// buffer returns a recycled buffer for the start of an answer or an error
+// body; neither is longer than 64 KiB.
 func (c *Client) buffer() *bytes.Buffer {
 	if b, ok := c.buffers.Get().(*bytes.Buffer); ok {
 		b.Reset()
@@ -145,12 +146,23 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 		return nil, timings, c.httpError(ctx, callCtx, resp, endpoint.String(), plan.request.RequestID)
 	}
 
-	// The answer is decoded as it arrives, within the client's bounds
-	// (answer.go); telemetry's download is the time spent waiting for it,
-	// parsing the rest.
+	// The answer is decoded within the client's bounds (answer.go): its
+	// first FreeResponseBytes read into a recycled buffer, which holds the
+	// whole of nearly every answer and is decoded from memory, as fast as
+	// ever; a longer one is decoded as the rest arrives. Telemetry's
+	// download is the time spent waiting for the answer, parsing the rest.
 	body := newAnswerBody(callCtx, resp.Body, resp.ContentLength, c.cfg.maxResponseBytes, c.answerBudget)
 	defer body.release()
-	decoded, err := delivery.ReadResponse(body)
+	head := c.buffer()
+	defer c.buffers.Put(head)
+	var decoded *delivery.DeliveryResponse
+	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
+		if head.Len() < FreeResponseBytes {
+			decoded, err = delivery.ReadResponse(head) // all of it
+		} else {
+			decoded, err = delivery.ReadResponse(io.MultiReader(head, body))
+		}
+	}
 	timings.download = body.reading
 	timings.parsing = time.Since(headersAt) - body.reading
 	timings.responseSize = body.read
