@@ -154,6 +154,11 @@ func TestResponsesDecodeAsEncodingJSONDoes(t *testing.T) {
 			t.Errorf("response %d decodes differently:\nencoding/json %s\ndecoders      %s", i,
 				delivery.AppendResponseJSON(nil, &want), delivery.AppendResponseJSON(nil, &got))
 		}
+		// And read from a buffer, by the quick path when it takes it.
+		if read, err := delivery.ReadResponse(bytes.NewBuffer(raw)); err == nil && !reflect.DeepEqual(&want, read) {
+			t.Errorf("response %d reads differently:\nencoding/json %s\nReadResponse  %s", i,
+				delivery.AppendResponseJSON(nil, &want), delivery.AppendResponseJSON(nil, read))
+		}
 	}
 	if compared < len(corpus)/2 {
 		t.Errorf("only %d of %d responses decode with encoding/json", compared, len(corpus))
@@ -311,6 +316,17 @@ func BenchmarkDecodeResponse(b *testing.B) {
 		var body bytes.Reader
 		for b.Loop() {
 			body.Reset(raw)
+			if _, err := delivery.ReadResponse(&body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ReadResponse from a buffer", func(b *testing.B) {
+		b.ReportAllocs()
+		var body bytes.Buffer
+		for b.Loop() {
+			body.Reset()
+			body.Write(raw)
 			if _, err := delivery.ReadResponse(&body); err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +23,11 @@ var responseOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsonte
 // answer's sections go through their UnmarshalJSONFrom decoders on the
 // encoding/json/v2 engine's streaming decoder, which holds no more of the
 // input than the value being read needs (an offer's content, a member name),
-// never the whole body (unless r is a *bytes.Buffer, which is decoded in
-// place, as the engine decodes a []byte). r is read to its end, so that a
-// keep-alive connection can be reused.
+// never the whole body. A *bytes.Buffer, which holds all its input, is
+// decoded in place, the answers Target sends most in one pass over its
+// bytes without the engine's decoder (a third of the time), anything else
+// by the engine. r is read to its end, so that a keep-alive connection can
+// be reused.
 //
 // The answer must be exactly one JSON object holding at least one member of
 // a DeliveryResponse with a value (status, requestId, id, client, edgeHost,
@@ -34,6 +37,12 @@ var responseOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsonte
 // page), an object of none of those members, or data after the object. An
 // error of r itself is returned wrapped, as it is (errors.Is finds it).
 func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
+	if buf, ok := r.(*bytes.Buffer); ok {
+		if answer, ok := quickResponse(buf.Bytes()); ok {
+			buf.Reset() // read to its end
+			return answer, nil
+		}
+	}
 	dec := getResponseDecoder(r)
 	answer, err := readResponse(dec)
 	if err == nil {
