@@ -137,38 +137,64 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 	start, text := s.pos, ""
 	return s.object(func(name []byte) bool {
 		key := tokenName(name)
-		if _, repeated := tokens[key]; repeated {
-			return false
-		}
+		var (
+			value any
+			ok    bool
+		)
 		switch c := s.data[s.pos]; {
 		case c == '"':
 			at := s.pos + 1
-			value, ok := s.plain()
+			var plain []byte
+			plain, ok = s.plain()
 			switch {
-			case string(value) == "server-side":
-				tokens[key] = "server-side" // every server-side option's decisioning method
+			case !ok:
+			case string(plain) == "server-side":
+				value = "server-side" // every server-side option's decisioning method
 			default:
 				if text == "" {
 					text = string(s.data[start:end])
 				}
-				tokens[key] = text[at-start : at-start+len(value)]
+				value = text[at-start : at-start+len(plain)]
 			}
-			return ok
 		case c == 't' || c == 'f':
 			var b bool
-			ok := s.bool(&b)
-			tokens[key] = b
-			return ok
+			ok = s.bool(&b)
+			value = b
 		default:
-			number, ok := s.number()
-			if !ok {
-				return false
+			var number []byte
+			if number, ok = s.number(); ok {
+				var f float64
+				f, ok = parseNumber(number)
+				value = boxFloat(f)
 			}
-			f, err := strconv.ParseFloat(string(number), 64)
-			tokens[key] = boxFloat(f)
-			return err == nil
 		}
+		before := len(tokens)
+		tokens[key] = value
+		return ok && len(tokens) > before // a name twice is left to the engine
 	})
+}
+
+// parseNumber returns the value of a JSON number: at once for an integer
+// of up to 15 digits (which a float64 holds exactly), else by ParseFloat;
+// ok is false when it is out of range.
+func parseNumber(text []byte) (float64, bool) {
+	if len(text) <= 15 {
+		n, i := 0, 0
+		if text[0] == '-' {
+			i = 1
+		}
+		for ; i < len(text) && '0' <= text[i] && text[i] <= '9'; i++ {
+			n = n*10 + int(text[i]-'0')
+		}
+		if i == len(text) {
+			if text[0] == '-' {
+				return -float64(n), true
+			}
+			return float64(n), true
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	return f, err == nil
 }
 
 // maxTokensHint bounds the size a tokens map is made with (from the colons

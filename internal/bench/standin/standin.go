@@ -56,3 +56,28 @@ func Handler(latency time.Duration) http.Handler {
 		_, _ = w.Write(Answer)
 	})
 }
+
+// HugeHandler is the hostile stand-in of issue 12: it answers every POST
+// 200 with the start of an answer whose one offer never ends, size bytes of
+// it, chunked (no Content-Length, as a gzip-compressed answer arrives),
+// until done or the client hangs up.
+func HugeHandler(size int64) http.Handler {
+	chunk := make([]byte, 64<<10)
+	for i := range chunk {
+		chunk[i] = 'x'
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxRequestBytes)); err != nil {
+			return
+		}
+		w.Header()["Content-Type"] = []string{"application/json"}
+		if _, err := io.WriteString(w, `{"status":200,"execute":{"mboxes":[{"index":0,"name":"hero","options":[{"type":"html","content":"`); err != nil {
+			return
+		}
+		for written := int64(0); written < size; written += int64(len(chunk)) {
+			if _, err := w.Write(chunk); err != nil {
+				return // the client hung up
+			}
+		}
+	})
+}

@@ -108,3 +108,20 @@ func TestLoopRefusesABadURL(t *testing.T) {
 		t.Errorf("Loop without a URL: %v, want an error naming the base URL", err)
 	}
 }
+
+// The hostile stand-in writes what it was told to, as the start of an
+// answer that never ends.
+func TestHugeHandler(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(HugeHandler(1 << 20))
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n < 1<<20 || resp.ContentLength != -1 {
+		t.Errorf("read %d bytes (Content-Length %d), %v; want more than 1 MiB, chunked", n, resp.ContentLength, err)
+	}
+}

@@ -2,9 +2,11 @@
 // internal/bench/standin: every POST answered with one fixed 2-mbox answer
 // after --latency. It is the independent peer of the client-CPU
 // measurement (internal/bench/clientcpu.sh); it listens on loopback unless
-// told otherwise.
+// told otherwise. With --huge N it is issue 12's hostile peer instead,
+// answering every call with N bytes of an answer that never ends.
 //
 //	go run ./internal/bench/cmd/standin --addr 127.0.0.1:8090 --latency 20ms
+//	go run ./internal/bench/cmd/standin --addr 127.0.0.1:8090 --huge 100000000
 package main
 
 import (
@@ -33,6 +35,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("standin", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	latency := fs.Duration("latency", 20*time.Millisecond, "wait before each answer")
+	huge := fs.Int64("huge", 0, "answer every call with this many bytes of an answer that never ends (issue 12's hostile peer); 0: the 2-mbox answer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +45,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: standin.Handler(*latency), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	handler := standin.Handler(*latency)
+	if *huge > 0 {
+		handler = standin.HugeHandler(*huge)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(os.Stderr, "standin: serving http://%s (latency %s)\n", ln.Addr(), *latency)
