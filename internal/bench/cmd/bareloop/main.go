@@ -1,16 +1,11 @@
-// Command bareloop is the floor of the client-CPU measurement: a bare
-// net/http loop posting Delivery API requests of targetflow run's shape to
-// a stand-in from --concurrency goroutines, reading and discarding every
-// answer (internal/bench/standin.Loop). It prints the visitors done, the
-// rate and the process CPU per visitor.
-//
-//	go run ./internal/bench/cmd/bareloop --url http://127.0.0.1:8090 --visitors 60000 --concurrency 256
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,14 +16,18 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "bareloop:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bareloop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	cfg := standin.LoopConfig{}
 	fs.StringVar(&cfg.BaseURL, "url", "http://127.0.0.1:8090", "the stand-in's base URL")
 	fs.StringVar(&cfg.OrganizationID, "organization-id", "7A1B2C3D4E5F60718293A4B5@AdobeOrg", "imsOrgId of the query")
@@ -48,17 +47,17 @@ func run(args []string) error {
 	wall := time.Since(start)
 	cpu := processCPU() - cpuStart
 	done := res.OK + res.Failed
-	fmt.Printf("bareloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
+	fmt.Fprintf(stdout, "bareloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
 		done, res.OK, res.Failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
 		float64(cpu.Microseconds())/float64(max(done, 1)))
 	if res.FirstError != nil {
-		fmt.Fprintln(os.Stderr, "bareloop: first failure:", res.FirstError)
+		fmt.Fprintln(stderr, "bareloop: first failure:", res.FirstError)
 	}
 	if err != nil {
 		return err
 	}
 	if res.Failed > 0 {
-		os.Exit(1)
+		return fmt.Errorf("%d of %d visitors failed", res.Failed, done)
 	}
 	return nil
 }

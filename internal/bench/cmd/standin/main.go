@@ -1,12 +1,3 @@
-// Command standin serves the Delivery API stand-in of package
-// internal/bench/standin: every POST answered with one fixed 2-mbox answer
-// after --latency. It is the independent peer of the client-CPU
-// measurement (internal/bench/clientcpu.sh); it listens on loopback unless
-// told otherwise. With --huge N it is issue 12's hostile peer instead,
-// answering every call with N bytes of an answer that never ends.
-//
-//	go run ./internal/bench/cmd/standin --addr 127.0.0.1:8090 --latency 20ms
-//	go run ./internal/bench/cmd/standin --addr 127.0.0.1:8090 --huge 100000000
 package main
 
 import (
@@ -14,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,14 +17,18 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "standin:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("standin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 	latency := fs.Duration("latency", 20*time.Millisecond, "wait before each answer")
 	huge := fs.Int64("huge", 0, "answer every call with this many bytes of an answer that never ends (issue 12's hostile peer); 0: the 2-mbox answer")
@@ -52,7 +48,7 @@ func run(args []string) error {
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(os.Stderr, "standin: serving http://%s (latency %s)\n", ln.Addr(), *latency)
+	fmt.Fprintf(stderr, "standin: serving http://%s (latency %s)\n", ln.Addr(), *latency)
 	select {
 	case err := <-served:
 		return err
