@@ -110,10 +110,10 @@ func TestHostileAnswersAreClassified(t *testing.T) {
 				select {
 				case <-r.Context().Done():
 					return
-				case <-time.After(50 * time.Millisecond):
+				case <-time.After(100 * time.Millisecond):
 				}
 			}
-		}, opts: []Option{WithTimeout(200 * time.Millisecond)}, op: "read", retryable: true, timeout: true},
+		}, opts: []Option{WithTimeout(time.Second)}, op: "read", retryable: true, timeout: true}, // 3 s of drip
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
