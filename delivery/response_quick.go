@@ -8,7 +8,7 @@ import (
 
 // quickResponse decodes the answers Target sends most (status, ids,
 // execute and prefetch mboxes with their options, response tokens, click
-// metrics and Analytics payloads, in exact case, with plain ASCII names
+// metrics and Analytics payloads, notification ids, in exact case, with plain ASCII names
 // and strings; offer content any JSON) in one pass over the bytes,
 // validating what it reads, without the engine's decoder: reading an
 // answer token by token through the engine was most of what a bulk run
@@ -49,6 +49,15 @@ func quickResponse(data []byte) (answer *DeliveryResponse, ok bool) {
 			})
 		case "telemetryServerToken":
 			return s.once(&seen, 7) && s.str(&answer.TelemetryServerToken)
+		case "notifications":
+			return s.once(&seen, 8) && s.array(func() bool {
+				answer.Notifications = append(answer.Notifications, NotificationResponse{})
+				n := &answer.Notifications[len(answer.Notifications)-1]
+				var seenNotification uint32
+				return s.object(func(name []byte) bool {
+					return string(name) == "id" && s.once(&seenNotification, 0) && s.str(&n.ID)
+				})
+			})
 		}
 		return false
 	})

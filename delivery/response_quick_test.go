@@ -41,6 +41,8 @@ func TestQuickResponse(t *testing.T) {
 		quick bool
 	}{
 		{"a full answer", answer, true},
+		{"a notifications answer", `{"status":200,"requestId":"r","client":"acme","id":{"tntId":"t"},"edgeHost":"h","notifications":[{"id":"n1"},{"id":"n2"}]}`, true},
+		{"a notification with a trace", `{"notifications":[{"id":"n1","trace":{}}]}`, false},
 		{"with whitespace", " {\n\t\"status\" : 200 ,\r\n\"client\":\"acme\" }\n", true},
 		{"an escape in a name", `{"st\u0061tus":200}`, false},
 		{"an escape in a token", `{"execute":{"mboxes":[{"index":0,"options":[{"responseTokens":{"a":"\n"}}]}]}}`, false},
@@ -70,6 +72,7 @@ func FuzzQuickResponse(f *testing.F) {
 		`{"prefetch":{"mboxes":[{"index":1,"state":"s","options":[{"content":[{"k":[1,{"u":"\u00e9"}]}]}]}]},"id":{"tntId":"t"}}`,
 		`{"status":200,"client":"c","edgeHost":"h","requestId":"r","telemetryServerToken":"t"}`,
 		`{"execute":{"mboxes":[{"analytics":{"payload":{"pe":"tnt","tnta":"1"}}}]}}`,
+		`{"status":200,"notifications":[{"id":"n1"},{"id":"n2"}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
