@@ -84,8 +84,8 @@ type HookOnDeviceDecision interface {
 	OnDeviceDecision(ctx context.Context, decision *OnDeviceDecision)
 }
 
-// ErrorKind classifies a failure for hooks: low-cardinality, for a span's
-// or metric's error.type.
+// ErrorKind classifies a failure of a call: low-cardinality, for a span's
+// or metric's error.type and for a pipeline's error records (KindOf).
 type ErrorKind string
 
 // Error kinds.
@@ -111,15 +111,12 @@ const (
 	ErrorKindOther ErrorKind = "error"
 )
 
-// errorKindOf classifies err ("" for nil, without allocating).
-func errorKindOf(err error) ErrorKind {
+// KindOf classifies an error of the client's calls: "" for nil, without
+// allocating; ErrorKindOther for an error that is none of the client's.
+func KindOf(err error) ErrorKind {
 	if err == nil {
 		return ""
 	}
-	return classify(err)
-}
-
-func classify(err error) ErrorKind {
 	var (
 		httpErr      *HTTPError
 		transportErr *TransportError
@@ -356,7 +353,7 @@ func (hs *hookSet) startCall(ctx context.Context, call *Call, r *delivery.Delive
 // endCall records the outcome of call and runs the end hooks.
 func (hs *hookSet) endCall(ctx context.Context, call *Call, resp *Response, err error) {
 	call.Duration = time.Since(call.Start)
-	call.Err, call.ErrorKind = err, errorKindOf(err)
+	call.Err, call.ErrorKind = err, KindOf(err)
 	if resp != nil {
 		call.DecidedBy = resp.Meta.DecisioningMethod
 		call.RemoteMboxes, call.RemoteViews = len(resp.Meta.RemoteMboxes), len(resp.Meta.RemoteViews)
@@ -405,7 +402,7 @@ func (hs *hookSet) startAttempt(ctx context.Context, method string, u *url.URL, 
 func (hs *hookSet) endAttempt(ctx context.Context, attempt *HTTPAttempt, status int, responseBytes int64, err error) {
 	attempt.Duration = time.Since(attempt.Start)
 	attempt.StatusCode, attempt.ResponseBytes = status, responseBytes
-	attempt.Err, attempt.ErrorKind = err, errorKindOf(err)
+	attempt.Err, attempt.ErrorKind = err, KindOf(err)
 	for _, h := range hs.attemptEnd {
 		h.OnHTTPAttemptEnd(ctx, attempt)
 	}

@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -51,12 +49,12 @@ func newTransport(maxIdleConnsPerHost int) *http.Transport {
 	}
 }
 
-// MaxResponseBytes bounds the body of a Delivery API answer the client
-// reads; a larger answer is a *TransportError with Op "decode", not
-// retried (it would be as large again).
-const MaxResponseBytes = 32 << 20
+// maxErrorBody bounds what is read of a non-2xx answer: Target's error
+// bodies are a line of JSON; of another body only the start is kept.
+const maxErrorBody = 64 << 10
 
-// buffer returns a recycled buffer for a request or response body.
+// buffer returns a recycled buffer for the start of an answer or an error
+// body; neither is longer than 64 KiB.
 func (c *Client) buffer() *bytes.Buffer {
 	if b, ok := c.buffers.Get().(*bytes.Buffer); ok {
 		b.Reset()
@@ -93,16 +91,6 @@ var (
 	headerSDKName    = []string{sdkName}
 	headerSDKVersion = []string{Version}
 )
-
-// decodeOptions decode an answer on the encoding/json/v2 engine (with the
-// delivery package's decoders for the answer's sections), about two and a
-// half times as fast as encoding/json here. Names match exactly (the edge
-// writes the specification's camelCase), as the v2 defaults require. A
-// name repeated in an object is accepted and the last one wins, as
-// encoding/json and the SDKs' JSON.parse and json.loads do; not tracking
-// names is also faster. Invalid UTF-8 is accepted and replaced, as
-// encoding/json does.
-var decodeOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer. ctx is the caller's; the client's timeout is applied
@@ -161,36 +149,40 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	headersAt := time.Now()
 	status = resp.StatusCode
 
-	answer := c.buffer()
-	defer c.buffers.Put(answer)
-	if _, err := answer.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1)); err != nil {
-		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), err)
-	}
-	if answer.Len() > MaxResponseBytes {
-		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
-			Err: fmt.Errorf("answer is larger than %d bytes", MaxResponseBytes)}
-	}
-	timings.download = time.Since(headersAt)
-	timings.responseSize = int64(answer.Len())
-
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, timings, &HTTPError{
-			Status:     resp.StatusCode,
-			Message:    errorMessage(answer.Bytes()),
-			URL:        endpoint.String(),
-			RequestID:  plan.request.RequestID,
-			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		}
+		err = c.httpError(ctx, callCtx, resp, endpoint.String(), plan.request.RequestID, &timings.responseSize)
+		return nil, timings, err
 	}
 
-	parseStart := time.Now()
-	decoded := new(delivery.DeliveryResponse)
-	if answer.Len() > 0 {
-		if err := jsonv2.Unmarshal(answer.Bytes(), decoded, decodeOptions); err != nil {
-			return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
+	// The answer is decoded within the client's bounds (answer.go): its
+	// first FreeResponseBytes read into a recycled buffer, which holds the
+	// whole of nearly every answer and is decoded from memory, as fast as
+	// ever; a longer one is decoded as the rest arrives. Telemetry's
+	// download is the time spent waiting for the answer, parsing the rest.
+	body := newAnswerBody(callCtx, resp.Body, resp.ContentLength, c.cfg.maxResponseBytes, c.answerBudget)
+	defer body.release()
+	head := c.buffer()
+	defer c.buffers.Put(head)
+	var decoded *delivery.DeliveryResponse
+	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
+		if head.Len() < FreeResponseBytes {
+			decoded, err = delivery.ReadResponse(head) // all of it
+		} else {
+			decoded, err = delivery.ReadResponse(io.MultiReader(head, body))
 		}
 	}
-	timings.parsing = time.Since(parseStart)
+	timings.download = body.reading
+	timings.parsing = time.Since(headersAt) - body.reading
+	timings.responseSize = body.read
+	switch {
+	case body.tooLarge:
+		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
+			Err: fmt.Errorf("answer is larger than %d bytes (WithMaxResponseBytes)", c.cfg.maxResponseBytes)}
+	case body.err != nil:
+		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), body.err)
+	case err != nil:
+		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
+	}
 	timings.execution = time.Since(start)
 	timings.firstByte = headersAt.Sub(sent)
 	if trace != nil {
@@ -237,6 +229,25 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 		return ctx, func() {}
 	}
 	return context.WithTimeoutCause(ctx, c.cfg.timeout, errClientTimeout)
+}
+
+// httpError reads the start of a non-2xx answer for its message, and
+// tells size how much of it was read.
+func (c *Client) httpError(ctx, callCtx context.Context, resp *http.Response, endpoint, requestID string, size *int64) error {
+	text := c.buffer()
+	defer c.buffers.Put(text)
+	_, err := text.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
+	*size = int64(text.Len())
+	if err != nil {
+		return c.callError(ctx, callCtx, "read", endpoint, err)
+	}
+	return &HTTPError{
+		Status:     resp.StatusCode,
+		Message:    errorMessage(text.Bytes()),
+		URL:        endpoint,
+		RequestID:  requestID,
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
 }
 
 // errorMessage extracts Target's message from an error body
