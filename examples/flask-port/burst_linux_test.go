@@ -157,7 +157,8 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	// The app's files come back (its idle connections time out), and so
 	// does its memory (returned once the burst is over), to what they were
 	// after one request; memory within a margin for what the burst left
-	// behind on purpose (the embedded edge's notifications, at most 4 MiB)
+	// behind on purpose (the embedded edge's notifications, at most 1 MiB)
+	// or cannot give back (the Go runtime's metadata, fragmentation)
 	// and the pages of code it ran for the first time. The race detector's
 	// shadow memory is not returned: its figures are only logged.
 	margin := 24 << 10 // kB

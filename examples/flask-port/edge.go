@@ -23,8 +23,8 @@ const artifactLoadTimeout = 30 * time.Second
 
 // The notifications the embedded edge keeps (edge.Server.Notifications).
 const (
-	embeddedNotificationLimit = 10_000
-	embeddedNotificationBytes = 4 << 20
+	embeddedNotificationLimit = 2_000
+	embeddedNotificationBytes = 1 << 20
 )
 
 // loadArtifact returns the on-device artifact of cfg: the file or URL of
