@@ -128,6 +128,9 @@ func TestHealthzAnswersUnderAFileLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("delivery with every connection held: %d, Retry-After %q; want 503 with one", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	if _, body, _ := get("/metrics"); !strings.Contains(body, `targetflow_edge_requests_total{endpoint="over-limit",status="503"}`) {
+		t.Error("metrics do not count the 503s of the reserved connections")
+	}
 	// The slow bodies beyond the limit were answered 503 or closed at once;
 	// those within it are still waiting (the child's body timeout is long).
 	var open, overflow int

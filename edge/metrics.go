@@ -21,6 +21,7 @@ const (
 	endpointHealth        = "healthz"
 	endpointMetrics       = "metrics"
 	endpointNotifications = "notifications"
+	endpointOverLimit     = "over-limit" // a request on a reserved connection, answered 503
 	endpointOther         = "other"
 )
 

@@ -311,6 +311,7 @@ func (s *Server) serveReserved(w *statusWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
+	w.endpoint = endpointOverLimit
 	w.Header().Set("Retry-After", "1")
 	writeError(w, http.StatusServiceUnavailable, "the edge is at its connection limit (%d connections): retry later", connInfoOf(r).limit)
 }
