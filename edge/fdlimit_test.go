@@ -3,7 +3,6 @@
 package edge_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,14 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/childproc"
 )
 
 // fdLimitChild names the variable that makes the test binary the edge of
@@ -38,39 +36,8 @@ func TestHealthzAnswersUnderAFileLimit(t *testing.T) {
 		return
 	}
 	t.Parallel()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHealthzAnswersUnderAFileLimit$")
-	cmd.Env = append(os.Environ(), fdLimitChild+"=256")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := false
-	defer func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
-	var addr string
-	for lines.Scan() {
-		if a, ok := strings.CutPrefix(lines.Text(), "edge listening on "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatal("the child edge printed no address")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	child := childproc.Start(t, "TestHealthzAnswersUnderAFileLimit", fdLimitChild, "256")
+	addr := child.Addr
 
 	// 300 slow bodies: headers, one byte of a 1,000-byte body, then nothing.
 	var conns []net.Conn
@@ -157,9 +124,7 @@ func TestHealthzAnswersUnderAFileLimit(t *testing.T) {
 	if open != 160 || overflow != 140 {
 		t.Errorf("%d slow bodies still open and %d turned away, want 160 and 140", open, overflow)
 	}
-	stdin.Close()
-	exited = true
-	if err := cmd.Wait(); err != nil {
+	if err := child.Stop(); err != nil {
 		t.Fatalf("the child edge: %v", err)
 	}
 }
@@ -168,12 +133,8 @@ func TestHealthzAnswersUnderAFileLimit(t *testing.T) {
 // edge limited to the open files of its variable, serving until its
 // standard input closes.
 func serveUnderFileLimit(t *testing.T) {
-	var n uint64
-	if _, err := fmt.Sscan(os.Getenv(fdLimitChild), &n); err != nil {
+	if err := childproc.LimitOpenFilesFromEnv(fdLimitChild); err != nil {
 		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
-		t.Fatalf("lowering RLIMIT_NOFILE: %v", err)
 	}
 	s, err := edge.New(edge.DemoArtifact(), edge.WithBodyTimeout(time.Minute), edge.WithShutdownTimeout(time.Second))
 	if err != nil {
@@ -185,8 +146,7 @@ func serveUnderFileLimit(t *testing.T) {
 		cancel()
 		t.Fatal(err)
 	}
-	fmt.Printf("edge listening on %s\n", addr)
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	childproc.Serve(addr)
 	cancel()
 	_ = s.Wait() // in-flight slow bodies are cut short at shutdown
 }

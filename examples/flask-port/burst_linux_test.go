@@ -3,22 +3,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/targetflow/targetflow/internal/childproc"
 )
 
 // burstChild names the variable that makes the test binary the app of
@@ -46,44 +45,11 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	if raceDetector {
 		burst = 1500 // the race detector's app is ten times slower: still more than its files
 	}
-	var own syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &own); err != nil || own.Cur < uint64(burst)+256 {
-		t.Skipf("this process may open %d files, too few for a burst of %d connections (raise ulimit -n)", own.Cur, burst)
+	if own, err := childproc.OpenFileLimit(); err != nil || own < uint64(burst)+256 {
+		t.Skipf("this process may open %d files (%v), too few for a burst of %d connections (raise ulimit -n)", own, err, burst)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBurstUnderAFileLimit$")
-	cmd.Env = append(os.Environ(), burstChild+"="+strconv.Itoa(childFileLimit))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := false
-	defer func() {
-		if !exited {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
-	var addr string
-	for lines.Scan() {
-		if a, ok := strings.CutPrefix(lines.Text(), "app listening on "); ok {
-			addr = a
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatal("the child app printed no address")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	pid := cmd.Process.Pid
+	child := childproc.Start(t, "TestBurstUnderAFileLimit", burstChild, strconv.Itoa(childFileLimit))
+	addr, pid := child.Addr, child.Pid
 	baseFiles := openFiles(t, pid)
 
 	transport := &http.Transport{DisableKeepAlives: true, MaxConnsPerHost: 0}
@@ -177,9 +143,7 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	if !raceDetector && rss > baseRSS+margin {
 		t.Errorf("the app's RSS is %d kB after the burst, %d kB before it (peak %d kB)", rss, baseRSS, peakRSS)
 	}
-	stdin.Close()
-	exited = true
-	if err := cmd.Wait(); err != nil {
+	if err := child.Stop(); err != nil {
 		t.Fatalf("the child app: %v", err)
 	}
 }
@@ -190,12 +154,8 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 // quiet (so that the test sees its files and memory come back soon),
 // serving until its standard input closes.
 func serveUnderFileLimit(t *testing.T) {
-	n, err := strconv.ParseUint(os.Getenv(burstChild), 10, 64)
-	if err != nil {
+	if err := childproc.LimitOpenFilesFromEnv(burstChild); err != nil {
 		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: n}); err != nil {
-		t.Fatalf("lowering RLIMIT_NOFILE: %v", err)
 	}
 	cfg := offlineConfig()
 	cfg.IdleTimeout = 200 * time.Millisecond
@@ -203,47 +163,37 @@ func serveUnderFileLimit(t *testing.T) {
 	cfg.QuietPeriod = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	listening := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- runServer(ctx, cfg, zap.NewNop(), func(a net.Addr) { fmt.Printf("app listening on %s\n", a) })
-	}()
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
+	go func() { done <- runServer(ctx, cfg, zap.NewNop(), func(a net.Addr) { listening <- a }) }()
+	select {
+	case a := <-listening:
+		childproc.Serve(a.String())
+	case err := <-done:
+		t.Fatalf("runServer: %v", err)
+	}
+	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("runServer: %v", err)
 	}
-	cancel()
-	<-stopped
 }
 
 // openFiles counts the files process pid has open.
 func openFiles(t *testing.T, pid int) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	n, err := childproc.OpenFiles(pid)
 	if err != nil {
-		t.Errorf("reading the files of %d: %v", pid, err)
-		return 0
+		t.Error(err)
 	}
-	return len(entries)
+	return n
 }
 
 // residentKB is process pid's resident memory in kB.
 func residentKB(t *testing.T, pid int) int {
 	t.Helper()
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	n, err := childproc.ResidentKB(pid)
 	if err != nil {
-		t.Errorf("reading the status of %d: %v", pid, err)
-		return 0
+		t.Error(err)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
+	return n
 }
