@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -34,12 +35,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 	defer s.recycleBody(buf)
 	body, err := s.readBody(r, buf)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooLarge.Limit)
-			return
-		}
-		writeError(w, http.StatusBadRequest, "reading the request body: %v", err)
+		s.bodyFailed(w, err)
 		return
 	}
 
@@ -56,6 +52,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		if fate.fault != FaultNone {
 			s.metrics.faults.WithLabelValues(string(fate.fault)).Inc()
 		}
+		s.extendWrite(w, r, fate.delay)
 		if !sleep(ctx, fate.delay) {
 			labelStatus(w, statusCanceled)
 			return
@@ -163,11 +160,16 @@ func (s *Server) recycleBody(buf *[]byte) {
 // readBody reads the body of r into buf, sized from the Content-Length when
 // there is one, instead of growing a new slice from 512 bytes each time. A
 // body larger than the edge's limit is an *http.MaxBytesError, as
-// http.MaxBytesReader reports it.
+// http.MaxBytesReader reports it: at once, without reading it, when its
+// Content-Length says so; a body of exactly the limit is accepted, with a
+// Content-Length or chunked.
 func (s *Server) readBody(r *http.Request, buf *[]byte) ([]byte, error) {
+	if r.ContentLength > s.maxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: s.maxBodyBytes}
+	}
 	limit := s.maxBodyBytes + 1 // one byte more tells a body that is too large
 	size := limit
-	if r.ContentLength >= 0 && r.ContentLength < s.maxBodyBytes {
+	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1 // room for the read that ends with io.EOF
 	}
 	b := (*buf)[:0]
@@ -185,6 +187,11 @@ func (s *Server) readBody(r *http.Request, buf *[]byte) ([]byte, error) {
 		}
 		n, err := r.Body.Read(room)
 		b = b[:len(b)+n]
+		if int64(len(b)) > s.maxBodyBytes {
+			// net/http may give the last bytes of a body together with
+			// io.EOF: the length decides, not the error.
+			break
+		}
 		if err == io.EOF {
 			return b, nil
 		}
@@ -193,6 +200,23 @@ func (s *Server) readBody(r *http.Request, buf *[]byte) ([]byte, error) {
 		}
 	}
 	return b, &http.MaxBytesError{Limit: s.maxBodyBytes}
+}
+
+// bodyFailed answers a request whose body could not be read: 413 over the
+// limit, 408 when the body timeout passed, 400 otherwise. The connection is
+// closed after the answer: what is left of the body is not read.
+func (s *Server) bodyFailed(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", tooLarge.Limit)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(w, http.StatusRequestTimeout, "the request body did not arrive within %s", s.bodyTimeout)
+	default:
+		writeError(w, http.StatusBadRequest, "reading the request body: %v", err)
+	}
 }
 
 // writeDeliveryResponse writes resp with the engine's reflection-free

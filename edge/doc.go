@@ -27,7 +27,8 @@
 //	GET  /healthz                                    {"status":"ok",…}
 //	GET  /metrics                                    Prometheus, the edge's own registry (requests,
 //	                                                 decision time, offers by activity/experience, faults)
-//	GET  /notifications[?type=&mbox=&view=]          notifications received (DELETE forgets)
+//	GET  /notifications[?type=&mbox=&view=]          notifications received, streamed; paged with
+//	     [&after=SEQ][&limit=N] (DELETE forgets)
 //
 // Delivery answers are shaped as the real edge's: status, requestId (echoed
 // or minted), client, id (a tntId "<32 hex>.<cluster>_0" is minted for a
@@ -46,6 +47,19 @@
 // uniform or log-normal jitter, and fractions answered 503 or 429 (with
 // Retry-After), dropped without an answer (TCP reset), or stalled. Every wait
 // ends early when the request's context does.
+//
+// Hostile clients are bounded (Start's server): headers, bodies, answers
+// and idle keep-alive connections each have a timeout (WithHeaderTimeout,
+// WithBodyTimeout, WithWriteTimeout, WithIdleTimeout; injected delays
+// extend the write timeout of their request, so that a stall is answered);
+// a body over the limit is answered 413 as soon as its Content-Length says
+// so, and one of exactly the limit is decided; at most a connection limit
+// is served at once, below the process's limit of open files, with a few
+// more connections reserved so that /healthz and /metrics are answered
+// while slow clients hold the rest (WithMaxConnections); the notifications
+// kept for GET /notifications are bounded in count and in bytes
+// (WithNotificationLimit, WithNotificationBytes), and listed a page at a
+// time.
 //
 // Tests script single answers of the real edge with its control hook, as
 // kfake's ControlKey scripts a Kafka broker: Server.Control adds a function

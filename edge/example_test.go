@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
@@ -88,4 +89,65 @@ func ExampleServer_Control() {
 	// Output:
 	// 503 2
 	// 200
+}
+
+// The notifications the edge received are listed a page at a time: next
+// is where the following page starts, more whether there is one. The
+// limits of the log and of the server are options.
+func ExampleWithNotificationBytes() {
+	s, err := edge.New(edge.DemoArtifact(),
+		edge.WithNotificationLimit(1000), edge.WithNotificationBytes(1<<20), // whichever is reached first
+		edge.WithBodyTimeout(5*time.Second), edge.WithIdleTimeout(time.Minute))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); _ = s.Wait() }()
+	addr, err := s.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	resp, err := client.Post("http://"+addr+"/rest/v1/delivery?imsOrgId=demo%40AdobeOrg&sessionId=s1", "application/json",
+		strings.NewReader(`{"context":{"channel":"web"},"notifications":[
+			{"id":"n1","type":"display","timestamp":1},{"id":"n2","type":"click","timestamp":2},
+			{"id":"n3","type":"display","timestamp":3}]}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	for after := "0"; ; {
+		resp, err := client.Get("http://" + addr + "/notifications?limit=2&after=" + after)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		var page struct {
+			Notifications []edge.NotificationRecord `json:"notifications"`
+			Next          uint64                    `json:"next"`
+			More          bool                      `json:"more"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, n := range page.Notifications {
+			fmt.Println(n.Seq, n.ID, n.Type)
+		}
+		if !page.More {
+			break
+		}
+		after = fmt.Sprint(page.Next)
+	}
+	// Output:
+	// 1 n1 display
+	// 2 n2 click
+	// 3 n3 display
 }

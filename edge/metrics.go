@@ -21,6 +21,7 @@ const (
 	endpointHealth        = "healthz"
 	endpointMetrics       = "metrics"
 	endpointNotifications = "notifications"
+	endpointOverLimit     = "over-limit" // a request on a reserved connection, answered 503
 	endpointOther         = "other"
 )
 
@@ -34,6 +35,10 @@ type metrics struct {
 	artifacts     prometheus.Counter
 	inFlight      prometheus.Gauge
 	offers        *prometheus.CounterVec
+	dropped       *prometheus.CounterVec
+	keptBytes     prometheus.Gauge
+	connections   *prometheus.GaugeVec
+	refused       prometheus.Counter
 
 	// The counters of the series every delivery answer touches, looked up
 	// once: the labels are then neither formatted nor hashed per answer.
@@ -122,7 +127,30 @@ func newMetrics() *metrics {
 			Help: "Delivery requests being handled (injected waits included).",
 		}),
 	}
-	m.registry.MustRegister(m.requests, m.decision, m.notifications, m.faults, m.artifacts, m.inFlight, m.offers)
+	m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "targetflow_edge_notifications_dropped_total",
+		Help: "Notifications forgotten to keep GET /notifications within its limits, oldest first, by the limit that dropped them (count, bytes).",
+	}, []string{"reason"})
+	m.keptBytes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "targetflow_edge_notifications_kept_bytes",
+		Help: "Memory the notifications kept for GET /notifications take, as the byte budget counts it.",
+	})
+	m.connections = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "targetflow_edge_connections",
+		Help: "Open connections of the edge's server, by slot: regular (within the connection limit) or reserved (beyond it: only /healthz and /metrics answered).",
+	}, []string{"slot"})
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "targetflow_edge_connections_refused_total",
+		Help: "Connections closed as soon as they were accepted: the connection limit and the reserved connections were all taken.",
+	})
+	m.registry.MustRegister(m.requests, m.decision, m.notifications, m.faults, m.artifacts, m.inFlight, m.offers,
+		m.dropped, m.keptBytes, m.connections, m.refused)
+	for _, reason := range []string{dropCount, dropBytes} {
+		m.dropped.WithLabelValues(reason)
+	}
+	for _, slot := range []string{connRegular, connReserved} {
+		m.connections.WithLabelValues(slot)
+	}
 	for _, f := range []Fault{FaultError, FaultThrottle, FaultReset, FaultStall} {
 		m.faults.WithLabelValues(string(f))
 	}

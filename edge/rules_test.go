@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
@@ -216,6 +217,12 @@ func TestNewRefuses(t *testing.T) {
 		{"negative latency", demo.Artifact(), []edge.Option{edge.WithLatency(edge.Latency{Fixed: -1})}, "negative", new(*edge.ConfigError)},
 		{"zero cluster", demo.Artifact(), []edge.Option{edge.WithCluster(0)}, `cluster "0"`, new(*edge.ConfigError)},
 		{"empty client", demo.Artifact(), []edge.Option{edge.WithClient("")}, "client", new(*edge.ConfigError)},
+		{"zero header timeout", demo.Artifact(), []edge.Option{edge.WithHeaderTimeout(0)}, `headerTimeout "0s": must be positive`, new(*edge.ConfigError)},
+		{"negative body timeout", demo.Artifact(), []edge.Option{edge.WithBodyTimeout(-time.Second)}, `bodyTimeout "-1s"`, new(*edge.ConfigError)},
+		{"zero write timeout", demo.Artifact(), []edge.Option{edge.WithWriteTimeout(0)}, "writeTimeout", new(*edge.ConfigError)},
+		{"zero idle timeout", demo.Artifact(), []edge.Option{edge.WithIdleTimeout(0)}, "idleTimeout", new(*edge.ConfigError)},
+		{"negative connection limit", demo.Artifact(), []edge.Option{edge.WithMaxConnections(-1)}, `maxConnections "-1"`, new(*edge.ConfigError)},
+		{"zero notification bytes", demo.Artifact(), []edge.Option{edge.WithNotificationBytes(0)}, `notificationBytes "0"`, new(*edge.ConfigError)},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,11 @@ type Server struct {
 	cluster         int
 	maxBodyBytes    int64
 	shutdownTimeout time.Duration
+	headerTimeout   time.Duration
+	bodyTimeout     time.Duration
+	writeTimeout    time.Duration
+	idleTimeout     time.Duration
+	maxConnections  int
 	seed            uint64
 	logger          *zap.Logger
 	newEngine       engineFactory
@@ -72,7 +78,12 @@ func New(artifact []byte, opts ...Option) (*Server, error) {
 		logger:            zap.NewNop(),
 		maxBodyBytes:      DefaultMaxBodyBytes,
 		notificationLimit: DefaultNotificationLimit,
+		notificationBytes: DefaultNotificationBytes,
 		shutdownTimeout:   DefaultShutdownTimeout,
+		headerTimeout:     DefaultHeaderTimeout,
+		bodyTimeout:       DefaultBodyTimeout,
+		writeTimeout:      DefaultWriteTimeout,
+		idleTimeout:       DefaultIdleTimeout,
 		newEngine:         newOnDeviceEngine,
 	}
 	for _, opt := range opts {
@@ -99,6 +110,11 @@ func New(artifact []byte, opts ...Option) (*Server, error) {
 		cluster:         cfg.cluster,
 		maxBodyBytes:    cfg.maxBodyBytes,
 		shutdownTimeout: cfg.shutdownTimeout,
+		headerTimeout:   cfg.headerTimeout,
+		bodyTimeout:     cfg.bodyTimeout,
+		writeTimeout:    cfg.writeTimeout,
+		idleTimeout:     cfg.idleTimeout,
+		maxConnections:  cfg.maxConnections,
 		seed:            cfg.seed,
 		logger:          cfg.logger,
 		newEngine:       cfg.newEngine,
@@ -109,9 +125,9 @@ func New(artifact []byte, opts ...Option) (*Server, error) {
 		tntIDSuffix:     "." + strconv.Itoa(cfg.cluster) + "_0",
 		jsonContentType: []string{"application/json;charset=UTF-8"}[:1:1],
 		injector:        newInjector(cfg.seed, cfg.latency, cfg.faults),
-		notes:           newNotificationLog(cfg.notificationLimit),
 		metrics:         newMetrics(),
 	}
+	s.notes = newNotificationLog(cfg.notificationLimit, cfg.notificationBytes, s.metrics)
 	state, err := s.buildState(artifact, source)
 	if err != nil {
 		return nil, err
@@ -264,7 +280,50 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.metrics.countRequest(sw.endpoint, sw.status)
 		}
 	}()
+	if info := connInfoOf(r); info != nil {
+		if info.reserved {
+			s.serveReserved(sw, r)
+			return
+		}
+		if r.ContentLength != 0 {
+			// The body must arrive within the body timeout. net/http lifts
+			// the deadline once a handler has read the body to its end (to
+			// watch the connection while the handler runs: a deadline left
+			// would end the request's context during a stall), and drains a
+			// body no handler reads within it.
+			_ = http.NewResponseController(sw).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+		}
+	}
 	s.mux.ServeHTTP(sw, r)
+}
+
+// serveReserved answers a request on a connection accepted beyond the
+// connection limit: /healthz and /metrics as usual, anything else 503 with
+// Retry-After; the connection is closed afterwards, and its body, if any,
+// is not read.
+func (s *Server) serveReserved(w *statusWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	if r.ContentLength != 0 {
+		// net/http would drain the unread body after the answer, keeping
+		// the reserved connection for as long as a slow client takes.
+		defer func() { _ = http.NewResponseController(w).SetReadDeadline(time.Now()) }()
+	}
+	switch r.URL.Path {
+	case "/healthz", "/metrics":
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	w.endpoint = endpointOverLimit
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "the edge is at its connection limit (%d connections): retry later", connInfoOf(r).limit)
+}
+
+// extendWrite gives a request whose answer is delayed on purpose its delay
+// on top of the write timeout.
+func (s *Server) extendWrite(w http.ResponseWriter, r *http.Request, delay time.Duration) {
+	if delay > 0 && connInfoOf(r) != nil {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(delay + s.writeTimeout))
+	}
 }
 
 func (s *Server) routes() *http.ServeMux {
@@ -330,15 +389,15 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	s.metrics.handler().ServeHTTP(w, r)
 }
 
-// notificationsAnswer is the body of GET /notifications.
-type notificationsAnswer struct {
-	Notifications []NotificationRecord `json:"notifications"`
-	// Forgotten counts records dropped to stay within the limit.
-	Forgotten int64 `json:"forgotten"`
-}
+// notificationsPage is how many records a listing copies at a time.
+const notificationsPage = 256
 
-// serveNotifications lists (GET, optionally filtered by ?type=, ?mbox=,
-// ?view=) or forgets (DELETE) the recorded notifications.
+// serveNotifications lists (GET) or forgets (DELETE) the recorded
+// notifications. A listing is streamed a page at a time, never built
+// whole: ?type=, ?mbox= and ?view= filter it, ?after=SEQ starts it after
+// that record, ?limit=N stops it after N records. The answer is
+// {"notifications":[…],"forgotten":F,"next":SEQ,"more":B}: next is the
+// after of the following page, more whether records remain after it.
 func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request) {
 	if !allowOnly(w, r, http.MethodGet, http.MethodDelete) {
 		return
@@ -350,14 +409,69 @@ func (s *Server) serveNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	typ, mbox, view := q.Get("type"), q.Get("mbox"), q.Get("view")
-	records, forgotten := s.notes.snapshot()
-	kept := records[:0]
-	for _, rec := range records {
-		if (typ == "" || string(rec.Type) == typ) && (mbox == "" || rec.Mbox == mbox) && (view == "" || rec.View == view) {
-			kept = append(kept, rec)
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "query parameter after %q must be a record number (seq), 0 or more", v)
+			return
+		}
+		after = n
+	}
+	limit := -1
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "query parameter limit %q must be a positive integer", v)
+			return
+		}
+		limit = n
+	}
+	keep := func(rec *NotificationRecord) bool {
+		return (typ == "" || string(rec.Type) == typ) && (mbox == "" || rec.Mbox == mbox) && (view == "" || rec.View == view)
+	}
+	// A listing ends with the records that had arrived when it began.
+	until, _ := s.notes.state()
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	out := append(make([]byte, 0, 64<<10), `{"notifications":[`...)
+	first, cursor, more := true, after, false
+	var page []NotificationRecord
+	for limit != 0 {
+		size := notificationsPage
+		if limit > 0 {
+			size = min(size, limit)
+		}
+		page, cursor, more = s.notes.page(page[:0], cursor, until, size, keep)
+		for i := range page {
+			if !first {
+				out = append(out, ',')
+			}
+			first = false
+			rec, err := json.Marshal(&page[i])
+			if err != nil { // a record is strings and numbers: cannot fail
+				panic(fmt.Sprintf("edge: encoding a notification record: %v", err))
+			}
+			out = append(out, rec...)
+			if len(out) >= 32<<10 {
+				if _, err := w.Write(out); err != nil {
+					return // the client went away, or the write timeout passed
+				}
+				out = out[:0]
+			}
+		}
+		clear(page) // the page's strings are not kept past it
+		if limit > 0 {
+			limit -= len(page)
+		}
+		if !more {
+			break
 		}
 	}
-	writeJSON(w, notificationsAnswer{Notifications: kept, Forgotten: forgotten})
+	_, forgotten := s.notes.state()
+	out = fmt.Appendf(out, `],"forgotten":%d,"next":%d,"more":%t}`, forgotten, cursor, more)
+	_, _ = w.Write(out)
 }
 
 // Start serves the edge on addr (host:port; an empty host means loopback,
@@ -380,30 +494,40 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("edge: listening on %s: %w", addr, err)
 	}
-	s.serve(ctx, ln)
+	limit := s.serve(ctx, ln)
 	bound := ln.Addr().String()
-	s.logger.Info("edge listening", zap.String("addr", bound))
+	s.logger.Info("edge listening", zap.String("addr", bound), zap.Int("maxConnections", limit),
+		zap.Duration("headerTimeout", s.headerTimeout), zap.Duration("bodyTimeout", s.bodyTimeout),
+		zap.Duration("writeTimeout", s.writeTimeout), zap.Duration("idleTimeout", s.idleTimeout))
 	return bound, nil
 }
 
 // serve serves on ln in owned goroutines until ctx ends or serving fails,
-// then shuts down; Wait waits for them.
-func (s *Server) serve(ctx context.Context, ln net.Listener) {
+// then shuts down; Wait waits for them. At most the connection limit is
+// served at once (see WithMaxConnections), within the timeouts.
+func (s *Server) serve(ctx context.Context, ln net.Listener) (limit int) {
 	var handler http.Handler = s
 	if s.middleware != nil {
 		handler = s.middleware(s)
 	}
+	limited := newConnLimiter(ln, connectionLimit(s.maxConnections), ReservedConnections, ReservedConnectionLifetime, s.metrics)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          zap.NewStdLog(s.logger.Named("http")),
+		ReadHeaderTimeout: s.headerTimeout,
+		// No ReadTimeout: the body timeout is set by ServeHTTP once the
+		// headers are in, and lifted once a body is read, so that a long
+		// answer on purpose is not cut short.
+		WriteTimeout: s.writeTimeout,
+		IdleTimeout:  s.idleTimeout,
+		ConnContext:  limited.connContext,
+		ErrorLog:     zap.NewStdLog(s.logger.Named("http")),
 	}
 	served := make(chan struct{})
 	s.servers.Add(2)
 	go func() {
 		defer s.servers.Done()
 		defer close(served)
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(limited); !errors.Is(err, http.ErrServerClosed) {
 			s.recordError(fmt.Errorf("edge: serving on %s: %w", ln.Addr(), err))
 		}
 	}()
@@ -420,6 +544,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener) {
 			_ = srv.Close()
 		}
 	}()
+	return cap(limited.regular)
 }
 
 // Wait blocks until every server started by Start has stopped, and returns

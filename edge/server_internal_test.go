@@ -23,7 +23,7 @@ func TestWaitReturnsWhenServingFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.serve(t.Context(), brokenListener{})
+	_ = s.serve(t.Context(), brokenListener{})
 	if err := s.Wait(); !errors.Is(err, errListenerBroke) {
 		t.Fatalf("Wait: %v, want the listener's error", err)
 	}

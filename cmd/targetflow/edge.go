@@ -40,6 +40,12 @@ type edgeFlags struct {
 	seed           uint64
 	maxBody        int64
 	notifications  int
+	notifBytes     int64
+	headerTimeout  time.Duration
+	bodyTimeout    time.Duration
+	writeTimeout   time.Duration
+	idleTimeout    time.Duration
+	maxConns       int
 	logLevel       string
 	otlpEndpoint   string
 }
@@ -76,6 +82,12 @@ func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the latency and fault draws")
 	fs.Int64Var(&f.maxBody, "max-body", edge.DefaultMaxBodyBytes, "largest delivery request body in `bytes` (larger: 413)")
 	fs.IntVar(&f.notifications, "notification-limit", edge.DefaultNotificationLimit, "notifications kept for GET /notifications (the oldest are forgotten first)")
+	fs.Int64Var(&f.notifBytes, "notification-bytes", edge.DefaultNotificationBytes, "memory in `bytes` the notifications kept for GET /notifications may take (the oldest are forgotten first)")
+	fs.DurationVar(&f.headerTimeout, "header-timeout", edge.DefaultHeaderTimeout, "time a connection may take to send a request's headers (slower: closed)")
+	fs.DurationVar(&f.bodyTimeout, "body-timeout", edge.DefaultBodyTimeout, "time a request may take to send its body after its headers (slower: 408, closed)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", edge.DefaultWriteTimeout, "time an answer may take after the request's headers, body included (injected latency and stalls come on top)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", edge.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
+	fs.IntVar(&f.maxConns, "max-connections", 0, "connections served at once; 0: automatic, "+fmt.Sprint(edge.DefaultMaxConnections)+" or less under a low open-file limit (a few more are reserved for /healthz and /metrics)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +113,12 @@ func (f *edgeFlags) options(artifact []byte, logger *zap.Logger) ([]edge.Option,
 		edge.WithClusterRouting(f.clusterRouting),
 		edge.WithMaxBodyBytes(f.maxBody),
 		edge.WithNotificationLimit(f.notifications),
+		edge.WithNotificationBytes(f.notifBytes),
+		edge.WithHeaderTimeout(f.headerTimeout),
+		edge.WithBodyTimeout(f.bodyTimeout),
+		edge.WithWriteTimeout(f.writeTimeout),
+		edge.WithIdleTimeout(f.idleTimeout),
+		edge.WithMaxConnections(f.maxConns),
 		edge.WithSeed(f.seed),
 		edge.WithLatency(edge.Latency{Fixed: f.latency, Jitter: f.jitter, Distribution: dist}),
 		edge.WithFaults(edge.Faults{

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -206,6 +207,10 @@ func TestEdgeCommandUsageErrors(t *testing.T) {
 		{"bad log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"missing artifact", []string{"--artifact", "/nonexistent/rules.json"}, "/nonexistent/rules.json"},
 		{"bad address", []string{"--addr", "nonsense"}, "nonsense"},
+		{"zero body timeout", []string{"--body-timeout", "0s"}, `bodyTimeout "0s": must be positive`},
+		{"negative idle timeout", []string{"--idle-timeout", "-1s"}, `idleTimeout "-1s"`},
+		{"negative connection limit", []string{"--max-connections", "-1"}, `maxConnections "-1"`},
+		{"zero notification bytes", []string{"--notification-bytes", "0"}, `notificationBytes "0"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,10 +231,43 @@ func TestEdgeCommandHelp(t *testing.T) {
 	if code := serveEdge(context.Background(), []string{"-h"}, stdio{Out: &out, Err: &errOut}, nil); code != exitOK {
 		t.Fatalf("-h exit code %d", code)
 	}
-	for _, flag := range []string{"-addr", "-artifact", "-organization-id", "-jitter-dist", "-stall-rate", "-seed"} {
+	for _, flag := range []string{"-addr", "-artifact", "-organization-id", "-jitter-dist", "-stall-rate", "-seed",
+		"-header-timeout", "-body-timeout", "-write-timeout", "-idle-timeout", "-max-connections", "-notification-bytes"} {
 		if !strings.Contains(errOut.String(), flag) {
 			t.Errorf("usage lacks %s", flag)
 		}
+	}
+}
+
+// TestEdgeCommandTimeouts: the timeout flags reach the server: a body that
+// does not arrive within --body-timeout is answered 408, and a keep-alive
+// connection idle past --idle-timeout is closed.
+func TestEdgeCommandTimeouts(t *testing.T) {
+	addr, _, _ := runEdgeCommand(t, []string{"--addr", "127.0.0.1:0", "--log-level", "error",
+		"--body-timeout", "100ms", "--idle-timeout", "100ms", "--notification-bytes", "4096"}, nil)
+	for _, tc := range []struct {
+		name, request string
+		status        int
+	}{
+		{"slow body", "POST /rest/v1/delivery?imsOrgId=o&sessionId=s HTTP/1.1\r\nHost: edge\r\nContent-Length: 100\r\n\r\n{", http.StatusRequestTimeout},
+		{"idle keep-alive", "GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n", http.StatusOK},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second)) // a safety net, not a measure
+		_, _ = io.WriteString(conn, tc.request)
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: %v %v, want %d", tc.name, resp, err, tc.status)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Errorf("%s: the connection was not closed by the edge: %v", tc.name, err)
+		}
+		conn.Close()
 	}
 }
 

@@ -27,6 +27,10 @@ type app struct {
 	cfg    config
 	logger *zap.Logger
 	client *target.Client
+	// calls bounds the Target calls of the handlers in flight.
+	calls callSlots
+	// memory returns a burst's memory once it is over.
+	memory *burstMemory
 	edge   *embeddedEdge // nil when --server-domain names a real edge
 	// artifactSource says where the on-device artifact came from.
 	artifactSource string
@@ -61,6 +65,7 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 		index:  index,
 		now:    time.Now,
 		newID:  uuid.NewString,
+		calls:  newCallSlots(maxCallsInFlight),
 	}
 
 	opts := []target.Option{
@@ -111,7 +116,8 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 		_ = a.closeEdge()
 		return nil, fmt.Errorf("creating the Target client: %w", err)
 	}
-	a.handler = a.routes()
+	a.memory = newBurstMemory(logger, cfg.QuietPeriod)
+	a.handler = a.memory.wrap(a.routes())
 	return a, nil
 }
 
@@ -136,6 +142,7 @@ func (a *app) Handler() http.Handler { return a.handler }
 
 // Close releases the Target client and stops the embedded edge.
 func (a *app) Close() error {
+	a.memory.stop()
 	err := a.client.Close()
 	return errors.Join(err, a.closeEdge())
 }

@@ -45,6 +45,16 @@ type config struct {
 	Work time.Duration
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
+	// MaxConnections bounds the inbound connections served at once; 0 is
+	// automatic (see connectionLimit).
+	MaxConnections int
+	// IdleTimeout closes inbound keep-alive connections idle that long.
+	IdleTimeout time.Duration
+	// OutboundIdleTimeout closes idle connections to the embedded edge.
+	OutboundIdleTimeout time.Duration
+	// QuietPeriod is how long no request may start after a burst before
+	// the burst's memory is returned to the system.
+	QuietPeriod time.Duration
 }
 
 // defaultConfig is the configuration with no flags: the sample's options,
@@ -57,6 +67,10 @@ func defaultConfig() config {
 		OrganizationID: defaultOrganizationID,
 		Work:           defaultWork,
 		MaxBodyBytes:   defaultMaxBodyBytes,
+
+		IdleTimeout:         idleTimeout,
+		OutboundIdleTimeout: defaultOutboundIdleTimeout,
+		QuietPeriod:         defaultQuietPeriod,
 	}
 }
 
@@ -82,6 +96,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&cfg.Client, "client", cfg.Client, "Target client `code`")
 	fs.StringVar(&cfg.OrganizationID, "organization-id", cfg.OrganizationID, "Experience Cloud organization `id`")
 	fs.DurationVar(&cfg.Work, "work", cfg.Work, "simulated other server `work` of GET /page, run in parallel with its Target call")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, fmt.Sprintf("inbound connections served at once, more wait (0: automatic, %d or fewer under a low open-file limit)", defaultMaxConnections))
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -118,6 +133,12 @@ func (c config) validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, fmt.Errorf("body limit %d: must be positive", c.MaxBodyBytes))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, fmt.Errorf("--max-connections %d: must not be negative (0 is automatic)", c.MaxConnections))
+	}
+	if c.IdleTimeout <= 0 || c.OutboundIdleTimeout <= 0 || c.QuietPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("idle timeouts %s and %s and quiet period %s: must be positive", c.IdleTimeout, c.OutboundIdleTimeout, c.QuietPeriod))
 	}
 	return errors.Join(errs...)
 }

@@ -26,11 +26,13 @@ func TestParseFlags(t *testing.T) {
 			}
 		}},
 		{name: "all flags", args: []string{"--addr", "0.0.0.0:8080", "--decisioning", "server-side", "--artifact", "rules.json",
-			"--server-domain", "edge.example:443", "--insecure", "--client", "c", "--organization-id", "o@AdobeOrg", "--work", "5ms"},
+			"--server-domain", "edge.example:443", "--insecure", "--client", "c", "--organization-id", "o@AdobeOrg", "--work", "5ms",
+			"--max-connections", "100"},
 			check: func(t *testing.T, c config) {
 				want := config{Addr: "0.0.0.0:8080", Decisioning: delivery.DecisioningServerSide, Artifact: "rules.json",
 					ServerDomain: "edge.example:443", Insecure: true, Client: "c", OrganizationID: "o@AdobeOrg",
-					Work: 5 * time.Millisecond, MaxBodyBytes: defaultMaxBodyBytes}
+					Work: 5 * time.Millisecond, MaxBodyBytes: defaultMaxBodyBytes, MaxConnections: 100,
+					IdleTimeout: idleTimeout, OutboundIdleTimeout: defaultOutboundIdleTimeout, QuietPeriod: defaultQuietPeriod}
 				if c != want {
 					t.Errorf("config = %+v, want %+v", c, want)
 				}
@@ -41,6 +43,7 @@ func TestParseFlags(t *testing.T) {
 		{name: "too much work", args: []string{"--work", "1m"}, wantErr: "--work 1m0s: must be between 0 and 20s"},
 		{name: "empty client", args: []string{"--client", ""}, wantErr: "--client"},
 		{name: "insecure without domain", args: []string{"--insecure"}, wantErr: "--insecure"},
+		{name: "negative connection limit", args: []string{"--max-connections", "-1"}, wantErr: "--max-connections -1: must not be negative"},
 		{name: "positional argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "unknown flag", args: []string{"--port", "1"}, wantErr: "flag provided but not defined: -port"},
 	}

@@ -21,6 +21,12 @@ import (
 // artifactLoadTimeout bounds fetching an --artifact URL at start-up.
 const artifactLoadTimeout = 30 * time.Second
 
+// The notifications the embedded edge keeps (edge.Server.Notifications).
+const (
+	embeddedNotificationLimit = 2_000
+	embeddedNotificationBytes = 1 << 20
+)
+
 // loadArtifact returns the on-device artifact of cfg: the file or URL of
 // --artifact, else the bundled demo artifact; and where it came from.
 func loadArtifact(ctx context.Context, cfg config) ([]byte, string, error) {
@@ -83,6 +89,10 @@ func startEmbeddedEdge(ctx context.Context, cfg config, artifact []byte, logger 
 		edge.WithClient(cfg.Client),
 		edge.WithOrganizationID(cfg.OrganizationID),
 		edge.WithLogger(logger),
+		// The notifications it keeps are for tests and debugging: a few
+		// megabytes, not the memory of every burst's.
+		edge.WithNotificationLimit(embeddedNotificationLimit),
+		edge.WithNotificationBytes(embeddedNotificationBytes),
 	}
 	server, err := edge.New(artifact, append(base, opts...)...)
 	if err != nil {
@@ -106,8 +116,13 @@ func startEmbeddedEdge(ctx context.Context, cfg config, artifact []byte, logger 
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				return dialer.DialContext(ctx, network, addr)
 			},
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
+			// At most the handlers' calls and the background
+			// notifications, and a bounded idle pool over every host name
+			// (a visitor's tntId may name any cluster).
+			MaxConnsPerHost:     outboundConnections,
+			MaxIdleConns:        maxIdleOutbound,
+			MaxIdleConnsPerHost: maxIdleOutbound,
+			IdleConnTimeout:     cfg.OutboundIdleTimeout,
 		},
 	}, nil
 }

@@ -22,7 +22,7 @@ func Example() {
 		return
 	}
 	defer a.Close()
-	srv := httptest.NewServer(newHTTPServer(a.Handler(), cfg.MaxBodyBytes, zap.NewNop()).Handler)
+	srv := httptest.NewServer(newHTTPServer(a.Handler(), cfg, zap.NewNop()).Handler)
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/executeMbox?mbox=cart&tntId=12345")

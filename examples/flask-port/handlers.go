@@ -141,6 +141,12 @@ func (a *app) prefetchMbox(w http.ResponseWriter, r *http.Request) {
 
 // getOffers is the synchronous path: call, then answer.
 func (a *app) getOffers(w http.ResponseWriter, r *http.Request, opts target.GetOffersOptions) {
+	release, err := a.calls.acquire(r.Context())
+	if err != nil {
+		a.targetFailed(w, r, "get_offers", err)
+		return
+	}
+	defer release()
 	resp, err := a.client.GetOffers(r.Context(), opts)
 	if err != nil {
 		a.targetFailed(w, r, "get_offers", err)
@@ -195,6 +201,12 @@ func (a *app) prefetchView(w http.ResponseWriter, r *http.Request) {
 		a.getOffers(w, r, *opts)
 		return
 	}
+	release, err := a.calls.acquire(r.Context())
+	if err != nil {
+		a.targetFailed(w, r, "get_offers", err)
+		return
+	}
+	defer release()
 	wait := getOffersWithCallbacks(r.Context(), a.client, *opts,
 		func(resp *target.Response) { writeOffers(w, resp) },
 		func(err error) { a.targetFailed(w, r, "get_offers", err) },
@@ -218,7 +230,16 @@ func (a *app) prefetchViewFuture(w http.ResponseWriter, r *http.Request) {
 		a.getOffers(w, r, *opts)
 		return
 	}
+	release, err := a.calls.acquire(r.Context())
+	if err != nil {
+		a.targetFailed(w, r, "get_offers", err)
+		return
+	}
 	future := a.client.GetOffersAsync(r.Context(), *opts)
+	defer func() {
+		<-future.Done() // the call ends with the request's context at the latest
+		release()
+	}()
 	resp, err := future.Wait(r.Context())
 	if err != nil {
 		a.targetFailed(w, r, "get_offers", err)
@@ -262,6 +283,12 @@ func (a *app) sendNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	req := vr.deliveryRequest()
 	req.Notifications = body.notifications(a.now(), a.newID)
+	release, err := a.calls.acquire(r.Context())
+	if err != nil {
+		a.targetFailed(w, r, "send_notifications", err)
+		return
+	}
+	defer release()
 	resp, err := a.client.SendNotifications(r.Context(), target.SendNotificationsOptions{
 		Request:            req,
 		TargetCookie:       vr.targetCookie,
@@ -306,9 +333,13 @@ func (a *app) renderPage(w http.ResponseWriter, r *http.Request) {
 
 	var resp *target.Response
 	timings, err := runAlongside(r.Context(), a.cfg.Work, func(ctx context.Context) error {
-		var callErr error
-		resp, callErr = a.client.GetOffers(ctx, vr.getOffersOptions(req))
-		return callErr
+		release, err := a.calls.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+		resp, err = a.client.GetOffers(ctx, vr.getOffersOptions(req))
+		return err
 	})
 	w.Header().Set("Server-Timing", timings.serverTiming())
 	if err != nil {
@@ -340,8 +371,8 @@ func newNonce() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// targetFailed logs a failed Target call and answers it: 500 with the
-// sample's message, or nothing when the visitor has gone away.
+// targetFailed logs a failed Target call and answers it (see
+// writeFailure), or does nothing when the visitor has gone away.
 func (a *app) targetFailed(w http.ResponseWriter, r *http.Request, call string, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		a.logger.Debug("visitor went away during the Target call", zap.String("path", r.URL.Path), zap.Error(err))

@@ -62,14 +62,16 @@ func runServer(ctx context.Context, cfg config, logger *zap.Logger, listening fu
 			logger.Warn("closing the app", zap.Error(err))
 		}
 	}()
+	limit := connectionLimit(cfg.MaxConnections)
 	logger.Info("listening",
 		zap.String("url", "http://"+ln.Addr().String()+"/"),
+		zap.Int("maxConnections", limit),
 		zap.String("decisioning", string(cfg.Decisioning)),
 		zap.String("target", a.targetDescription()))
 	if listening != nil {
 		listening(ln.Addr())
 	}
-	return serve(ctx, newHTTPServer(a.Handler(), cfg.MaxBodyBytes, logger), ln, logger)
+	return serve(ctx, newHTTPServer(a.Handler(), cfg, logger), limitListener(ln, limit), logger)
 }
 
 // newLogger is a human-readable logger on w, at info level.

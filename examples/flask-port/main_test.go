@@ -60,7 +60,9 @@ func startApp(t testing.TB, cfg config, edgeOpts ...edge.Option) *testApp {
 		t.Fatalf("newApp: %v", err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, newHTTPServer(a.Handler(), cfg.MaxBodyBytes, logger), ln, logger) }()
+	go func() {
+		served <- serve(ctx, newHTTPServer(a.Handler(), cfg, logger), limitListener(ln, connectionLimit(cfg.MaxConnections)), logger)
+	}()
 
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -614,7 +616,9 @@ func TestRecoveryMiddleware(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, newHTTPServer(mux, 1024, logger), ln, logger) }()
+	cfg := defaultConfig()
+	cfg.MaxBodyBytes = 1024
+	go func() { served <- serve(ctx, newHTTPServer(mux, cfg, logger), ln, logger) }()
 	transport := &http.Transport{}
 	client := &http.Client{Transport: transport}
 	defer func() {

@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
+	"syscall"
 
 	"github.com/targetflow/targetflow/target"
 )
@@ -49,8 +52,12 @@ func writeInputError(w http.ResponseWriter, err *inputError) {
 }
 
 // writeFailure answers err: bad input as 400/413 (a request the client
-// refused included), and a failed Target call as 500, with the message the
-// sample's error callback gives ("Exception during get_offers call: ...").
+// refused included); an edge's 4xx as that status, with its message (a
+// notifications body too large for the edge is its 413, a 429 keeps its
+// Retry-After); the app's own overload (no free Target call, no file left
+// for a connection) as 503 with Retry-After; any other failed Target call
+// as 500, with the message the sample's error callback gives ("Exception
+// during get_offers call: ...").
 func writeFailure(w http.ResponseWriter, call string, err error) {
 	var in *inputError
 	if errors.As(err, &in) {
@@ -59,10 +66,27 @@ func writeFailure(w http.ResponseWriter, call string, err error) {
 	}
 	status := http.StatusInternalServerError
 	var invalid *target.ValidationError
-	if errors.As(err, &invalid) {
+	var edgeErr *target.HTTPError
+	switch {
+	case errors.As(err, &invalid):
 		status = http.StatusBadRequest
+	case errors.As(err, &edgeErr) && edgeErr.Status >= 400 && edgeErr.Status < 500:
+		status = edgeErr.Status
+		if wait := edgeErr.RetryAfter(); wait > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
+		}
+	case overloaded(err):
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		writeError(w, http.StatusServiceUnavailable, "Exception during "+call+" call: "+err.Error()+": retry later")
+		return
 	}
 	writeError(w, status, "Exception during "+call+" call: "+err.Error())
+}
+
+// overloaded reports whether err says the app itself is out of capacity:
+// no free Target call, or no file left for a connection.
+func overloaded(err error) bool {
+	return errors.Is(err, errOverloaded) || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // setTargetCookies sets the Target cookie and the location-hint cookie of

@@ -27,15 +27,15 @@ const (
 	shutdownTimeout = 10 * time.Second
 )
 
-// newHTTPServer wraps h in the production middleware (panic recovery,
-// request logging, body limit) and the server timeouts.
-func newHTTPServer(h http.Handler, maxBodyBytes int64, logger *zap.Logger) *http.Server {
+// newHTTPServer wraps h in the production middleware (nosniff, panic
+// recovery, request logging, body limit) and the server timeouts of cfg.
+func newHTTPServer(h http.Handler, cfg config, logger *zap.Logger) *http.Server {
 	return &http.Server{
-		Handler:           withRequestLogging(withRecovery(withBodyLimit(h, maxBodyBytes), logger), logger),
+		Handler:           withNoSniff(withRequestLogging(withRecovery(withBodyLimit(h, cfg.MaxBodyBytes), logger), logger)),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(logger.Named("http")),
 	}
@@ -65,6 +65,16 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, logger *zap.L
 		return fmt.Errorf("graceful shutdown: %w", shutdownErr)
 	}
 	return nil
+}
+
+// withNoSniff marks every answer X-Content-Type-Options: nosniff, so that
+// no browser runs an answer as anything but its declared type (a JSON
+// answer holding offer content as HTML or script, say).
+func withNoSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // withBodyLimit caps every request body at limit bytes; reading past it
