@@ -161,7 +161,6 @@ func TestConsumerStopDrainsAndCommits(t *testing.T) {
 	}
 }
 
-
 // rawN reads the number of a malformed input.
 func rawN(raw string) int {
 	s := strings.TrimPrefix(raw, `{"n":`)

@@ -255,7 +255,9 @@ func CommitInterval(d time.Duration) SourceOpt {
 
 // MaxPollRecords bounds the records taken from the client at once
 // (default DefaultMaxPollRecords).
-func MaxPollRecords(n int) SourceOpt { return sourceOpt(func(c *sourceConfig) { c.maxPollRecords = n }) }
+func MaxPollRecords(n int) SourceOpt {
+	return sourceOpt(func(c *sourceConfig) { c.maxPollRecords = n })
+}
 
 // FetchMaxBytes bounds a fetch response and each partition in it (defaults
 // DefaultFetchMaxBytes and DefaultFetchPartitionBytes). The client buffers

@@ -30,7 +30,7 @@ type Producer[T any] struct {
 	// transactional producers produce in their consumer's transactions;
 	// a failed record aborts the transaction instead of being retried.
 	transactional bool
-	sink   *pipeline.Sink[T]
+	sink          *pipeline.Sink[T]
 
 	closed   sync.Once
 	counters producerCounters
