@@ -11,6 +11,7 @@ import (
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // Three visitors flow through request building and bounded concurrent
@@ -43,12 +44,12 @@ func Example() {
 	}
 	defer client.Close()
 
-	visitors := []pipeline.Visitor{
+	visitors := []visitor.Record{
 		{ID: &delivery.VisitorID{TntID: "visitor-1"}},
 		{ID: &delivery.VisitorID{TntID: "visitor-2"}},
 		{ID: &delivery.VisitorID{ThirdPartyID: "crm-3"}},
 	}
-	var results []*pipeline.Item
+	var results []*visitor.Item
 	stats, err := pipeline.From(source.Slice(visitors)).
 		Via(
 			stages.BuildRequest(stages.RequestDefaults{Execute: []string{"hero"}}),
@@ -61,8 +62,8 @@ func Example() {
 	}
 	fmt.Printf("written %d, ok %d, failed %d\n", stats.Written, stats.OK, stats.Failed)
 	for _, it := range results {
-		mbox := it.Response.Execute.Mboxes[0]
-		fmt.Printf("visitor %d: %s, %d offer\n", it.Seq, mbox.Name, len(mbox.Options))
+		mbox := it.Value.Response.Execute.Mboxes[0]
+		fmt.Printf("visitor %d: %s, %d offer\n", it.Pos.Seq, mbox.Name, len(mbox.Options))
 	}
 	// Output:
 	// written 3, ok 3, failed 0

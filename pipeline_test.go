@@ -20,6 +20,7 @@ import (
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -75,12 +76,12 @@ func TestEndToEnd(t *testing.T) {
 			t.Parallel()
 			srv, client := localEdge(t, tt.method)
 			var tagged atomic.Int64
-			tag := stages.Map("tag", func(_ context.Context, it *pipeline.Item) error {
+			tag := stages.Map("tag", func(_ context.Context, it *visitor.Item) error {
 				tagged.Add(1)
 				return nil
 			})
-			keepAll := flow.NewFilter(func(*pipeline.Item) bool { return true }, 1)
-			var items []*pipeline.Item
+			keepAll := flow.NewFilter(func(*visitor.Item) bool { return true }, 1)
+			var items []*visitor.Item
 			stats, err := pipeline.From(source.JSONL(bytes.NewReader(demo.Visitors()))).
 				Via(
 					stages.BuildRequest(stages.RequestDefaults{}),
@@ -101,31 +102,31 @@ func TestEndToEnd(t *testing.T) {
 			}
 			var notified, heroChecked, recoChecked int
 			for i, it := range items {
-				if it.Seq != int64(i+1) {
-					t.Fatalf("item %d has seq %d: order lost", i, it.Seq)
+				if it.Pos.Seq != int64(i+1) {
+					t.Fatalf("item %d has seq %d: order lost", i, it.Pos.Seq)
 				}
 				if it.Err != nil {
-					t.Fatalf("seq %d failed: %v", it.Seq, it.Err)
+					t.Fatalf("seq %d failed: %v", it.Pos.Seq, it.Err)
 				}
-				if it.Response == nil || it.Attempts != 1 {
-					t.Fatalf("seq %d: response %v attempts %d", it.Seq, it.Response, it.Attempts)
+				if it.Value.Response == nil || it.Value.Attempts != 1 {
+					t.Fatalf("seq %d: response %v attempts %d", it.Pos.Seq, it.Value.Response, it.Value.Attempts)
 				}
-				notified += it.Notifications
-				remote := decisioningMethodOf(it.Response, demo.MboxRecommendations) != ""
-				if got := decisioningMethodOf(it.Response, demo.MboxHero); got != "" {
+				notified += it.Value.Notifications
+				remote := decisioningMethodOf(it.Value.Response, demo.MboxRecommendations) != ""
+				if got := decisioningMethodOf(it.Value.Response, demo.MboxHero); got != "" {
 					heroChecked++
 					want := tt.heroBy
 					if remote {
 						want = tt.heroWithRemoteBy
 					}
 					if got != want {
-						t.Fatalf("seq %d: hero decided %s, want %s (remote mbox asked: %t)", it.Seq, got, want, remote)
+						t.Fatalf("seq %d: hero decided %s, want %s (remote mbox asked: %t)", it.Pos.Seq, got, want, remote)
 					}
 				}
-				if got := decisioningMethodOf(it.Response, demo.MboxRecommendations); got != "" && tt.recommendationsBy != "" {
+				if got := decisioningMethodOf(it.Value.Response, demo.MboxRecommendations); got != "" && tt.recommendationsBy != "" {
 					recoChecked++
 					if got != tt.recommendationsBy {
-						t.Fatalf("seq %d: recommendations decided %s, want %s", it.Seq, got, tt.recommendationsBy)
+						t.Fatalf("seq %d: recommendations decided %s, want %s", it.Pos.Seq, got, tt.recommendationsBy)
 					}
 				}
 			}
@@ -158,8 +159,8 @@ func TestEndToEndCancellation(t *testing.T) {
 	_, client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 10 * time.Millisecond}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var items []*pipeline.Item
-	collect := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+	var items []*visitor.Item
+	collect := sink.Func(func(_ context.Context, it *visitor.Item) error {
 		items = append(items, it)
 		if len(items) == 300 {
 			cancel()
@@ -172,17 +173,22 @@ func TestEndToEndCancellation(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v, want context.Canceled", err)
 	}
-	if stats.Written != stats.Emitted || stats.Written >= demo.VisitorCount {
-		t.Fatalf("emitted %d written %d: want all read records written, input not exhausted", stats.Emitted, stats.Written)
+	if stats.Written+stats.Given != stats.Emitted || stats.Written >= demo.VisitorCount {
+		t.Fatalf("emitted %d written %d given back %d: want every read record written or given back, input not exhausted", stats.Emitted, stats.Written, stats.Given)
+	}
+	// The records not started are given back, not written as canceled: the
+	// output is exactly the records up to the resume point.
+	if stats.Completed != stats.Written || stats.DoneAbove != 0 {
+		t.Errorf("resume point %d with %d written and %d done above it: want exactly 1..%d written", stats.Completed, stats.Written, stats.DoneAbove, stats.Written)
 	}
 	seen := map[int64]bool{}
 	for _, it := range items {
-		if seen[it.Seq] {
-			t.Fatalf("seq %d written twice", it.Seq)
+		if seen[it.Pos.Seq] {
+			t.Fatalf("seq %d written twice", it.Pos.Seq)
 		}
-		seen[it.Seq] = true
-		if kind, _ := pipeline.Classify(it.Err); it.Err != nil && kind != pipeline.KindCanceled {
-			t.Errorf("seq %d: %v, want ok or canceled", it.Seq, it.Err)
+		seen[it.Pos.Seq] = true
+		if it.Err != nil {
+			t.Errorf("seq %d written with %v, want ok", it.Pos.Seq, it.Err)
 		}
 	}
 	for seq := int64(1); seq <= stats.Completed; seq++ {

@@ -184,11 +184,11 @@ func (p *Pipeline[T]) prepare(rt *runtime[T], outputs []Output) (*checkpointer[T
 // typesMatch checks that every targetflow component carries T.
 func (p *Pipeline[T]) typesMatch() error {
 	check := func(c any) error {
-		switch c.(type) {
+		switch c := c.(type) {
 		case *Source[T], *Stage[T], *Sink[T]:
 			return nil
 		case component:
-			return fmt.Errorf("pipeline: %s %q does not carry %T items", c.(component).stats().Kind, c.(component).stats().Name, new(Item[T]))
+			return fmt.Errorf("pipeline: %s %q does not carry %T items", c.stats().Kind, c.stats().Name, new(Item[T]))
 		}
 		return nil
 	}

@@ -1,43 +1,38 @@
 package sink
 
 import (
-	"context"
-	"errors"
-	"time"
-
 	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // Predicate chooses the items a Router sends to its dead-letter sink.
-type Predicate func(it *pipeline.Item) bool
+type Predicate func(it *visitor.Item) bool
 
 // Failed selects every failed item.
-func Failed(it *pipeline.Item) bool { return it.Err != nil }
+func Failed(it *visitor.Item) bool { return it.Err != nil }
 
 // InvalidInput selects items whose record could not be decoded or was
 // rejected as invalid (error kind invalid), leaving failed calls to the main
 // output.
-func InvalidInput(it *pipeline.Item) bool {
-	kind, _ := pipeline.Classify(it.Err)
-	return it.Err != nil && kind == pipeline.KindInvalid
+func InvalidInput(it *visitor.Item) bool {
+	kind, _ := visitor.Classify(it.Err)
+	return it.Err != nil && kind == visitor.KindInvalid
 }
 
 // Router returns a sink that writes the items selected by deadLetterIf
-// (Failed when nil) to deadLetter and all others to main; the statistics
-// count the former as dead-lettered. main and deadLetter are written by the
-// router's goroutine only and must not be used elsewhere; both are flushed
-// with the router.
-func Router(main, deadLetter *pipeline.Sink, deadLetterIf Predicate, opts ...Option) *pipeline.Sink {
+// (Failed when nil) to deadLetter and all others to main. main and
+// deadLetter are driven by the router's goroutine only and must not be used
+// elsewhere; they are flushed with it, and an item is confirmed when the
+// sink it went to confirmed it.
+func Router(main, deadLetter *pipeline.Sink[visitor.Envelope], deadLetterIf Predicate, opts ...Option) *pipeline.Sink[visitor.Envelope] {
 	cfg := newConfig("router", opts)
 	if deadLetterIf == nil {
 		deadLetterIf = Failed
 	}
-	flush := func() error { return errors.Join(main.Flush(), deadLetter.Flush()) }
-	return pipeline.NewSink(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
+	return pipeline.Route(cfg.name, func(it *visitor.Item) int {
 		if deadLetterIf(it) {
-			pipeline.NoteDeadLetter(ctx)
-			return deadLetter.Write(ctx, it)
+			return 1
 		}
-		return main.Write(ctx, it)
-	}, pipeline.Buffer(cfg.buffer), pipeline.OnFlush(flush, max(cfg.flushEvery, time.Millisecond)))
+		return 0
+	}, main, deadLetter)
 }

@@ -16,13 +16,14 @@ import (
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // items emits the given items in order.
-func items(its ...*pipeline.Item) *pipeline.Source {
-	return pipeline.NewSource("items", func(_ context.Context, emit pipeline.EmitFunc) error {
+func items(its ...*visitor.Item) *pipeline.Source[visitor.Envelope] {
+	return pipeline.NewSource("items", func(_ context.Context, emit pipeline.Emit[visitor.Envelope]) error {
 		for _, it := range its {
 			if !emit(it) {
 				return nil
@@ -32,24 +33,23 @@ func items(its ...*pipeline.Item) *pipeline.Source {
 	})
 }
 
-func sample() []*pipeline.Item {
-	return []*pipeline.Item{
-		{
-			Visitor:       &pipeline.Visitor{ID: &delivery.VisitorID{TntID: "sent"}},
+func sample() []*visitor.Item {
+	return []*visitor.Item{
+		{Value: visitor.Envelope{
+			Record:        &visitor.Record{ID: &delivery.VisitorID{TntID: "sent"}},
 			Response:      &delivery.DeliveryResponse{Status: 200, ID: &delivery.VisitorID{TntID: "answered.28_0"}},
-			TargetCookie:  &pipeline.Cookie{Name: "mbox", Value: "session#abc", MaxAge: 1860},
+			TargetCookie:  &visitor.Cookie{Name: "mbox", Value: "session#abc", MaxAge: 1860},
 			Attempts:      1,
 			Notifications: 2,
-			Timings:       pipeline.Timings{Delivery: 12345 * time.Microsecond},
+			Delivery:      12345 * time.Microsecond,
+		}},
+		{
+			Value: visitor.Envelope{Record: &visitor.Record{ID: &delivery.VisitorID{TntID: "b"}}, Attempts: 4},
+			Err:   &visitor.Error{Stage: "deliver", Kind: visitor.KindHTTP, Status: 503, Err: errors.New("service unavailable")},
 		},
 		{
-			Visitor:  &pipeline.Visitor{ID: &delivery.VisitorID{TntID: "b"}},
-			Attempts: 4,
-			Err:      &pipeline.ItemError{Stage: "deliver", Kind: pipeline.KindHTTP, Status: 503, Err: errors.New("service unavailable")},
-		},
-		{
-			Line: 3, Raw: []byte(`{"id":`),
-			Err: &pipeline.ItemError{Stage: "jsonl", Kind: pipeline.KindInvalid, Line: 3, Err: errors.New("unexpected end of JSON input")},
+			Pos: pipeline.Position{Line: 3}, Value: visitor.Envelope{Raw: []byte(`{"id":`)},
+			Err: &visitor.Error{Stage: "jsonl", Kind: visitor.KindInvalid, Line: 3, Err: errors.New("unexpected end of JSON input")},
 		},
 	}
 }
@@ -118,11 +118,11 @@ func TestDeadLetterKeepsRawLine(t *testing.T) {
 	if _, err := pipeline.From(source.JSONL(strings.NewReader(input))).To(router).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var rec sink.DeadLetterRecord
+	var rec visitor.DeadLetterRecord
 	if err := json.Unmarshal(dead.Bytes(), &rec); err != nil {
 		t.Fatalf("dead letter %q: %v", dead.String(), err)
 	}
-	if rec.Seq != 2 || rec.Line != 2 || rec.Raw != "{broken" || rec.Kind != pipeline.KindInvalid || !strings.Contains(rec.Error, "line 2") {
+	if rec.Seq != 2 || rec.Line != 2 || rec.Raw != "{broken" || rec.Kind != visitor.KindInvalid || !strings.Contains(rec.Error, "line 2") {
 		t.Errorf("dead-letter record %+v", rec)
 	}
 }
@@ -148,8 +148,8 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 
 func TestJSONLWriteFailureIsFatal(t *testing.T) {
 	t.Parallel()
-	infinite := pipeline.NewSource("infinite", func(_ context.Context, emit pipeline.EmitFunc) error {
-		for emit(&pipeline.Item{Attempts: 1}) {
+	infinite := pipeline.NewSource("infinite", func(_ context.Context, emit pipeline.Emit[visitor.Envelope]) error {
+		for emit(&visitor.Item{Value: visitor.Envelope{Attempts: 1}}) {
 		}
 		return nil
 	})
@@ -182,13 +182,13 @@ func TestJSONLFlushesOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	emitted := 0
-	src := pipeline.NewSource("until-cancel", func(_ context.Context, emit pipeline.EmitFunc) error {
+	src := pipeline.NewSource("until-cancel", func(_ context.Context, emit pipeline.Emit[visitor.Envelope]) error {
 		for {
 			emitted++
 			if emitted == 10 {
 				cancel()
 			}
-			if !emit(&pipeline.Item{Attempts: 1}) {
+			if !emit(&visitor.Item{Value: visitor.Envelope{Attempts: 1}}) {
 				return nil
 			}
 		}
@@ -204,7 +204,7 @@ func TestJSONLFlushesOnCancel(t *testing.T) {
 
 func TestChanSink(t *testing.T) {
 	t.Parallel()
-	ch := make(chan *pipeline.Item, 3)
+	ch := make(chan *visitor.Item, 3)
 	if _, err := pipeline.From(items(sample()...)).To(sink.Chan(ch)).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -212,8 +212,8 @@ func TestChanSink(t *testing.T) {
 	var n int64
 	for it := range ch {
 		n++
-		if it.Seq != n {
-			t.Errorf("got seq %d, want %d", it.Seq, n)
+		if it.Pos.Seq != n {
+			t.Errorf("got seq %d, want %d", it.Pos.Seq, n)
 		}
 	}
 	if n != 3 {
@@ -224,7 +224,7 @@ func TestChanSink(t *testing.T) {
 func TestFuncSinkErrorIsFatal(t *testing.T) {
 	t.Parallel()
 	errBroken := errors.New("broken")
-	_, err := pipeline.From(items(sample()...)).To(sink.Func(func(context.Context, *pipeline.Item) error { return errBroken })).Run(context.Background())
+	_, err := pipeline.From(items(sample()...)).To(sink.Func(func(context.Context, *visitor.Item) error { return errBroken })).Run(context.Background())
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("Run error = %v, want %v", err, errBroken)
 	}
@@ -262,14 +262,14 @@ func equal(a, b []int64) bool {
 
 func TestJSONLFlushesWhenInputIsIdle(t *testing.T) {
 	t.Parallel()
-	in := make(chan pipeline.Visitor)
+	in := make(chan visitor.Record)
 	var out lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		_, err := pipeline.From(source.Chan(in)).To(sink.JSONL(&out, sink.WithFlushInterval(10*time.Millisecond))).Run(context.Background())
 		done <- err
 	}()
-	in <- pipeline.Visitor{}
+	in <- visitor.Record{}
 	// The record must reach the writer while the input stays open.
 	for !strings.Contains(out.String(), `"seq":1`) {
 		select {

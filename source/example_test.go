@@ -8,6 +8,7 @@ import (
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // A JSON lines input with a broken record: the record becomes a failed item
@@ -17,17 +18,17 @@ func ExampleJSONL() {
 {"id":{"tntId":"b"},"execute":["hero"]
 {"id":{"tntId":"c"},"prefetch":["cart"]}
 `
-	var items []*pipeline.Item
+	var items []*visitor.Item
 	_, err := pipeline.From(source.JSONL(strings.NewReader(input))).To(sink.Collect(&items)).Run(context.Background())
 	if err != nil {
 		fmt.Println(err)
 	}
 	for _, it := range items {
 		if it.Err != nil {
-			fmt.Printf("%d: %v\n", it.Seq, it.Err)
+			fmt.Printf("%d: %v\n", it.Pos.Seq, it.Err)
 			continue
 		}
-		fmt.Printf("%d: visitor %s\n", it.Seq, it.Visitor.ID.TntID)
+		fmt.Printf("%d: visitor %s\n", it.Pos.Seq, it.Value.Record.ID.TntID)
 	}
 	// Output:
 	// 1: visitor a

@@ -1,108 +1,105 @@
 package source
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"unicode/utf8"
 
 	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // JSONL emits one visitor per line of r (see the package documentation for
-// the record format). Blank lines are ignored. A line that is not a valid
-// record becomes a failed item naming its line.
-func JSONL(r io.Reader, opts ...Option) *pipeline.Source {
+// the record format). Blank lines are skipped, a byte-order mark at the
+// start is ignored. A line that is not a valid record (not JSON, not UTF-8,
+// longer than MaxLineBytes) becomes a failed item naming its line, with the
+// line's bytes for a dead-letter output, and the lines after it are read.
+func JSONL(r io.Reader, opts ...Option) *pipeline.Source[visitor.Envelope] {
 	cfg := newConfig("jsonl", opts)
-	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.EmitFunc) error {
-		return readJSONL(ctx, r, cfg, emit)
-	}, cfg.pipelineOptions()...)
+	sk := &skipper{through: cfg.skip}
+	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.Emit[visitor.Envelope]) error {
+		return readJSONL(ctx, r, cfg, sk, nil, emit)
+	}, pipeline.Buffer(cfg.buffer))
 }
 
 // JSONLFile is JSONL over the file at path, opened when the run starts and
-// closed when the source ends. The path "-" reads standard input.
-func JSONLFile(path string, opts ...Option) *pipeline.Source {
-	cfg := newConfig("jsonl "+path, opts)
-	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.EmitFunc) error {
-		return withFile(path, func(r io.Reader) error { return readJSONL(ctx, r, cfg, emit) })
-	}, cfg.pipelineOptions()...)
+// closed when the source ends. The path "-" reads standard input. A run
+// with a checkpoint (pipeline.WithCheckpoint) records the file and resumes
+// it exactly.
+func JSONLFile(path string, opts ...Option) *pipeline.Source[visitor.Envelope] {
+	cfg := newConfig(path, opts)
+	in := newFileInput(path, cfg.skip)
+	return pipeline.NewSource(cfg.name, func(ctx context.Context, emit pipeline.Emit[visitor.Envelope]) error {
+		return in.read(func(r io.Reader) error { return readJSONL(ctx, r, cfg, &in.skipper, in.verify, emit) })
+	}, pipeline.Buffer(cfg.buffer), pipeline.WithInput(in))
 }
 
-func withFile(path string, read func(io.Reader) error) error {
-	if path == "-" {
-		return read(os.Stdin)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return read(f)
-}
-
-func readJSONL(ctx context.Context, r io.Reader, cfg config, emit pipeline.EmitFunc) error {
+// readJSONL emits the records of r; verify, when set, checks each record's
+// position against a checkpoint.
+func readJSONL(ctx context.Context, r io.Reader, cfg config, sk *skipper, verify func(pipeline.Position) error, emit pipeline.Emit[visitor.Envelope]) error {
 	defer interruptible(ctx, r)()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
-	var line int
+	lr := newLineReader(r, MaxLineBytes)
 	var seq int64
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
+	for {
+		text, line, offset, length, err := lr.readLine(visitor.MaxRawBytes)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // the read was interrupted by the cancellation
+			}
+			return fmt.Errorf("after line %d: %w", lr.line, err)
+		}
+		if length == 0 && len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
 		seq++
-		if seq <= cfg.skip {
+		pos := pipeline.Position{Seq: seq, Line: line, Offset: offset}
+		if verify != nil {
+			if err := verify(pos); err != nil {
+				return err
+			}
+		}
+		if sk.skip(seq) {
 			continue
 		}
-		it := &pipeline.Item{Seq: seq, Line: line}
-		v, err := DecodeVisitor(text)
-		if err != nil {
-			it.Err = &pipeline.ItemError{Stage: cfg.name, Kind: pipeline.KindInvalid, Line: line, Err: err}
-			it.Raw = bytes.Clone(text)
-		} else {
-			it.Visitor = v
+		it := &visitor.Item{Pos: pos}
+		switch {
+		case length > 0:
+			it.Value.Raw, it.Value.RawLength = bytes.Clone(text), length
+			it.Err = visitor.Invalid(cfg.name, line, fmt.Errorf("line is %d bytes, longer than the limit of %d", length, MaxLineBytes))
+		case !utf8.Valid(text):
+			it.Value.Raw = bytes.Clone(text)
+			it.Err = visitor.Invalid(cfg.name, line, fmt.Errorf("not UTF-8 text (first bad byte at column %d)", invalidUTF8At(text)+1))
+		default:
+			rec, err := visitor.DecodeRecord(text)
+			if err != nil {
+				it.Value.Raw = truncate(bytes.Clone(text), visitor.MaxRawBytes)
+				if len(it.Value.Raw) < len(text) {
+					it.Value.RawLength = len(text)
+				}
+				it.Err = visitor.Invalid(cfg.name, line, err)
+			} else {
+				it.Value.Record = rec
+			}
 		}
 		if !emit(it) {
 			return nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if ctx.Err() != nil {
-			return nil // the read was interrupted by the cancellation
-		}
-		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("line %d: longer than %d bytes", line+1, MaxLineBytes)
-		}
-		return fmt.Errorf("after line %d: %w", line, err)
-	}
-	return nil
 }
 
-// DecodeVisitor decodes one JSON visitor record. Anything but a JSON object
-// is rejected; an object with no id and nothing to ask for is valid (the
-// defaults of the BuildRequest stage complete it).
-func DecodeVisitor(data []byte) (*pipeline.Visitor, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, fmt.Errorf("record is not a JSON object: %q", abbreviate(data))
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
 	}
-	v := new(pipeline.Visitor)
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, fmt.Errorf("invalid visitor record: %w", err)
-	}
-	return v, nil
-}
-
-func abbreviate(b []byte) string {
-	const n = 40
-	if len(b) <= n {
-		return string(b)
-	}
-	return string(b[:n]) + "..."
+	return -1
 }

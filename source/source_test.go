@@ -3,6 +3,7 @@ package source_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,13 +17,14 @@ import (
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func collect(t *testing.T, src *pipeline.Source) ([]*pipeline.Item, error) {
+func collect(t *testing.T, src *pipeline.Source[visitor.Envelope]) ([]*visitor.Item, error) {
 	t.Helper()
-	var items []*pipeline.Item
+	var items []*visitor.Item
 	_, err := pipeline.From(src).To(sink.Collect(&items)).Run(context.Background())
 	return items, err
 }
@@ -36,31 +38,31 @@ type outcome struct {
 	id     string // the visitor's tntId or thirdPartyId
 }
 
-func check(t *testing.T, items []*pipeline.Item, want []outcome) {
+func check(t *testing.T, items []*visitor.Item, want []outcome) {
 	t.Helper()
 	if len(items) != len(want) {
 		t.Fatalf("got %d items, want %d", len(items), len(want))
 	}
 	for i, w := range want {
 		it := items[i]
-		if it.Seq != w.seq || it.Line != w.line {
-			t.Errorf("item %d: seq %d line %d, want seq %d line %d", i, it.Seq, it.Line, w.seq, w.line)
+		if it.Pos.Seq != w.seq || it.Pos.Line != w.line {
+			t.Errorf("item %d: seq %d line %d, want seq %d line %d", i, it.Pos.Seq, it.Pos.Line, w.seq, w.line)
 		}
 		switch {
 		case w.errHas == "" && it.Err != nil:
 			t.Errorf("item %d: unexpected error %v", i, it.Err)
 		case w.errHas != "":
-			var ie *pipeline.ItemError
-			if !errors.As(it.Err, &ie) || ie.Kind != pipeline.KindInvalid || ie.Line != w.line || !strings.Contains(ie.Error(), w.errHas) {
+			var ie *visitor.Error
+			if !errors.As(it.Err, &ie) || ie.Kind != visitor.KindInvalid || ie.Line != w.line || !strings.Contains(ie.Error(), w.errHas) {
 				t.Errorf("item %d: error %v, want an invalid-input error at line %d containing %q", i, it.Err, w.line, w.errHas)
 			}
-			if len(it.Raw) == 0 {
+			if len(it.Value.Raw) == 0 {
 				t.Errorf("item %d: failed item without its raw text", i)
 			}
 		}
 		if w.id != "" {
-			if it.Visitor == nil || it.Visitor.ID == nil || (it.Visitor.ID.TntID != w.id && it.Visitor.ID.ThirdPartyID != w.id) {
-				t.Errorf("item %d: visitor %+v, want id %q", i, it.Visitor, w.id)
+			if it.Value.Record == nil || it.Value.Record.ID == nil || (it.Value.Record.ID.TntID != w.id && it.Value.Record.ID.ThirdPartyID != w.id) {
+				t.Errorf("item %d: visitor %+v, want id %q", i, it.Value.Record, w.id)
 			}
 		}
 	}
@@ -84,7 +86,7 @@ not json at all
 		{"all", 0, []outcome{
 			{seq: 1, line: 1, id: "a"},
 			{seq: 2, line: 3, id: "b"},
-			{seq: 3, line: 4, errHas: "Visitor.execute"},
+			{seq: 3, line: 4, errHas: "Record.execute"},
 			{seq: 4, line: 5, errHas: "not a JSON object"},
 			{seq: 5, line: 6},
 			{seq: 6, line: 7, id: "e"},
@@ -113,12 +115,12 @@ func TestJSONLDecodesEveryField(t *testing.T) {
 	line := `{"id":{"tntId":"a","customerIds":[{"id":"c1","integrationCode":"crm","authenticatedState":"authenticated"}]},` +
 		`"context":{"channel":"web","address":{"url":"https://shop.example/"}},"parameters":{"p":"1"},` +
 		`"profileParameters":{"age":"30"},"execute":["m1"],"prefetch":["m2"],"views":["home"],"pageLoad":true,"notify":false}`
-	v, err := source.DecodeVisitor([]byte(line))
+	v, err := visitor.DecodeRecord([]byte(line))
 	if err != nil {
 		t.Fatal(err)
 	}
 	yes, no := true, false
-	want := &pipeline.Visitor{
+	want := &visitor.Record{
 		ID:                &delivery.VisitorID{TntID: "a", CustomerIDs: []delivery.CustomerID{{ID: "c1", IntegrationCode: "crm", AuthenticatedState: delivery.AuthAuthenticated}}},
 		Context:           &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://shop.example/"}},
 		Parameters:        delivery.Parameters{"p": "1"},
@@ -131,12 +133,23 @@ func TestJSONLDecodesEveryField(t *testing.T) {
 	}
 }
 
-func TestJSONLLineTooLongIsFatal(t *testing.T) {
+// TestJSONLLineTooLong: a 50 MB line is one invalid record (its start kept,
+// with its length), and the lines after it are read; Skip gets past it.
+func TestJSONLLineTooLong(t *testing.T) {
 	t.Parallel()
-	long := `{"id":{"tntId":"` + strings.Repeat("x", source.MaxLineBytes) + `"}}`
-	_, err := collect(t, source.JSONL(strings.NewReader("{}\n"+long+"\n")))
-	if err == nil || !strings.Contains(err.Error(), "line 2: longer than") {
-		t.Fatalf("Run error = %v, want one naming line 2 as too long", err)
+	long := `{"id":{"tntId":"` + strings.Repeat("x", 50<<20) + `"}}`
+	input := "{}\n" + long + "\n" + `{"id":{"tntId":"after"}}` + "\n"
+	items, err := collect(t, source.JSONL(strings.NewReader(input)))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	check(t, items, []outcome{{seq: 1, line: 1}, {seq: 2, line: 2, errHas: fmt.Sprintf("line is %d bytes, longer than the limit of %d", len(long), source.MaxLineBytes)}, {seq: 3, line: 3, id: "after"}})
+	if got := items[1].Value; got.RawLength != len(long) || len(got.Raw) != visitor.MaxRawBytes || !strings.HasPrefix(long, string(got.Raw)) {
+		t.Errorf("raw %d bytes (length %d), want the first %d bytes of the line and its length %d", len(got.Raw), got.RawLength, visitor.MaxRawBytes, len(long))
+	}
+	items, err = collect(t, source.JSONL(strings.NewReader(input), source.Skip(2)))
+	if err != nil || len(items) != 1 || items[0].Pos.Seq != 3 {
+		t.Fatalf("Skip(2): %v, %d items", err, len(items))
 	}
 }
 
@@ -157,14 +170,14 @@ func TestCSV(t *testing.T) {
 		{seq: 3, line: 4, errHas: "wrong number of fields"},
 		{seq: 4, line: 5, id: "d"},
 	})
-	wantVisitors := map[int]*pipeline.Visitor{
+	wantVisitors := map[int]*visitor.Record{
 		0: {ID: &delivery.VisitorID{TntID: "a"}, Parameters: delivery.Parameters{"page": "home"}, ProfileParameters: delivery.Parameters{"tier": "gold"}},
 		1: {ID: &delivery.VisitorID{ThirdPartyID: "b", MarketingCloudVisitorID: "mc-b"}, Parameters: delivery.Parameters{"page": "cart"}},
 		3: {ID: &delivery.VisitorID{TntID: "d"}, Parameters: delivery.Parameters{"page": "quoted, page"}, ProfileParameters: delivery.Parameters{"tier": "silver"}},
 	}
 	for i, want := range wantVisitors {
-		if !reflect.DeepEqual(items[i].Visitor, want) {
-			t.Errorf("row %d: %+v, want %+v", i, items[i].Visitor, want)
+		if !reflect.DeepEqual(items[i].Value.Record, want) {
+			t.Errorf("row %d: %+v, want %+v", i, items[i].Value.Record, want)
 		}
 	}
 }
@@ -196,7 +209,7 @@ func TestFiles(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		src     *pipeline.Source
+		src     *pipeline.Source[visitor.Envelope]
 		want    int
 		wantErr string
 	}{
@@ -219,31 +232,31 @@ func TestFiles(t *testing.T) {
 
 func TestSliceAndChan(t *testing.T) {
 	t.Parallel()
-	vs := []pipeline.Visitor{{Execute: []string{"a"}}, {Execute: []string{"b"}}, {Execute: []string{"c"}}}
+	vs := []visitor.Record{{Execute: []string{"a"}}, {Execute: []string{"b"}}, {Execute: []string{"c"}}}
 	items, err := collect(t, source.Slice(vs, source.Skip(1)))
-	if err != nil || len(items) != 2 || items[0].Seq != 2 || items[0].Visitor.Execute[0] != "b" {
+	if err != nil || len(items) != 2 || items[0].Pos.Seq != 2 || items[0].Value.Record.Execute[0] != "b" {
 		t.Fatalf("Slice: %v, %d items", err, len(items))
 	}
-	ch := make(chan pipeline.Visitor, len(vs))
+	ch := make(chan visitor.Record, len(vs))
 	for _, v := range vs {
 		ch <- v
 	}
 	close(ch)
 	items, err = collect(t, source.Chan(ch))
-	if err != nil || len(items) != 3 || items[2].Seq != 3 || items[2].Visitor.Execute[0] != "c" {
+	if err != nil || len(items) != 3 || items[2].Pos.Seq != 3 || items[2].Value.Record.Execute[0] != "c" {
 		t.Fatalf("Chan: %v, %d items", err, len(items))
 	}
 }
 
 func TestChanStopsOnCancel(t *testing.T) {
 	t.Parallel()
-	ch := make(chan pipeline.Visitor, 1) // never closed
-	ch <- pipeline.Visitor{}
+	ch := make(chan visitor.Record, 1) // never closed
+	ch <- visitor.Record{}
 	ctx, cancel := context.WithCancel(context.Background())
-	var items []*pipeline.Item
+	var items []*visitor.Item
 	// The run is cancelled once the one visitor has been written; the source
 	// is then blocked on a channel that never closes, and must stop.
-	written := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+	written := sink.Func(func(_ context.Context, it *visitor.Item) error {
 		items = append(items, it)
 		cancel()
 		return nil
@@ -271,8 +284,8 @@ func TestBlockedReadStopsOnCancel(t *testing.T) {
 			go func() {
 				_, _ = io.WriteString(pw, first)
 			}()
-			var items []*pipeline.Item
-			sk := sink.Func(func(_ context.Context, it *pipeline.Item) error {
+			var items []*visitor.Item
+			sk := sink.Func(func(_ context.Context, it *visitor.Item) error {
 				items = append(items, it)
 				cancel()
 				return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // AttributeGetter gets attributes; *target.Client is one.
@@ -22,20 +23,21 @@ type AttributeGetter interface {
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithDecisioning, WithName.
-func Attributes(client AttributeGetter, opts ...Option) *pipeline.Stage {
-	cfg := newConfig("attributes", opts)
+func Attributes(client AttributeGetter, opts ...AttributesOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig("attributes", opts, AttributesOption.applyAttributes)
 	c := newCaller(cfg)
-	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
-		if it.Request == nil {
-			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Err: errors.New("item has no request: put a BuildRequest stage before Attributes")}
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
+		v := &it.Value
+		if v.Request == nil {
+			return &visitor.Error{Kind: visitor.KindInvalid, Err: errors.New("item has no request: put a BuildRequest stage before Attributes")}
 		}
 		var names []string
-		if e := it.Request.Execute; e != nil {
+		if e := v.Request.Execute; e != nil {
 			for _, m := range e.Mboxes {
 				names = append(names, m.Name)
 			}
 		}
-		if p := it.Request.Prefetch; p != nil {
+		if p := v.Request.Prefetch; p != nil {
 			for _, m := range p.Mboxes {
 				names = append(names, m.Name)
 			}
@@ -43,22 +45,22 @@ func Attributes(client AttributeGetter, opts ...Option) *pipeline.Stage {
 		var attrs *target.Attributes
 		start := time.Now()
 		attempts, err := c.do(ctx, func(ctx context.Context) error {
-			a, err := client.GetAttributes(ctx, names, target.GetOffersOptions{Request: it.Request, DecisioningMethod: cfg.decisioning})
+			a, err := client.GetAttributes(ctx, names, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning})
 			if err == nil {
 				attrs = a
 			}
 			return err
 		})
-		it.Attempts += attempts
-		it.Timings.Delivery += time.Since(start)
+		v.Attempts += attempts
+		v.Delivery += time.Since(start)
 		if err != nil {
-			return classify(cfg.name, err)
+			return visitor.Fail(cfg.name, err)
 		}
-		it.Attributes = attrs.All()
+		v.Attributes = attrs.All()
 		if r := attrs.Response(); r != nil {
-			it.Response = r.Response
+			v.Response = r.Response
 			if ck := r.TargetCookie; ck != nil {
-				it.TargetCookie = &pipeline.Cookie{Name: ck.Name, Value: ck.Value, MaxAge: ck.MaxAge}
+				v.TargetCookie = &visitor.Cookie{Name: ck.Name, Value: ck.Value, MaxAge: ck.MaxAge}
 			}
 		}
 		return nil

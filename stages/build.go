@@ -8,6 +8,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // RequestDefaults fill what a visitor record leaves out.
@@ -34,23 +35,23 @@ var ErrNothingRequested = errors.New("nothing to request: no execute or prefetch
 // BuildRequest returns a stage that sets Item.Request from the visitor
 // record and the defaults. A record's "request" is used as is. A record
 // that asks for nothing fails with kind invalid.
-func BuildRequest(defaults RequestDefaults, opts ...Option) *pipeline.Stage {
-	cfg := newConfig("build-request", opts)
-	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
-		if it.Visitor == nil {
-			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Err: errors.New("item has no visitor record")}
+func BuildRequest(defaults RequestDefaults, opts ...BuildOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig("build-request", opts, BuildOption.applyBuild)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *visitor.Item) error {
+		if it.Value.Record == nil {
+			return &visitor.Error{Kind: visitor.KindInvalid, Err: errors.New("item has no visitor record")}
 		}
-		req, err := defaults.Build(it.Visitor)
+		req, err := defaults.Build(it.Value.Record)
 		if err != nil {
-			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Line: it.Line, Err: err}
+			return &visitor.Error{Kind: visitor.KindInvalid, Line: it.Pos.Line, Err: err}
 		}
-		it.Request = req
+		it.Value.Request = req
 		return nil
 	}, pipeline.Buffer(cfg.buffer))
 }
 
 // Build returns the Delivery API request of one visitor record.
-func (d RequestDefaults) Build(v *pipeline.Visitor) (*delivery.DeliveryRequest, error) {
+func (d RequestDefaults) Build(v *visitor.Record) (*delivery.DeliveryRequest, error) {
 	if v.Request != nil {
 		if v.Request.Execute == nil && v.Request.Prefetch == nil && len(v.Request.Notifications) == 0 {
 			return nil, fmt.Errorf("request: %w", ErrNothingRequested)

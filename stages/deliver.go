@@ -7,6 +7,7 @@ import (
 
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // OfferGetter gets offers; *target.Client is one.
@@ -23,32 +24,33 @@ type OfferGetter interface {
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithDecisioning, WithName.
-func Deliver(client OfferGetter, opts ...Option) *pipeline.Stage {
-	cfg := newConfig("deliver", opts)
+func Deliver(client OfferGetter, opts ...DeliverOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig("deliver", opts, DeliverOption.applyDeliver)
 	c := newCaller(cfg)
-	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
-		if it.Request == nil {
-			return &pipeline.ItemError{Kind: pipeline.KindInvalid, Err: errors.New("item has no request: put a BuildRequest stage before Deliver")}
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
+		v := &it.Value
+		if v.Request == nil {
+			return &visitor.Error{Kind: visitor.KindInvalid, Err: errors.New("item has no request: put a BuildRequest stage before Deliver")}
 		}
 		var resp *target.Response
 		start := time.Now()
 		attempts, err := c.do(ctx, func(ctx context.Context) error {
-			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: it.Request, DecisioningMethod: cfg.decisioning})
+			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning})
 			if err == nil {
 				resp = r
 			}
 			return err
 		})
-		it.Attempts += attempts
-		it.Timings.Delivery += time.Since(start)
+		v.Attempts += attempts
+		v.Delivery += time.Since(start)
 		if err != nil {
-			return classify(cfg.name, err)
+			return visitor.Fail(cfg.name, err)
 		}
-		it.Request = resp.Request
-		it.Response = resp.Response
-		it.OwedNotifications = append(it.OwedNotifications, resp.Notifications...)
+		v.Request = resp.Request
+		v.Response = resp.Response
+		v.OwedNotifications = append(v.OwedNotifications, resp.Notifications...)
 		if c := resp.TargetCookie; c != nil {
-			it.TargetCookie = &pipeline.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge}
+			v.TargetCookie = &visitor.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge}
 		}
 		return nil
 	}, cfg.pipelineOptions(pipeline.Interruptible())...)

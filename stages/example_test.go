@@ -9,6 +9,7 @@ import (
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // BuildRequest completes each record from the defaults; a custom stage
@@ -16,14 +17,14 @@ import (
 // target.Client, stages.Deliver(client, stages.WithConcurrency(64)) would
 // follow BuildRequest.
 func ExampleBuildRequest() {
-	visitors := []pipeline.Visitor{
+	visitors := []visitor.Record{
 		{ID: &delivery.VisitorID{TntID: "a"}},
 		{ID: &delivery.VisitorID{TntID: "b"}, Execute: []string{"cart"}, Parameters: delivery.Parameters{"loyaltyTier": "gold"}},
 	}
 	build := stages.BuildRequest(stages.RequestDefaults{Execute: []string{"hero", "footer"}})
-	describe := stages.Map("describe", func(_ context.Context, it *pipeline.Item) error {
-		for _, m := range it.Request.Execute.Mboxes {
-			fmt.Printf("visitor %s: mbox %d %s %v\n", it.Request.ID.TntID, m.Index, m.Name, m.Parameters)
+	describe := stages.Map("describe", func(_ context.Context, it *visitor.Item) error {
+		for _, m := range it.Value.Request.Execute.Mboxes {
+			fmt.Printf("visitor %s: mbox %d %s %v\n", it.Value.Request.ID.TntID, m.Index, m.Name, m.Parameters)
 		}
 		return nil
 	})

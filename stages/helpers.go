@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // Map returns a custom stage of one function: fn may change the item, and an
@@ -11,17 +12,17 @@ import (
 // panic in fn fails the item instead of crashing the run.
 //
 // Options: WithConcurrency, WithOrdered, WithName.
-func Map(name string, fn func(ctx context.Context, it *pipeline.Item) error, opts ...Option) *pipeline.Stage {
-	cfg := newConfig(name, opts)
-	return pipeline.NewStage(cfg.name, fn, cfg.pipelineOptions()...)
+func Map(name string, fn func(ctx context.Context, it *visitor.Item) error, opts ...MapOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig(name, opts, MapOption.applyMap)
+	return pipeline.NewStage[visitor.Envelope](cfg.name, fn, cfg.pipelineOptions()...)
 }
 
 // Filter returns a stage that removes the items for which keep returns
 // false; they are counted as dropped and do not reach the sink. Failed items
 // always pass.
-func Filter(name string, keep func(it *pipeline.Item) bool, opts ...Option) *pipeline.Stage {
-	cfg := newConfig(name, opts)
-	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
+func Filter(name string, keep func(it *visitor.Item) bool, opts ...MapOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig(name, opts, MapOption.applyMap)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *visitor.Item) error {
 		if keep(it) {
 			return nil
 		}
@@ -32,9 +33,9 @@ func Filter(name string, keep func(it *pipeline.Item) bool, opts ...Option) *pip
 // Tap returns a stage that shows every item, failed ones included, to see
 // without changing the stream (logging, counting, progress). see must not
 // change the item.
-func Tap(name string, see func(it *pipeline.Item), opts ...Option) *pipeline.Stage {
-	cfg := newConfig(name, opts)
-	return pipeline.NewStage(cfg.name, func(_ context.Context, it *pipeline.Item) error {
+func Tap(name string, see func(it *visitor.Item), opts ...MapOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig(name, opts, MapOption.applyMap)
+	return pipeline.NewStage(cfg.name, func(_ context.Context, it *visitor.Item) error {
 		see(it)
 		return nil
 	}, cfg.pipelineOptions(pipeline.ProcessFailed())...)

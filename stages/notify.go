@@ -8,6 +8,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // NotificationSender sends notifications; *target.Client is one.
@@ -31,46 +32,47 @@ type NotificationSender interface {
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithNotifyByDefault, WithName.
-func Notify(client NotificationSender, opts ...Option) *pipeline.Stage {
-	cfg := newConfig("notify", opts)
+func Notify(client NotificationSender, opts ...NotifyOption) *pipeline.Stage[visitor.Envelope] {
+	cfg := newConfig("notify", opts, NotifyOption.applyNotify)
 	c := newCaller(cfg)
-	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *pipeline.Item) error {
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
+		v := &it.Value
 		wanted := cfg.notify
-		if it.Visitor != nil && it.Visitor.Notify != nil {
-			wanted = *it.Visitor.Notify
+		if v.Record != nil && v.Record.Notify != nil {
+			wanted = *v.Record.Notify
 		}
-		notes := it.OwedNotifications
-		it.OwedNotifications = nil
-		if it.Response == nil {
+		notes := v.OwedNotifications
+		v.OwedNotifications = nil
+		if v.Response == nil {
 			return nil
 		}
 		if wanted {
-			notes = append(notes, DisplayNotifications(it.Response, time.Now())...)
+			notes = append(notes, DisplayNotifications(v.Response, time.Now())...)
 		}
 		if len(notes) == 0 {
 			return nil
 		}
-		req := &delivery.DeliveryRequest{ID: it.Response.ID, Notifications: notes}
-		if it.Request != nil {
-			req.Context = it.Request.Context
+		req := &delivery.DeliveryRequest{ID: v.Response.ID, Notifications: notes}
+		if v.Request != nil {
+			req.Context = v.Request.Context
 			if req.ID == nil {
-				req.ID = it.Request.ID
+				req.ID = v.Request.ID
 			}
 		}
 		cookie := ""
-		if it.TargetCookie != nil {
-			cookie = it.TargetCookie.Value
+		if v.TargetCookie != nil {
+			cookie = v.TargetCookie.Value
 		}
 		start := time.Now()
 		_, err := c.do(ctx, func(ctx context.Context) error {
 			_, err := client.SendNotifications(ctx, target.SendNotificationsOptions{Request: req, TargetCookie: cookie})
 			return err
 		})
-		it.Timings.Delivery += time.Since(start)
+		v.Delivery += time.Since(start)
 		if err != nil {
-			return classify(cfg.name, err)
+			return visitor.Fail(cfg.name, err)
 		}
-		it.Notifications += len(notes)
+		v.Notifications += len(notes)
 		return nil
 	}, cfg.pipelineOptions()...)
 }

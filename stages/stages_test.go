@@ -17,21 +17,22 @@ import (
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func visitors(n int, v func(i int) pipeline.Visitor) []pipeline.Visitor {
-	out := make([]pipeline.Visitor, n)
+func visitors(n int, v func(i int) visitor.Record) []visitor.Record {
+	out := make([]visitor.Record, n)
 	for i := range out {
 		out[i] = v(i)
 	}
 	return out
 }
 
-func run(t *testing.T, vs []pipeline.Visitor, flows ...*pipeline.Stage) ([]*pipeline.Item, pipeline.Stats) {
+func run(t *testing.T, vs []visitor.Record, flows ...*pipeline.Stage[visitor.Envelope]) ([]*visitor.Item, pipeline.Stats) {
 	t.Helper()
-	var items []*pipeline.Item
+	var items []*visitor.Item
 	b := pipeline.From(source.Slice(vs))
 	for _, f := range flows {
 		b = b.Via(f)
@@ -54,11 +55,11 @@ func TestBuildRequest(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		visitor pipeline.Visitor
+		visitor visitor.Record
 		want    *delivery.DeliveryRequest
 		wantErr error
 	}{
-		{"defaults only", pipeline.Visitor{ID: &delivery.VisitorID{TntID: "a"}}, &delivery.DeliveryRequest{
+		{"defaults only", visitor.Record{ID: &delivery.VisitorID{TntID: "a"}}, &delivery.DeliveryRequest{
 			ID:      &delivery.VisitorID{TntID: "a"},
 			Context: &delivery.Context{Channel: delivery.ChannelWeb},
 			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{
@@ -66,7 +67,7 @@ func TestBuildRequest(t *testing.T) {
 				{Index: 1, Name: "cart", Parameters: defaults.Parameters},
 			}},
 		}, nil},
-		{"record overrides", pipeline.Visitor{
+		{"record overrides", visitor.Record{
 			Context: mobile, Execute: []string{}, Prefetch: []string{"hero"}, Views: []string{"home"}, PageLoad: &yes,
 			Parameters: delivery.Parameters{"tier": "gold"}, ProfileParameters: delivery.Parameters{"age": "30"},
 		}, &delivery.DeliveryRequest{
@@ -83,8 +84,8 @@ func TestBuildRequest(t *testing.T) {
 					ProfileParameters: delivery.Parameters{"age": "30"}},
 			},
 		}, nil},
-		{"complete request used as is", pipeline.Visitor{Request: own, Execute: []string{"ignored"}}, own, nil},
-		{"nothing requested", pipeline.Visitor{Execute: []string{}, PageLoad: &no}, nil, stages.ErrNothingRequested},
+		{"complete request used as is", visitor.Record{Request: own, Execute: []string{"ignored"}}, own, nil},
+		{"nothing requested", visitor.Record{Execute: []string{}, PageLoad: &no}, nil, stages.ErrNothingRequested},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,11 +103,11 @@ func TestBuildRequest(t *testing.T) {
 
 func TestBuildRequestStageFailsInvalidRecords(t *testing.T) {
 	t.Parallel()
-	items, stats := run(t, []pipeline.Visitor{{Execute: []string{"hero"}}, {}}, stages.BuildRequest(stages.RequestDefaults{}))
-	if stats.Failed != 1 || items[0].Request == nil {
-		t.Fatalf("failed %d, first request %v", stats.Failed, items[0].Request)
+	items, stats := run(t, []visitor.Record{{Execute: []string{"hero"}}, {}}, stages.BuildRequest(stages.RequestDefaults{}))
+	if stats.Failed != 1 || items[0].Value.Request == nil {
+		t.Fatalf("failed %d, first request %v", stats.Failed, items[0].Value.Request)
 	}
-	if kind, _ := pipeline.Classify(items[1].Err); kind != pipeline.KindInvalid || !errors.Is(items[1].Err, stages.ErrNothingRequested) {
+	if kind, _ := visitor.Classify(items[1].Err); kind != visitor.KindInvalid || !errors.Is(items[1].Err, stages.ErrNothingRequested) {
 		t.Errorf("second item: %v (kind %s), want invalid: nothing requested", items[1].Err, kind)
 	}
 }
@@ -114,30 +115,30 @@ func TestBuildRequestStageFailsInvalidRecords(t *testing.T) {
 func TestCustomStages(t *testing.T) {
 	t.Parallel()
 	var seen atomic.Int64
-	vs := visitors(10, func(i int) pipeline.Visitor { return pipeline.Visitor{Execute: []string{fmt.Sprint("m", i)}} })
+	vs := visitors(10, func(i int) visitor.Record { return visitor.Record{Execute: []string{fmt.Sprint("m", i)}} })
 	items, stats := run(t, vs,
-		stages.Map("upper", func(_ context.Context, it *pipeline.Item) error {
-			if it.Seq == 3 {
+		stages.Map("upper", func(_ context.Context, it *visitor.Item) error {
+			if it.Pos.Seq == 3 {
 				panic("user bug")
 			}
-			it.Visitor.Execute = []string{strings.ToUpper(it.Visitor.Execute[0])}
+			it.Value.Record.Execute = []string{strings.ToUpper(it.Value.Record.Execute[0])}
 			return nil
 		}),
-		stages.Filter("drop-m5", func(it *pipeline.Item) bool { return it.Visitor.Execute[0] != "M5" }),
-		stages.Tap("count", func(*pipeline.Item) { seen.Add(1) }),
+		stages.Filter("drop-m5", func(it *visitor.Item) bool { return it.Value.Record.Execute[0] != "M5" }),
+		stages.Tap("count", func(*visitor.Item) { seen.Add(1) }),
 	)
 	if len(items) != 9 || stats.Dropped != 1 || seen.Load() != 9 {
 		t.Fatalf("items %d dropped %d tapped %d, want 9, 1, 9", len(items), stats.Dropped, seen.Load())
 	}
 	for _, it := range items {
-		if it.Seq == 3 {
-			if kind, _ := pipeline.Classify(it.Err); kind != pipeline.KindPanic || !strings.Contains(it.Err.Error(), "user bug") {
+		if it.Pos.Seq == 3 {
+			if kind, _ := visitor.Classify(it.Err); kind != visitor.KindPanic || !strings.Contains(it.Err.Error(), "user bug") {
 				t.Errorf("seq 3: %v, want the recovered panic", it.Err)
 			}
 			continue
 		}
-		if it.Err != nil || it.Visitor.Execute[0] != fmt.Sprint("M", it.Seq-1) {
-			t.Errorf("seq %d: %v %v", it.Seq, it.Err, it.Visitor.Execute)
+		if it.Err != nil || it.Value.Record.Execute[0] != fmt.Sprint("M", it.Pos.Seq-1) {
+			t.Errorf("seq %d: %v %v", it.Pos.Seq, it.Err, it.Value.Record.Execute)
 		}
 	}
 }
@@ -171,41 +172,10 @@ func TestDisplayNotifications(t *testing.T) {
 	}
 }
 
-type retryAfterErr time.Duration
-
-func (e retryAfterErr) Error() string             { return "slow down" }
-func (e retryAfterErr) RetryAfter() time.Duration { return time.Duration(e) }
-
-func TestRetryPolicyDelay(t *testing.T) {
-	t.Parallel()
-	p := stages.RetryPolicy{MaxRetries: 5, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxRetryAfter: 10 * time.Second}
-	tests := []struct {
-		name  string
-		retry int
-		err   error
-		rnd   float64
-		want  time.Duration
-	}{
-		{"first retry, low draw", 1, errors.New("x"), 0, 50 * time.Millisecond},
-		{"first retry, high draw", 1, errors.New("x"), 0.999999999, 100 * time.Millisecond},
-		{"doubles", 3, errors.New("x"), 0, 200 * time.Millisecond},
-		{"capped", 10, errors.New("x"), 0, 500 * time.Millisecond},
-		{"retry-after wins", 1, retryAfterErr(3 * time.Second), 0, 3 * time.Second},
-		{"retry-after capped", 1, retryAfterErr(time.Minute), 0, 10 * time.Second},
-		{"backoff above retry-after", 4, retryAfterErr(time.Millisecond), 0, 400 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		got := p.Delay(tt.retry, tt.err, func() float64 { return tt.rnd })
-		if got < tt.want-time.Microsecond || got > tt.want+time.Microsecond {
-			t.Errorf("%s: Delay = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
-func firstErr(items []*pipeline.Item) error {
+func firstErr(items []*visitor.Item) error {
 	for _, it := range items {
 		if it.Err != nil {
-			return fmt.Errorf("seq %d: %w", it.Seq, it.Err)
+			return fmt.Errorf("seq %d: %w", it.Pos.Seq, it.Err)
 		}
 	}
 	return nil

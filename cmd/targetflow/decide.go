@@ -16,13 +16,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
-
-	"github.com/sourcegraph/conc/stream"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/ondevice"
+	"github.com/targetflow/targetflow/pipeline"
 )
 
 const decideUsage = `usage: targetflow decide --artifact PATH|URL|demo --client CODE [--organization-id ORG]
@@ -31,10 +31,11 @@ const decideUsage = `usage: targetflow decide --artifact PATH|URL|demo --client 
 
 Decides Delivery API requests on-device. Reads JSON lines, each a
 DeliveryRequest, and writes one JSON line per input line, in input order: the
-DeliveryResponse GetOffers returns in on-device mode. A line that is not valid
-JSON or not a valid request gives {"error":{"line":N,"message":"..."}} in its
-place and the run goes on. Exit status: 0 when every line was decided, 1 when
-any line failed, 2 on usage or artifact errors.
+DeliveryResponse GetOffers returns in on-device mode. Blank lines are skipped
+and a byte-order mark is ignored. A line that is not valid JSON or not a valid
+request gives {"error":{"line":N,"message":"..."}} in its place and the run
+goes on. Exit status: 0 when every line was decided, 1 when any line failed,
+2 on usage or artifact errors, 3 when the output could not be written.
 
 --artifact demo uses the bundled demo artifact (client ` + demo.Client + `).
 --generate N writes N sample requests for the artifact instead of deciding.
@@ -94,6 +95,9 @@ func parseDecideFlags(args []string, stderr io.Writer) (decideFlags, error) {
 	}
 	if f.generate < 0 {
 		return f, fmt.Errorf("--generate must not be negative, got %d", f.generate)
+	}
+	if f.generate == 0 {
+		return f, refuseSameFiles(map[string]string{"--input": f.input, "--output": f.output})
 	}
 	return f, nil
 }
@@ -169,6 +173,9 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 		return exitInterrupted
 	case err != nil:
 		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		if writeFailure(err) || errors.Is(err, syscall.EPIPE) {
+			return exitOutput
+		}
 		return exitFailed
 	case failed > 0:
 		fmt.Fprintf(std.Err, "targetflow decide: %d line(s) failed\n", failed)
@@ -209,89 +216,107 @@ func decideOpenOutput(path string, stdout io.Writer) (io.Writer, func() error, e
 	}, nil
 }
 
-// decideChunk is a run of input lines decided by one task.
+// decideChunk is a run of input lines decided by one task: the item a
+// decide pipeline carries. Lines are decided in chunks because one request
+// takes a few microseconds: per chunk, the runtime's hand-offs cost nothing.
 type decideChunk struct {
-	firstLine int
-	lines     [][]byte // slices of buf
-	buf       []byte
-	out       bytes.Buffer
-	failed    int
+	lines   [][]byte // slices of buf
+	lineNos []int    // the input line of each
+	tooLong []bool
+	buf     []byte
+	out     bytes.Buffer
+	failed  int
 }
 
-// decideLines decides every line of in and writes the results to out in
-// input order, with up to workers chunks decided in parallel. Memory holds
-// at most about 2×workers chunks, whatever the input length. It returns the
-// number of failed lines, and an error when reading or writing failed or
-// ctx was cancelled.
+// decideLines decides every non-blank line of in and writes the results to
+// out in input order, on the pipeline runtime: a source reads chunks of
+// lines, a stage decides up to workers chunks at once and keeps their order,
+// a sink writes them. Memory holds a few chunks per worker, whatever the
+// input length. It returns the number of failed lines, and an error when
+// reading or writing failed or ctx was cancelled.
 func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out io.Writer, workers int) (failed int, err error) {
-	reader := bufio.NewReaderSize(in, 256<<10)
-	// Chunks and their buffers are recycled between tasks.
-	decideChunks := sync.Pool{New: func() any { return new(decideChunk) }}
-	s := stream.New().WithMaxGoroutines(workers)
-	var writeErr error
-	lineNo := 0
-	var readErr error
-	for readErr == nil {
-		if ctx.Err() != nil {
-			readErr = ctx.Err()
-			break
+	// Chunks and their buffers are recycled once written.
+	chunks := sync.Pool{New: func() any { return new(decideChunk) }}
+	src := pipeline.NewSource("requests", func(ctx context.Context, emit pipeline.Emit[*decideChunk]) error {
+		return decideReadChunks(ctx, in, &chunks, emit)
+	}, pipeline.Buffer(2*workers))
+	decide := pipeline.NewStage("decide", func(ctx context.Context, it *pipeline.Item[*decideChunk]) error {
+		decideChunkLinesTo(ctx, engine, it.Value)
+		return nil
+	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(workers))
+	write := pipeline.NewSink("output", func(_ context.Context, it *pipeline.Item[*decideChunk]) error {
+		chunk := it.Value
+		failed += chunk.failed
+		_, err := out.Write(chunk.out.Bytes())
+		it.Value = nil
+		chunks.Put(chunk)
+		if err != nil {
+			return fmt.Errorf("writing output: %w", err)
 		}
-		chunk := decideChunks.Get().(*decideChunk)
-		chunk.reset(lineNo + 1)
+		return nil
+	}, pipeline.Buffer(workers))
+	_, err = pipeline.From(src, pipeline.WithGrace(0)).Via(decide).To(write).Run(ctx)
+	return failed, err
+}
+
+// decideReadChunks reads in as chunks of decideChunkLines non-blank lines
+// and emits them; a byte-order mark at the start is ignored.
+func decideReadChunks(ctx context.Context, in io.Reader, chunks *sync.Pool, emit pipeline.Emit[*decideChunk]) error {
+	reader := bufio.NewReaderSize(in, 256<<10)
+	lineNo := 0
+	for {
+		chunk := chunks.Get().(*decideChunk)
+		chunk.reset()
+		var readErr error
 		for len(chunk.lines) < decideChunkLines {
 			line, tooLong, err := decideReadLine(reader)
 			if err != nil && (err != io.EOF || (line == nil && !tooLong)) {
-				if err != io.EOF {
-					readErr = fmt.Errorf("reading input: %w", err)
-				} else {
-					readErr = io.EOF
-				}
+				readErr = err
 				break
 			}
 			lineNo++
-			if tooLong {
-				chunk.lines = append(chunk.lines, nil)
-			} else {
-				start := len(chunk.buf)
-				chunk.buf = append(chunk.buf, line...)
-				chunk.lines = append(chunk.lines, chunk.buf[start:len(chunk.buf):len(chunk.buf)])
+			if lineNo == 1 {
+				line = bytes.TrimPrefix(line, []byte("\ufeff"))
 			}
+			if !tooLong && len(bytes.TrimSpace(line)) == 0 {
+				if err == io.EOF {
+					readErr = io.EOF
+					break
+				}
+				continue // blank lines are skipped, as "targetflow run" skips them
+			}
+			start := len(chunk.buf)
+			chunk.buf = append(chunk.buf, line...)
+			chunk.lines = append(chunk.lines, chunk.buf[start:len(chunk.buf):len(chunk.buf)])
+			chunk.lineNos = append(chunk.lineNos, lineNo)
+			chunk.tooLong = append(chunk.tooLong, tooLong)
 			if err == io.EOF {
 				readErr = io.EOF
 				break
 			}
 		}
-		if len(chunk.lines) == 0 {
-			decideChunks.Put(chunk)
-			break
-		}
-		// The chunk's buffer may have moved while growing: re-slice lines.
-		chunk.rebase()
-		s.Go(func() stream.Callback {
-			decideChunkLinesTo(ctx, engine, chunk)
-			return func() {
-				failed += chunk.failed
-				if writeErr == nil {
-					_, writeErr = out.Write(chunk.out.Bytes())
-				}
-				decideChunks.Put(chunk)
+		if len(chunk.lines) > 0 {
+			// The chunk's buffer may have moved while growing: re-slice lines.
+			chunk.rebase()
+			if !emit(&pipeline.Item[*decideChunk]{Pos: pipeline.Position{Line: chunk.lineNos[0]}, Value: chunk}) {
+				return nil
 			}
-		})
+		}
+		switch {
+		case readErr == io.EOF:
+			return nil
+		case readErr != nil:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading input after line %d: %w", lineNo, readErr)
+		}
 	}
-	s.Wait()
-	if writeErr != nil {
-		return failed, fmt.Errorf("writing output: %w", writeErr)
-	}
-	if readErr != nil && readErr != io.EOF {
-		return failed, readErr
-	}
-	return failed, nil
 }
 
 // reset empties the chunk for reuse, keeping its buffers.
-func (c *decideChunk) reset(firstLine int) {
-	c.firstLine = firstLine
-	c.lines = c.lines[:0]
+func (c *decideChunk) reset() {
+	c.lines, c.lineNos, c.tooLong = c.lines[:0], c.lineNos[:0], c.tooLong[:0]
 	c.buf = c.buf[:0]
 	c.out.Reset()
 	c.failed = 0
@@ -301,9 +326,6 @@ func (c *decideChunk) reset(firstLine int) {
 func (c *decideChunk) rebase() {
 	offset := 0
 	for i, l := range c.lines {
-		if l == nil {
-			continue
-		}
 		n := len(l)
 		c.lines[i] = c.buf[offset : offset+n : offset+n]
 		offset += n
@@ -352,8 +374,8 @@ func decideReadLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
 // decideChunkLinesTo decides each line of the chunk into chunk.out.
 func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *decideChunk) {
 	for i, line := range chunk.lines {
-		n := chunk.firstLine + i
-		if line == nil {
+		n := chunk.lineNos[i]
+		if chunk.tooLong[i] {
 			chunk.failed++
 			decideWriteError(&chunk.out, n, fmt.Sprintf("line is longer than %d bytes", decideMaxLine))
 			continue

@@ -40,7 +40,7 @@ func TestDecideLinesInOrderWithErrors(t *testing.T) {
 		demoRequestLine("r3", demo.MboxCart),
 		`{"execute":{"mboxes":[{"index":1,"name":"hero"}]}}`,
 		`{"context":{"channel":"web"},"execute":{"mboxes":[{"index":"one"}]}}`,
-		``,
+		`[]`,
 		demoRequestLine("r7", demo.MboxFeatureFlags),
 	}, "\n") + "\n"
 	code, stdout, stderr := runDecide(t, []string{"--artifact", "demo"}, input)
@@ -238,6 +238,20 @@ func TestDecideGenerate(t *testing.T) {
 	code, stdout, _ = runDecide(t, []string{"--artifact", "demo"}, strings.Join(lines, "\n"))
 	if code != exitOK || strings.Count(stdout, "\n") != 50 {
 		t.Errorf("deciding the generated requests: exit %d, %d lines", code, strings.Count(stdout, "\n"))
+	}
+}
+
+// TestDecideBlankLinesAndBOM: blank lines (at the start too) are skipped,
+// as "targetflow run" skips them, and a byte-order mark is ignored; errors
+// name the input line.
+func TestDecideBlankLinesAndBOM(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	input := "\ufeff\n\n" + demoRequestLine("r3", demo.MboxHero) + "\n   \n" + "nope\n\n"
+	code, stdout, stderr := runDecide(t, []string{"--artifact", "demo"}, input)
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if code != exitFailed || len(lines) != 2 || !strings.Contains(lines[0], `"requestId":"r3"`) ||
+		!strings.Contains(lines[1], `"line":5`) || strings.Contains(stdout, "longer than") {
+		t.Errorf("exit %d, output:\n%s\nstderr: %s", code, stdout, stderr)
 	}
 }
 

@@ -51,7 +51,7 @@ func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
 		fmt.Fprintln(stderr, "usage: targetflow edge [flags]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Serves a local Adobe Target Delivery API edge that answers from a rules artifact")
-		fmt.Fprintln(stderr, "(the bundled demo artifact without --artifact). SIGHUP reloads the artifact;")
+		fmt.Fprintln(stderr, "(the bundled demo artifact without --artifact, or with --artifact demo). SIGHUP reloads the artifact;")
 		fmt.Fprintln(stderr, "SIGINT/SIGTERM shut down once in-flight requests finish.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -159,6 +159,9 @@ func serveEdge(ctx context.Context, args []string, std stdio, reload <-chan os.S
 	}
 	defer func() { _ = logger.Sync() }()
 
+	if f.artifact == demoArtifact {
+		f.artifact = ""
+	}
 	var artifact []byte
 	if f.artifact != "" {
 		loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

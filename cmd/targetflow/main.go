@@ -15,9 +15,14 @@ import (
 const (
 	exitOK          = 0
 	exitFailed      = 1   // some records or lines failed
-	exitUsage       = 2   // bad flags, configuration or artifact
+	exitUsage       = 2   // bad flags, configuration, artifact or checkpoint
+	exitOutput      = 3   // the output, dead letters or checkpoint could not be written (full disk, closed pipe)
 	exitInterrupted = 130 // stopped by SIGINT/SIGTERM
 )
+
+// demoArtifact, given to --artifact, means the bundled demo artifact in
+// every command (a file named so is ./demo).
+const demoArtifact = "demo"
 
 // stdio is what a command reads from and writes to; tests fill it with buffers.
 type stdio struct {
@@ -54,6 +59,9 @@ func main() {
 		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 	}
+	// A closed output pipe is an error a command reports (exit 3), not a
+	// signal that kills it (exit 141).
+	ignoreBrokenPipe()
 	ctx, stop := interruptContext(std.Err)
 	code := dispatch(ctx, os.Args[1:], std)
 	stop()

@@ -12,9 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ import (
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // runFlags are the flags of "targetflow run".
@@ -52,7 +54,10 @@ type runFlags struct {
 	telemetry                         bool
 	metricsAddr                       string
 	skip                              int64
+	checkpoint                        string
 	verbose                           bool
+	// args are the command's arguments, for the resume instructions.
+	args []string
 }
 
 // commaList is a comma-separated flag value.
@@ -102,7 +107,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.organizationID, "organization-id", "", "Experience Cloud organization id (default with the embedded edge: the demo's)")
 	fs.StringVar(&f.serverDomain, "server-domain", "", "Delivery API host[:port] (default: an embedded local edge)")
 	fs.BoolVar(&f.insecure, "insecure", false, "plain HTTP, and every call to --server-domain whatever edge cluster Target names (a local edge)")
-	fs.StringVar(&f.artifact, "artifact", "", "rules artifact file or URL for the embedded edge (default: the demo artifact)")
+	fs.StringVar(&f.artifact, "artifact", "", "rules artifact file or URL for the embedded edge and on-device decisions, or demo (default: the demo artifact)")
 	fs.IntVar(&f.concurrency, "concurrency", 64, "calls in flight at most")
 	fs.DurationVar(&f.timeout, "timeout", 3*time.Second, "per-call timeout; also how long in-flight calls may finish after an interrupt")
 	fs.IntVar(&f.retries, "retries", 3, "retries of a call that failed with a retryable error")
@@ -111,7 +116,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&f.telemetry, "telemetry", true, "send the SDK's call timings to Target with later calls, as the official SDKs do")
 	fs.BoolVar(&f.progress, "progress", false, "show a progress bar even when standard error is not a terminal")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9090) during the run")
-	fs.Int64Var(&f.skip, "skip", 0, "skip the first N records (resume an interrupted run)")
+	fs.Int64Var(&f.skip, "skip", 0, "skip the first N records and append to --output (resume an interrupted run without --checkpoint)")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "crash-safe run: record progress in this file, and resume from it when it exists")
 	fs.BoolVar(&f.verbose, "verbose", false, "log to standard error")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -119,6 +125,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	f.args = args
 	return f, f.validate()
 }
 
@@ -151,10 +158,45 @@ func (f *runFlags) validate() error {
 		return errors.New("--server-domain needs --client and --organization-id")
 	case f.serverDomain != "" && f.artifact != "" && f.decisioning == string(delivery.DecisioningServerSide):
 		return errors.New("--artifact is for the embedded edge or on-device decisioning, not for server-side calls to --server-domain")
-	case f.deadLetter != "" && f.deadLetter == f.output:
-		return fmt.Errorf("--dead-letter and --output are both %q", f.output)
+	case f.checkpoint != "" && (f.input == "" || f.input == "-"):
+		return errors.New("--checkpoint needs --input FILE: a checkpointed input is read again on resume")
+	case f.checkpoint != "" && (f.output == "" || f.output == "-"):
+		return errors.New("--checkpoint needs --output FILE: the checkpoint records the output's length")
+	case f.checkpoint != "" && f.skip > 0:
+		return errors.New("--checkpoint and --skip: the checkpoint says where to resume; drop --skip")
+	}
+	return refuseSameFiles(map[string]string{
+		"--input": f.input, "--output": f.output, "--dead-letter": f.deadLetter, "--checkpoint": f.checkpoint,
+	})
+}
+
+// refuseSameFiles refuses two flags naming the same file (a path, or another
+// name of the same file): writing one would destroy the other.
+func refuseSameFiles(paths map[string]string) error {
+	names := make([]string, 0, len(paths))
+	for name, path := range paths {
+		if path != "" && path != "-" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			if sameFile(paths[a], paths[b]) {
+				return fmt.Errorf("%s and %s are the same file %q: it would be overwritten", a, b, paths[b])
+			}
+		}
 	}
 	return nil
+}
+
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(ia, ib)
 }
 
 // runCommand is "targetflow run".
@@ -218,17 +260,31 @@ func (r *runner) run(ctx context.Context) int {
 	}
 	f := r.flags
 	tally := newTally()
-	callOpts := []stages.Option{
+	callOpts := []stages.CallOption{
 		stages.WithConcurrency(f.concurrency), stages.WithOrdered(f.ordered),
 		stages.WithTimeout(f.timeout), stages.WithRetries(f.retries), stages.WithRateLimit(f.rate),
 	}
-	p := pipeline.From(src, pipeline.WithLogger(r.log), pipeline.WithGrace(f.timeout)).
+	deliverOpts := []stages.DeliverOption{stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning))}
+	notifyOpts := []stages.NotifyOption{stages.WithNotifyByDefault(f.notify)}
+	for _, o := range callOpts {
+		deliverOpts, notifyOpts = append(deliverOpts, o), append(notifyOpts, o)
+	}
+	runOpts := []pipeline.RunOption{pipeline.WithLogger(r.log), pipeline.WithGrace(f.timeout)}
+	if f.checkpoint != "" {
+		runOpts = append(runOpts, pipeline.WithCheckpoint(f.checkpoint))
+	} else {
+		// Resumed by count (--skip), a run writes the calls its stop cut as
+		// failures: the records it never started are then the last read,
+		// and the resume point is exact.
+		runOpts = append(runOpts, pipeline.WriteCut(true))
+	}
+	p := pipeline.From(src, runOpts...).
 		Via(
 			stages.BuildRequest(stages.RequestDefaults{
 				Execute: f.execute, Prefetch: f.prefetch, Views: f.views, PageLoad: f.pageLoad,
 			}),
-			stages.Deliver(client, append(slices.Clip(callOpts), stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning)))...),
-			stages.Notify(client, append(slices.Clip(callOpts), stages.WithNotifyByDefault(f.notify))...),
+			stages.Deliver(client, deliverOpts...),
+			stages.Notify(client, notifyOpts...),
 			stages.Tap("summary", tally.add),
 		).
 		To(out)
@@ -245,15 +301,24 @@ func (r *runner) run(ctx context.Context) int {
 	closeErr := r.close()
 
 	interrupted := errors.Is(runErr, context.Canceled) && ctx.Err() != nil
+	if runErr != nil && stats.Started.IsZero() && ctx.Err() == nil {
+		// Refused before anything ran: a checkpoint or an output that
+		// does not match.
+		fmt.Fprintln(r.std.Err, "targetflow run:", runErr)
+		return exitUsage
+	}
 	tally.write(summaryTo, stats, f)
 	switch {
 	case interrupted:
-		// Records skipped by --skip count as complete: they were before.
-		resume := max(stats.Completed, f.skip)
-		fmt.Fprintf(r.std.Err, "targetflow run: interrupted; records up to %d are complete: resume with --skip %d\n", resume, resume)
+		fmt.Fprintln(r.std.Err, "targetflow run: interrupted")
+		r.resumeHint(stats)
 		return exitInterrupted
 	case runErr != nil:
-		fmt.Fprintln(r.std.Err, "targetflow run:", runErr)
+		fmt.Fprintln(r.std.Err, "targetflow run:", describeFailure(runErr, stats))
+		r.resumeHint(stats)
+		if writeFailure(runErr) {
+			return exitOutput
+		}
 		return exitFailed
 	case closeErr != nil:
 		fmt.Fprintln(r.std.Err, "targetflow run:", closeErr)
@@ -262,6 +327,76 @@ func (r *runner) run(ctx context.Context) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// resumeHint says exactly what to run next after a run that did not finish.
+func (r *runner) resumeHint(stats pipeline.Stats) {
+	f := r.flags
+	w := r.std.Err
+	if f.checkpoint != "" {
+		fmt.Fprintf(w, "targetflow run: records up to %d are complete (and %d above it); %s records them; resume with the same command:\n  %s\n",
+			stats.Completed, stats.DoneAbove, f.checkpoint, shellCommand(f.args))
+		return
+	}
+	// Records skipped by --skip count as complete: they were before.
+	resume := max(stats.Completed, f.skip)
+	args := withSkip(f.args, resume)
+	fmt.Fprintf(w, "targetflow run: records up to %d are complete; resume with:\n  %s\n", resume, shellCommand(args))
+	if stats.DoneAbove > 0 {
+		fmt.Fprintf(w, "targetflow run: note: %d records above %d are written too, and --skip %d writes them again; --checkpoint FILE makes resuming exact\n",
+			stats.DoneAbove, resume, resume)
+	}
+	if f.output == "" || f.output == "-" {
+		fmt.Fprintln(w, "targetflow run: (the output went to standard output: send the resumed run's to the same place)")
+	}
+}
+
+// withSkip returns args with --skip set to n (and -skip forms replaced).
+func withSkip(args []string, n int64) []string {
+	out := make([]string, 0, len(args)+2)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--skip" || a == "-skip":
+			i++ // and its value
+			continue
+		case strings.HasPrefix(a, "--skip=") || strings.HasPrefix(a, "-skip="):
+			continue
+		}
+		out = append(out, a)
+	}
+	return append(out, "--skip", strconv.FormatInt(n, 10))
+}
+
+// shellCommand renders "targetflow run" with args, quoted for a POSIX shell.
+func shellCommand(args []string) string {
+	parts := []string{"targetflow", "run"}
+	for _, a := range args {
+		if a != "" && strings.IndexFunc(a, func(c rune) bool {
+			return !(c == '-' || c == '_' || c == '.' || c == '/' || c == ',' || c == '=' || c == ':' || c == '@' ||
+				(c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		}) < 0 {
+			parts = append(parts, a)
+			continue
+		}
+		parts = append(parts, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	return strings.Join(parts, " ")
+}
+
+// writeFailure reports whether err is a failure to write the output, the
+// dead letters or the checkpoint.
+func writeFailure(err error) bool {
+	var ce *pipeline.CheckpointError
+	return errors.As(err, &ce) || strings.HasPrefix(err.Error(), "sink ")
+}
+
+// describeFailure says what failed, naming a closed standard output.
+func describeFailure(err error, stats pipeline.Stats) string {
+	if errors.Is(err, syscall.EPIPE) {
+		return fmt.Sprintf("the output pipe was closed after %d records were written: %v", stats.Written, err)
+	}
+	return err.Error()
 }
 
 // close runs the closers once, newest first, and returns their errors.
@@ -331,14 +466,14 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 	switch {
 	case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
 		return []target.Option{target.WithArtifactLocation(a)}, nil
+	case a == demoArtifact || (a == "" && r.flags.serverDomain == ""):
+		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
 	case a != "":
 		data, err := os.ReadFile(a)
 		if err != nil {
 			return nil, fmt.Errorf("--artifact: %w", err)
 		}
 		return []target.Option{target.WithArtifactPayload(data), target.WithPollingInterval(0)}, nil
-	case r.flags.serverDomain == "":
-		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
 	}
 	return nil, nil
 }
@@ -347,7 +482,7 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 // cancelled: in-flight calls still need it during the grace period).
 func (r *runner) startEdge(ctx context.Context) (addr, clientCode string, err error) {
 	opts := []edge.Option{edge.WithLogger(r.log)}
-	if a := r.flags.artifact; a != "" {
+	if a := r.flags.artifact; a != "" && a != demoArtifact {
 		if strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://") {
 			opts = append(opts, edge.WithArtifactURL(a))
 		} else {
@@ -378,85 +513,77 @@ func (r *runner) startEdge(ctx context.Context) (addr, clientCode string, err er
 }
 
 // source returns the input and, when known, how many records it holds.
-func (r *runner) source() (*pipeline.Source, int64, error) {
+func (r *runner) source() (*pipeline.Source[visitor.Envelope], int64, error) {
 	f := r.flags
 	opts := []source.Option{source.Skip(f.skip)}
-	var in io.Reader
-	var total int64 = -1
+	read := source.JSONL
+	if f.format == "csv" {
+		read = source.CSV
+	}
 	switch f.input {
 	case "":
-		in = bytes.NewReader(demo.Visitors())
-		total = max(int64(demo.VisitorCount)-f.skip, 0)
-		opts = append(opts, source.WithName("demo visitors"))
+		total := max(int64(demo.VisitorCount)-f.skip, 0)
+		return read(bytes.NewReader(demo.Visitors()), append(opts, source.WithName("demo visitors"))...), total, nil
 	case "-":
-		var restore func() error
-		in, restore = interruptibleInput(r.std.In)
+		in, restore := interruptibleInput(r.std.In)
 		r.closers = append(r.closers, restore)
-		opts = append(opts, source.WithName("stdin"))
-	default:
-		file, err := os.Open(f.input)
-		if err != nil {
-			return nil, 0, fmt.Errorf("--input: %w", err)
-		}
-		r.closers = append(r.closers, file.Close)
-		in = file
-		opts = append(opts, source.WithName(f.input))
+		return read(in, append(opts, source.WithName("stdin"))...), -1, nil
+	}
+	if _, err := os.Stat(f.input); err != nil {
+		return nil, 0, fmt.Errorf("--input: %w", err)
 	}
 	if f.format == "csv" {
-		return source.CSV(in, opts...), total, nil
+		return source.CSVFile(f.input, opts...), -1, nil
 	}
-	return source.JSONL(in, opts...), total, nil
+	return source.JSONLFile(f.input, opts...), -1, nil
 }
 
-// sink returns where results go, and where the summary is printed.
-func (r *runner) sink() (*pipeline.Sink, io.Writer, error) {
+// sink returns where results go, and where the summary is printed. Files
+// are opened when the run starts (created, appended to after --skip, or
+// truncated back to what --checkpoint recorded).
+func (r *runner) sink() (*pipeline.Sink[visitor.Envelope], io.Writer, error) {
 	f := r.flags
 	summaryTo := r.std.Err
-	var main *pipeline.Sink
+	fileOpts := []sink.FileOption{sink.Append(f.skip > 0)}
+	var main *pipeline.Sink[visitor.Envelope]
 	switch f.output {
 	case "":
 		if r.std.OutIsTerminal {
 			// A person is watching: the summary instead of raw JSON.
 			main, summaryTo = sink.Discard(), r.std.Out
 		} else {
-			main = sink.JSONL(r.std.Out)
+			main = sink.JSONL(r.std.Out, sink.WithName("standard output"))
 		}
 	case "-":
-		main = sink.JSONL(r.std.Out)
+		main = sink.JSONL(r.std.Out, sink.WithName("standard output"))
 	default:
-		file, err := r.create(f.output, "--output")
-		if err != nil {
-			return nil, nil, err
+		if err := writable(f.output); err != nil {
+			return nil, nil, fmt.Errorf("--output: %w", err)
 		}
-		main = sink.JSONL(file)
+		main = sink.JSONLFile(f.output, fileOpts...)
 	}
 	if f.deadLetter == "" {
 		return main, summaryTo, nil
 	}
-	file, err := r.create(f.deadLetter, "--dead-letter")
-	if err != nil {
-		return nil, nil, err
+	if err := writable(f.deadLetter); err != nil {
+		return nil, nil, fmt.Errorf("--dead-letter: %w", err)
 	}
-	return sink.Router(main, sink.DeadLetter(file), sink.InvalidInput), summaryTo, nil
+	return sink.Router(main, sink.DeadLetterFile(f.deadLetter, fileOpts...), sink.InvalidInput), summaryTo, nil
 }
 
-func (r *runner) create(path, flagName string) (*os.File, error) {
-	file, err := os.Create(path)
+// writable checks that a file can be created or written at path, without
+// changing it.
+func writable(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flagName, err)
+		return err
 	}
-	r.closers = append(r.closers, func() error {
-		if err := file.Close(); err != nil {
-			return fmt.Errorf("%s: %w", flagName, err)
-		}
-		return nil
-	})
-	return file, nil
+	return f.Close()
 }
 
 // serveMetrics serves the pipeline's figures for Prometheus on
 // --metrics-addr until the returned function is called.
-func (r *runner) serveMetrics(p *pipeline.Pipeline) (stop func(), err error) {
+func (r *runner) serveMetrics(p *pipeline.Pipeline[visitor.Envelope]) (stop func(), err error) {
 	if r.flags.metricsAddr == "" {
 		return func() {}, nil
 	}
@@ -488,7 +615,7 @@ func (r *runner) serveMetrics(p *pipeline.Pipeline) (stop func(), err error) {
 
 // showProgress draws a progress bar on standard error while the pipeline
 // runs, when it is a terminal or --progress says so.
-func (r *runner) showProgress(p *pipeline.Pipeline, total int64) (stop func()) {
+func (r *runner) showProgress(p *pipeline.Pipeline[visitor.Envelope], total int64) (stop func()) {
 	if !r.std.ErrIsTerminal && !r.flags.progress {
 		return func() {}
 	}
@@ -546,9 +673,9 @@ func newTally() *tally {
 	return &tally{served: map[string]map[string]int{}, failures: map[string]int{}}
 }
 
-func (t *tally) add(it *pipeline.Item) {
+func (t *tally) add(it *visitor.Item) {
 	if it.Err != nil {
-		kind, status := pipeline.Classify(it.Err)
+		kind, status := visitor.Classify(it.Err)
 		key := string(kind)
 		if status != 0 {
 			key = fmt.Sprintf("%s %d", kind, status)
@@ -556,8 +683,8 @@ func (t *tally) add(it *pipeline.Item) {
 		t.failures[key]++
 		return
 	}
-	t.notifications += it.Notifications
-	resp := it.Response
+	t.notifications += it.Value.Notifications
+	resp := it.Value.Response
 	if resp == nil {
 		return
 	}
@@ -644,6 +771,9 @@ func (t *tally) write(w io.Writer, s pipeline.Stats, f runFlags) {
 		fmt.Fprintf(w, "  failures: %s\n", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(w, "  last record complete: %d\n", s.Completed)
+	if s.Given > 0 {
+		fmt.Fprintf(w, "  not written: %d (stopped before they were done, or the output failed); a resumed run does them\n", s.Given)
+	}
 }
 
 func millis(d time.Duration) string {

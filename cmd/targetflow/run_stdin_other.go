@@ -10,3 +10,6 @@ import "io"
 func interruptibleInput(in io.Reader) (io.Reader, func() error) {
 	return in, func() error { return nil }
 }
+
+// ignoreBrokenPipe does nothing where there is no SIGPIPE.
+func ignoreBrokenPipe() {}

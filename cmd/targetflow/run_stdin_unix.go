@@ -5,6 +5,7 @@ package main
 import (
 	"io"
 	"os"
+	"os/signal"
 	"syscall"
 )
 
@@ -25,3 +26,8 @@ func interruptibleInput(in io.Reader) (io.Reader, func() error) {
 	pollable := os.NewFile(uintptr(fd), f.Name())
 	return pollable, func() error { return syscall.SetNonblock(fd, false) }
 }
+
+// ignoreBrokenPipe makes writes to a closed pipe fail with EPIPE instead of
+// killing the process with SIGPIPE: the run then stops, flushes what it can
+// and reports the resume point.
+func ignoreBrokenPipe() { signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) }

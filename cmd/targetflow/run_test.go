@@ -152,7 +152,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"--server-domain", "example.com"}, "--server-domain needs --client and --organization-id"},
 		{[]string{"--input", "/nonexistent/visitors.jsonl"}, "--input"},
 		{[]string{"--artifact", "/nonexistent/rules.json"}, "embedded edge"},
-		{[]string{"--output", "x", "--dead-letter", "x"}, "both"},
+		{[]string{"--output", "x", "--dead-letter", "x"}, `--dead-letter and --output are the same file "x"`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}
@@ -283,7 +283,7 @@ func TestRunInterruptedReportsResumePoint(t *testing.T) {
 	if got != exitInterrupted {
 		t.Fatalf("exit %d, want 130; stderr:\n%s", got, errOut.String())
 	}
-	if !strings.Contains(errOut.String(), "resume with --skip 200") {
+	if !strings.Contains(errOut.String(), "records up to 200 are complete; resume with:\n  targetflow run --input - --execute hero --skip 200\n") {
 		t.Errorf("stderr does not give the resume point 200:\n%s", errOut.String())
 	}
 	if rs := parseResults(t, out.String()); len(rs) != 200 {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/targetflow/targetflow/internal/demo"
-	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func TestVisitorsAreValidRecordsForTheArtifact(t *testing.T) {
@@ -20,7 +20,7 @@ func TestVisitorsAreValidRecordsForTheArtifact(t *testing.T) {
 	var n, notify, gold int
 	for sc.Scan() {
 		n++
-		var v pipeline.Visitor
+		var v visitor.Record
 		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
 			t.Fatalf("line %d: %v", n, err)
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/internal/demo"
-	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func write(w io.Writer, n int, seed uint64) error {
 	enc := json.NewEncoder(w)
 	yes := true
 	for i := range n {
-		v := pipeline.Visitor{ID: &delivery.VisitorID{}}
+		v := visitor.Record{ID: &delivery.VisitorID{}}
 		hex := fmt.Sprintf("%016x%016x", rnd.Uint64(), rnd.Uint64())
 		switch i % 3 {
 		case 0:

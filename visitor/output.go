@@ -1,17 +1,18 @@
-package sink
+package visitor
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/targetflow/targetflow/delivery"
-	"github.com/targetflow/targetflow/pipeline"
 )
 
-// Record is the JSON line written for one item by JSONL.
-type Record struct {
+// Result is the JSON line written for one item by the result sinks.
+type Result struct {
 	Seq  int64               `json:"seq"`
 	Line int                 `json:"line,omitempty"`
 	ID   *delivery.VisitorID `json:"id,omitempty"`
@@ -19,44 +20,45 @@ type Record struct {
 	// Error is set when OK is false.
 	Error         *ErrorRecord               `json:"error,omitempty"`
 	Response      *delivery.DeliveryResponse `json:"response,omitempty"`
-	TargetCookie  *pipeline.Cookie           `json:"targetCookie,omitempty"`
+	TargetCookie  *Cookie                    `json:"targetCookie,omitempty"`
 	Attributes    map[string]map[string]any  `json:"attributes,omitempty"`
 	Attempts      int                        `json:"attempts"`
 	LatencyMs     float64                    `json:"latencyMs,omitempty"`
 	Notifications int                        `json:"notifications,omitempty"`
 }
 
-// ErrorRecord describes an item's failure in a Record.
+// ErrorRecord describes an item's failure in a Result.
 type ErrorRecord struct {
-	Kind    pipeline.ErrorKind `json:"kind"`
-	Status  int                `json:"status,omitempty"`
-	Stage   string             `json:"stage,omitempty"`
-	Message string             `json:"message"`
+	Kind    Kind   `json:"kind"`
+	Status  int    `json:"status,omitempty"`
+	Stage   string `json:"stage,omitempty"`
+	Message string `json:"message"`
 }
 
-// NewRecord returns the output record of an item. The visitor id is the one
+// NewResult returns the output record of an item. The visitor id is the one
 // Target answered with (it carries a minted tntId), else the one sent.
-func NewRecord(it *pipeline.Item) Record {
-	r := Record{
-		Seq:           it.Seq,
-		ID:            it.VisitorID(),
+func NewResult(it *Item) Result {
+	e := &it.Value
+	r := Result{
+		Seq:           it.Pos.Seq,
+		ID:            e.VisitorID(),
 		OK:            it.Err == nil,
-		Response:      it.Response,
-		TargetCookie:  it.TargetCookie,
-		Attributes:    it.Attributes,
-		Attempts:      it.Attempts,
-		Notifications: it.Notifications,
+		Response:      e.Response,
+		TargetCookie:  e.TargetCookie,
+		Attributes:    e.Attributes,
+		Attempts:      e.Attempts,
+		Notifications: e.Notifications,
 	}
-	if it.Response != nil && it.Response.ID != nil {
-		r.ID = it.Response.ID
+	if e.Response != nil && e.Response.ID != nil {
+		r.ID = e.Response.ID
 	}
-	if it.Timings.Delivery > 0 {
-		r.LatencyMs = math.Round(float64(it.Timings.Delivery.Microseconds())/10) / 100
+	if e.Delivery > 0 {
+		r.LatencyMs = math.Round(float64(e.Delivery.Microseconds())/10) / 100
 	}
 	if it.Err != nil {
 		r.Error = NewErrorRecord(it.Err)
-		if it.Visitor == nil {
-			r.Line = it.Line
+		if e.Record == nil {
+			r.Line = it.Pos.Line
 		}
 	}
 	return r
@@ -64,45 +66,55 @@ func NewRecord(it *pipeline.Item) Record {
 
 // NewErrorRecord describes err.
 func NewErrorRecord(err error) *ErrorRecord {
-	kind, status := pipeline.Classify(err)
-	e := &ErrorRecord{Kind: kind, Status: status, Message: err.Error()}
-	if ie, ok := err.(*pipeline.ItemError); ok {
-		e.Stage = ie.Stage
-		if ie.Err != nil {
-			e.Message = ie.Err.Error()
-		}
-	}
-	return e
+	kind, status := Classify(err)
+	return &ErrorRecord{Kind: kind, Status: status, Stage: StageOf(err), Message: Message(err)}
 }
 
-// DeadLetterRecord is the JSON line written for one item by DeadLetter.
+// DeadLetterRecord is the JSON line written for one item by a dead-letter
+// sink: what is needed to fix and replay the record.
 type DeadLetterRecord struct {
 	Seq  int64 `json:"seq"`
 	Line int   `json:"line,omitempty"`
 	// Error is the item's error message.
-	Error string             `json:"error"`
-	Kind  pipeline.ErrorKind `json:"kind"`
-	// Raw is the input text of a record that could not be decoded.
-	Raw string `json:"raw,omitempty"`
+	Error string `json:"error"`
+	Kind  Kind   `json:"kind"`
+	// Raw is the input text of a record that could not be decoded, when it
+	// is UTF-8 text; RawBase64 holds it, in base64, when it is not. Either
+	// is exactly the input's bytes, or their first MaxRawBytes when
+	// RawLength is set.
+	Raw       string `json:"raw,omitempty"`
+	RawBase64 string `json:"rawBase64,omitempty"`
+	// RawLength is the length of the input record when Raw or RawBase64
+	// holds only its start.
+	RawLength int `json:"rawLength,omitempty"`
 	// Visitor is the decoded record, when it could be decoded.
-	Visitor *pipeline.Visitor `json:"visitor,omitempty"`
+	Visitor *Record `json:"visitor,omitempty"`
 }
 
 // NewDeadLetterRecord returns the dead-letter record of a failed item.
-func NewDeadLetterRecord(it *pipeline.Item) DeadLetterRecord {
-	r := DeadLetterRecord{Seq: it.Seq, Line: it.Line, Raw: string(it.Raw), Visitor: it.Visitor}
+func NewDeadLetterRecord(it *Item) DeadLetterRecord {
+	e := &it.Value
+	r := DeadLetterRecord{Seq: it.Pos.Seq, Line: it.Pos.Line, RawLength: e.RawLength, Visitor: e.Record}
+	if utf8.Valid(e.Raw) {
+		r.Raw = string(e.Raw)
+	} else {
+		r.RawBase64 = base64.StdEncoding.EncodeToString(e.Raw)
+	}
 	if it.Err != nil {
 		r.Error = it.Err.Error()
-		r.Kind, _ = pipeline.Classify(it.Err)
+		r.Kind, _ = Classify(it.Err)
 	}
 	return r
 }
+
+// AppendJSON appends r as a JSON line's object to dst.
+func (r *DeadLetterRecord) AppendJSON(dst []byte) ([]byte, error) { return appendJSON(dst, r) }
 
 // AppendJSON appends r as a JSON object to dst: what encoding/json writes
 // with HTML escaping off, with the response written by the wire model's
 // reflection-free encoder (delivery.AppendResponseJSON), which is most of a
 // record's bytes.
-func (r *Record) AppendJSON(dst []byte) ([]byte, error) {
+func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendInt(dst, r.Seq, 10)

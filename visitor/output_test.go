@@ -1,0 +1,72 @@
+package visitor_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/visitor"
+)
+
+// Result.AppendJSON writes what encoding/json writes (HTML escaping off),
+// for every shape of record.
+func TestResultAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	response := &delivery.DeliveryResponse{
+		Status: 200, RequestID: "r1", Client: "demo", EdgeHost: "mboxedge28.tt.omtrdc.net",
+		ID: &delivery.VisitorID{TntID: "abc.28_0"},
+		Execute: &delivery.ExecuteResponse{Mboxes: []delivery.MboxResponse{{
+			Index: 1, Name: "hero",
+			Options: []delivery.Option{{Type: delivery.OptionHTML, Content: json.RawMessage(`"<b>Sale & more</b>"`),
+				ResponseTokens: delivery.ResponseTokens{"activity.id": 7.0, "experience.name": "B"}}},
+		}}},
+	}
+	tests := []struct {
+		name string
+		item *visitor.Item
+	}{
+		{"ok with everything", &visitor.Item{
+			Pos: pipeline.Position{Seq: 1},
+			Value: visitor.Envelope{Record: &visitor.Record{ID: &delivery.VisitorID{TntID: "abc"}}, Response: response,
+				TargetCookie: &visitor.Cookie{Name: "mbox", Value: "session#1#2|PC#abc.28_0#3", MaxAge: 63244800},
+				Attributes:   map[string]map[string]any{"flags": {"on": true, "limit": 3.5, "html": "<i>"}},
+				Attempts:     2, Notifications: 1, Delivery: 12345 * time.Microsecond},
+		}},
+		{"failed", &visitor.Item{
+			Pos:   pipeline.Position{Seq: 2},
+			Value: visitor.Envelope{Record: &visitor.Record{ID: &delivery.VisitorID{ThirdPartyID: "crm-2"}}, Attempts: 4},
+			Err:   &visitor.Error{Stage: "deliver", Kind: visitor.KindHTTP, Status: 503, Err: errors.New("unavailable <injected>")},
+		}},
+		{"invalid input line", &visitor.Item{
+			Pos:   pipeline.Position{Seq: 3, Line: 3},
+			Value: visitor.Envelope{Raw: []byte("{nope")},
+			Err:   &visitor.Error{Stage: "source", Kind: visitor.KindInvalid, Line: 3, Err: errors.New("bad JSON")},
+		}},
+		{"tiny latency", &visitor.Item{Pos: pipeline.Position{Seq: 4}, Value: visitor.Envelope{Response: &delivery.DeliveryResponse{Status: 200}, Delivery: 10 * time.Microsecond}}},
+		{"cut by a stop", &visitor.Item{Pos: pipeline.Position{Seq: 5},
+			Err: &pipeline.StoppedError{Stage: "deliver", Cut: true, Err: errors.New("context canceled")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := visitor.NewResult(tt.item)
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(&r); err != nil {
+				t.Fatal(err)
+			}
+			got, err := r.AppendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
+				t.Errorf("AppendJSON:\n%s\nencoding/json:\n%s", got, w)
+			}
+		})
+	}
+}
