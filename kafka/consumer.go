@@ -121,6 +121,10 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 	if cfg.readCommitted {
 		kopts = append(kopts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
+	if cfg.rebalanceTimeout > 0 {
+		kopts = append(kopts, kgo.RebalanceTimeout(cfg.rebalanceTimeout))
+		c.cfg.revokeTimeout = min(c.cfg.revokeTimeout, cfg.rebalanceTimeout/2)
+	}
 	if cfg.sessionTimeout > 0 {
 		kopts = append(kopts, kgo.SessionTimeout(cfg.sessionTimeout),
 			kgo.HeartbeatInterval(min(3*time.Second, cfg.sessionTimeout/3)))

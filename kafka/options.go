@@ -43,20 +43,21 @@ type clientConfig struct {
 
 type sourceConfig struct {
 	clientConfig
-	group           string
-	commitInterval  time.Duration
-	maxPollRecords  int
-	fetchMaxBytes   int32
-	partitionBytes  int32
-	sessionTimeout  time.Duration
-	revokeTimeout   time.Duration
-	drainTimeout    time.Duration
-	readCommitted   bool
-	untilCaughtUp   bool
-	exactlyOnce     bool
-	transactionalID string
-	txnTimeout      time.Duration
-	sourceOpts      []pipeline.SourceOption
+	group            string
+	commitInterval   time.Duration
+	maxPollRecords   int
+	fetchMaxBytes    int32
+	partitionBytes   int32
+	sessionTimeout   time.Duration
+	rebalanceTimeout time.Duration
+	revokeTimeout    time.Duration
+	drainTimeout     time.Duration
+	readCommitted    bool
+	untilCaughtUp    bool
+	exactlyOnce      bool
+	transactionalID  string
+	txnTimeout       time.Duration
+	sourceOpts       []pipeline.SourceOption
 }
 
 type sinkConfig struct {
@@ -168,8 +169,8 @@ func (c *sourceConfig) validate0() error {
 		return &ConfigError{Field: "revoke/drain timeout", Value: fmt.Sprint(c.revokeTimeout, "/", c.drainTimeout), Reason: "must be positive"}
 	case c.exactlyOnce && c.txnTimeout < time.Second:
 		return &ConfigError{Field: "transaction timeout", Value: c.txnTimeout.String(), Reason: "must be at least 1s"}
-	case c.sessionTimeout < 0:
-		return &ConfigError{Field: "session timeout", Value: c.sessionTimeout.String(), Reason: "must not be negative"}
+	case c.sessionTimeout < 0 || c.rebalanceTimeout < 0:
+		return &ConfigError{Field: "session/rebalance timeout", Value: fmt.Sprint(c.sessionTimeout, "/", c.rebalanceTimeout), Reason: "must not be negative"}
 	}
 	return nil
 }
@@ -271,6 +272,14 @@ func FetchMaxBytes(total, perPartition int32) SourceOpt {
 // kgo's, 45s).
 func SessionTimeout(d time.Duration) SourceOpt {
 	return sourceOpt(func(c *sourceConfig) { c.sessionTimeout = d })
+}
+
+// RebalanceTimeout sets how long the group waits for its members to rejoin
+// in a rebalance (default: kgo's, 60s): a member that died during one holds
+// the others back this long. A revocation waits for records in flight at
+// most half of it.
+func RebalanceTimeout(d time.Duration) SourceOpt {
+	return sourceOpt(func(c *sourceConfig) { c.rebalanceTimeout = d })
 }
 
 // RevokeTimeout bounds how long a revocation waits for the records of the

@@ -51,25 +51,31 @@ const (
 //	client-id         client id the brokers see
 //	commit-interval   how often offsets are committed (inputs; default 1s)
 //	session-timeout   group session timeout (inputs)
+//	rebalance-timeout how long a rebalance waits for members (inputs)
 //	isolation         read_committed (default) or read_uncommitted (inputs)
 //	transactional-id  this worker's transactional id (exactly-once inputs)
+//	transaction-timeout  the brokers' bound on an open transaction (exactly-once inputs; default 10s)
 type Endpoint struct {
 	Brokers []string
 	Topic   string
 	Group   string
 
-	TLS            *tls.Config
-	SASL           sasl.Mechanism
-	ClientID       string
-	CommitInterval time.Duration
-	SessionTimeout time.Duration
-	ReadCommitted  bool
+	TLS              *tls.Config
+	SASL             sasl.Mechanism
+	ClientID         string
+	CommitInterval   time.Duration
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
+	ReadCommitted    bool
 	// TransactionalID is the transactional-id parameter ("" when absent).
 	TransactionalID string
+	// TransactionTimeout is the transaction-timeout parameter (0 when
+	// absent).
+	TransactionTimeout time.Duration
 }
 
 var urlParams = []string{"group", "tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env",
-	"client-id", "commit-interval", "session-timeout", "isolation", "transactional-id"}
+	"client-id", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout"}
 
 // IsURL reports whether s is a Kafka URL (starts with kafka://).
 func IsURL(s string) bool { return strings.HasPrefix(s, Scheme+"://") }
@@ -136,7 +142,7 @@ func ParseURL(raw string, getenv func(string) string) (*Endpoint, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"commit-interval", &e.CommitInterval}, {"session-timeout", &e.SessionTimeout}} {
+	}{{"commit-interval", &e.CommitInterval}, {"session-timeout", &e.SessionTimeout}, {"rebalance-timeout", &e.RebalanceTimeout}, {"transaction-timeout", &e.TransactionTimeout}} {
 		if v := q.Get(d.name); v != "" {
 			if *d.to, err = time.ParseDuration(v); err != nil || *d.to <= 0 {
 				return nil, &ConfigError{Field: d.name, Value: v, Reason: "must be a positive duration such as 1s"}
@@ -252,6 +258,12 @@ func (e *Endpoint) SourceOptions() []SourceOpt {
 	}
 	if e.SessionTimeout > 0 {
 		opts = append(opts, SessionTimeout(e.SessionTimeout))
+	}
+	if e.RebalanceTimeout > 0 {
+		opts = append(opts, RebalanceTimeout(e.RebalanceTimeout))
+	}
+	if e.TransactionTimeout > 0 {
+		opts = append(opts, TransactionTimeout(e.TransactionTimeout))
 	}
 	return opts
 }
