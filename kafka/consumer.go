@@ -192,6 +192,9 @@ func (c *Consumer[T]) run(ctx context.Context, emit pipeline.Emit[T]) error {
 	pollCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(c.stopCtx, cancel)()
+	if err := c.ping(pollCtx); err != nil {
+		return err
+	}
 	if c.cfg.untilCaughtUp {
 		if err := c.listTargets(pollCtx); err != nil {
 			return err
@@ -202,6 +205,28 @@ func (c *Consumer[T]) run(ctx context.Context, emit pipeline.Emit[T]) error {
 		return c.runTransactions(ctx, pollCtx, cancel, emit)
 	}
 	return c.runAtLeastOnce(pollCtx, cancel, emit)
+}
+
+// ping waits until a broker answers, at most ConnectTimeout.
+func (c *Consumer[T]) ping(ctx context.Context) error {
+	deadline := time.Now().Add(c.cfg.connectTimeout)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, min(time.Until(deadline), 5*time.Second))
+		err := c.cl.Ping(pctx)
+		cancel()
+		switch {
+		case err == nil, ctx.Err() != nil:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("kafka: no broker of %v answered within %v (addresses, TLS, SASL credentials?): %v",
+				c.cfg.brokers, c.cfg.connectTimeout, err)
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // runAtLeastOnce polls and emits until the poll context ends, then waits

@@ -47,7 +47,7 @@ func groupOffsets(t testing.TB, addrs []string, group, topic string) map[int32]i
 func TestConsumerUntilCaughtUp(t *testing.T) {
 	t.Parallel()
 	const n = 3000
-	_, addrs := cluster(t, 6, "in", "out", "dlq")
+	_, addrs := cluster(t, 6, inOutDLQ)
 	bad := map[int]bool{7: true, 1234: true, 2999: true}
 	produceInputs(t, addrs, "in", 0, n, 50, bad)
 
@@ -121,7 +121,7 @@ func TestConsumerUntilCaughtUp(t *testing.T) {
 func TestConsumerStopDrainsAndCommits(t *testing.T) {
 	t.Parallel()
 	const n = 2000
-	_, addrs := cluster(t, 4, "in", "out", "dlq")
+	_, addrs := cluster(t, 4, inOutDLQ)
 	produceInputs(t, addrs, "in", 0, n, 40, nil)
 	var produced int
 	var mu sync.Mutex

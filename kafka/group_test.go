@@ -31,7 +31,7 @@ func TestGroupOfWorkers(t *testing.T) {
 
 func testGroupOfWorkers(t *testing.T, exactlyOnce bool) {
 	const n = 20000
-	_, addrs := cluster(t, 12, "in", "out", "dlq")
+	_, addrs := cluster(t, 12, inOutDLQ)
 	produceInputs(t, addrs, "in", 0, n, 500, nil)
 	base := workerConfig{addrs: addrs, in: "in", out: "out", dlq: "dlq", group: "g", concurrency: 16,
 		delay: 2 * time.Millisecond, exactlyOnce: exactlyOnce, source: []kafka.SourceOpt{kafka.UntilCaughtUp()}}

@@ -66,12 +66,15 @@ func encodeFor(worker string) kafka.EncodeFunc[rec] {
 	}
 }
 
+// inOutDLQ are the topics of most tests.
+var inOutDLQ = []string{"in", "out", "dlq"}
+
 // cluster starts an in-process kfake cluster of three brokers on loopback
 // with the given topics, each of partitions partitions.
-func cluster(t testing.TB, partitions int32, topics ...string) (*kfake.Cluster, []string) {
+func cluster(t testing.TB, partitions int32, topics []string, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(partitions, topics...),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(partitions, topics...),
+		kfake.GroupMinSessionTimeout(100 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +84,9 @@ func cluster(t testing.TB, partitions int32, topics ...string) (*kfake.Cluster, 
 
 // produceInputs writes n records {"n":i} (i from first), keyed by
 // "visitor-<i mod keys>"; bad lists numbers written as malformed JSON.
-func produceInputs(t testing.TB, addrs []string, topic string, first, n, keys int, bad map[int]bool) {
+func produceInputs(t testing.TB, addrs []string, topic string, first, n, keys int, bad map[int]bool, extra ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic)}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +108,14 @@ func produceInputs(t testing.TB, addrs []string, topic string, first, n, keys in
 
 // readAll reads every record of topic up to its current end (the last
 // stable offset for read_committed).
-func readAll(t testing.TB, addrs []string, topic string, readCommitted bool) []result {
+func readAll(t testing.TB, addrs []string, topic string, readCommitted bool, extra ...kgo.Opt) []result {
 	t.Helper()
 	// Transaction markers are kept: a partition may end with one.
 	opts := []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.KeepControlRecords()}
 	if readCommitted {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +190,7 @@ type workerConfig struct {
 func newWorker(t testing.TB, name string, wc workerConfig) *worker {
 	t.Helper()
 	opts := append([]kafka.SourceOpt{kafka.Brokers(wc.addrs...), kafka.Group(wc.group), kafka.WithLogger(testLogger(t, name)),
+		kafka.RebalanceTimeout(10 * time.Second),
 		kafka.CommitInterval(100 * time.Millisecond), kafka.SessionTimeout(3 * time.Second)}, wc.source...)
 	if wc.exactlyOnce {
 		opts = append(opts, kafka.ExactlyOnce(wc.group+"-"+name), kafka.TransactionTimeout(3*time.Second))

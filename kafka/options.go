@@ -52,6 +52,7 @@ type sourceConfig struct {
 	rebalanceTimeout time.Duration
 	revokeTimeout    time.Duration
 	drainTimeout     time.Duration
+	connectTimeout   time.Duration
 	readCommitted    bool
 	untilCaughtUp    bool
 	exactlyOnce      bool
@@ -85,6 +86,11 @@ const (
 	// DefaultRevokeTimeout bounds how long a revocation waits for the
 	// records of the revoked partitions still in flight.
 	DefaultRevokeTimeout = 30 * time.Second
+	// DefaultConnectTimeout bounds how long a consumer tries to reach the
+	// brokers when it starts before it gives up (the run fails): wrong
+	// addresses, TLS settings or credentials are reported, not retried
+	// forever.
+	DefaultConnectTimeout = 30 * time.Second
 	// DefaultDrainTimeout bounds how long a stopping consumer waits for its
 	// records in flight before committing what is done.
 	DefaultDrainTimeout = time.Minute
@@ -113,6 +119,7 @@ func newSourceConfig(opts []SourceOpt) sourceConfig {
 		partitionBytes: DefaultFetchPartitionBytes,
 		revokeTimeout:  DefaultRevokeTimeout,
 		drainTimeout:   DefaultDrainTimeout,
+		connectTimeout: DefaultConnectTimeout,
 		readCommitted:  true,
 		txnTimeout:     DefaultTransactionTimeout,
 	}
@@ -165,7 +172,7 @@ func (c *sourceConfig) validate0() error {
 		return &ConfigError{Field: "max poll records", Value: fmt.Sprint(c.maxPollRecords), Reason: "must be at least 1"}
 	case c.fetchMaxBytes < 1 || c.partitionBytes < 1:
 		return &ConfigError{Field: "fetch max bytes", Value: fmt.Sprint(c.fetchMaxBytes, "/", c.partitionBytes), Reason: "must be positive"}
-	case c.revokeTimeout <= 0 || c.drainTimeout <= 0:
+	case c.revokeTimeout <= 0 || c.drainTimeout <= 0 || c.connectTimeout <= 0:
 		return &ConfigError{Field: "revoke/drain timeout", Value: fmt.Sprint(c.revokeTimeout, "/", c.drainTimeout), Reason: "must be positive"}
 	case c.exactlyOnce && c.txnTimeout < time.Second:
 		return &ConfigError{Field: "transaction timeout", Value: c.txnTimeout.String(), Reason: "must be at least 1s"}
@@ -287,6 +294,12 @@ func RebalanceTimeout(d time.Duration) SourceOpt {
 // rebalance go on (default DefaultRevokeTimeout).
 func RevokeTimeout(d time.Duration) SourceOpt {
 	return sourceOpt(func(c *sourceConfig) { c.revokeTimeout = d })
+}
+
+// ConnectTimeout bounds how long a consumer tries to reach the brokers when
+// its source starts (default DefaultConnectTimeout).
+func ConnectTimeout(d time.Duration) SourceOpt {
+	return sourceOpt(func(c *sourceConfig) { c.connectTimeout = d })
 }
 
 // DrainTimeout bounds how long a stopping consumer waits for its records
