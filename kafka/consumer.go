@@ -235,14 +235,27 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 	var committer conc.WaitGroup
 	quit := make(chan struct{})
 	committer.Go(func() {
-		tick := time.NewTicker(c.cfg.commitInterval)
+		// Commits every CommitInterval; until caught up, also as soon as
+		// this worker's partitions are done up to their targets, so that
+		// the run ends when the work does.
+		every := c.cfg.commitInterval
+		if c.cfg.untilCaughtUp {
+			every = min(every, 20*time.Millisecond)
+		}
+		tick := time.NewTicker(every)
 		defer tick.Stop()
+		last := time.Now()
 		for {
 			select {
 			case <-tick.C:
 			case <-quit:
 				return
 			}
+			local := c.cfg.untilCaughtUp && c.doneLocally(true)
+			if !local && time.Since(last) < c.cfg.commitInterval {
+				continue
+			}
+			last = time.Now()
 			c.commit(c.assignment())
 			if c.cfg.untilCaughtUp && c.checkCaughtUp(pollCtx) {
 				stop()
@@ -284,6 +297,7 @@ func (c *Consumer[T]) runTransactions(ctx, pollCtx context.Context, stop context
 		}
 		c.nacked.Store(false)
 		deadline := time.Now().Add(c.cfg.commitInterval)
+		polled := c.counters.consumed.Load()
 		all := true
 		var fatal error
 		for all && !c.blocked.Load() && time.Now().Before(deadline) {
@@ -294,8 +308,8 @@ func (c *Consumer[T]) runTransactions(ctx, pollCtx context.Context, stop context
 				break
 			}
 			all = c.emitAll(fetches, emit)
-			if pollCtx.Err() != nil {
-				break
+			if pollCtx.Err() != nil || (c.cfg.untilCaughtUp && c.counters.consumed.Load() > polled && c.doneLocally(false)) {
+				break // end the transaction now: this worker has taken all there is
 			}
 		}
 		drained := c.waitInflight(c.cfg.drainTimeout)
@@ -422,6 +436,7 @@ func (c *Consumer[T]) emitAll(fetches kgo.Fetches, emit pipeline.Emit[T]) bool {
 		}
 		for _, r := range fp.Records {
 			pos := pipeline.Position{Seq: c.seq.Add(1), Stream: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key}
+			p.next.Store(r.Offset + 1)
 			if r.Attrs.IsControl() {
 				p.skip(pos)
 				continue
@@ -691,6 +706,29 @@ func (c *Consumer[T]) listTargets(ctx context.Context) error {
 	}
 	c.log.Info("kafka consumer runs until the group has caught up", zap.Any("endOffsets", c.targets))
 	return nil
+}
+
+// doneLocally reports whether this worker has partitions and every one is
+// done up to its target (committable, or only taken: polled).
+func (c *Consumer[T]) doneLocally(committable bool) bool {
+	parts := c.assignment()
+	if len(parts) == 0 {
+		return false
+	}
+	for _, p := range parts {
+		t := c.targets[p.id]
+		if t <= c.starts[p.id] {
+			continue
+		}
+		at := p.next.Load()
+		if committable {
+			at = max(p.commitPoint(), p.committed.Load())
+		}
+		if at < t {
+			return false
+		}
+	}
+	return true
 }
 
 // checkCaughtUp reports whether the group has committed every partition up

@@ -80,9 +80,12 @@ const (
 	DefaultMaxPollRecords = 512
 	// DefaultFetchMaxBytes bounds one fetch response (one is buffered per
 	// broker at most).
-	DefaultFetchMaxBytes = 4 << 20
+	// Small records decode to many kgo.Record values (a 1 MiB fetch of
+	// 60-byte messages is ~10,000 of them), so this is kept small: a worker
+	// that does 10,000 records a second needs ~1 MiB a second.
+	DefaultFetchMaxBytes = 1 << 20
 	// DefaultFetchPartitionBytes bounds one partition of a fetch response.
-	DefaultFetchPartitionBytes = 1 << 20
+	DefaultFetchPartitionBytes = 256 << 10
 	// DefaultRevokeTimeout bounds how long a revocation waits for the
 	// records of the revoked partitions still in flight.
 	DefaultRevokeTimeout = 30 * time.Second
@@ -104,7 +107,7 @@ const (
 	// the brokers have not acknowledged; Produce blocks beyond it.
 	DefaultMaxBufferedRecords = 4096
 	// DefaultMaxBufferedBytes bounds their bytes.
-	DefaultMaxBufferedBytes = 16 << 20
+	DefaultMaxBufferedBytes = 8 << 20
 	// DefaultDeliveryTimeout bounds how long a record may take to be
 	// acknowledged, retries included, before its failure ends the run.
 	DefaultDeliveryTimeout = time.Minute

@@ -28,6 +28,8 @@ type partition struct {
 	first atomic.Int64
 	// hwm is the high watermark of the last fetch, -1 before one.
 	hwm atomic.Int64
+	// next is the offset after the last record polled, 0 before one.
+	next atomic.Int64
 
 	mu      sync.Mutex
 	revoked bool

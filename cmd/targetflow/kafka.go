@@ -114,7 +114,7 @@ func (r *runner) kafkaSink(flagName, raw string, deadLetter bool) (*pipeline.Sin
 		opts := append(e.SinkOptions(), kafka.WithLogger(r.log),
 			// What the producer holds unacknowledged is bounded by the
 			// calls in flight, not by the topic.
-			kafka.MaxBuffered(max(4*r.flags.concurrency, 1024), 16<<20))
+			kafka.MaxBuffered(max(4*r.flags.concurrency, 1024), 8<<20))
 		p, err = kafka.NewProducer(e.Topic, encode, append(opts, sinkOpts...)...)
 	}
 	if err != nil {
