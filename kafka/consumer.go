@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -111,6 +112,7 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxBytes(cfg.fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(cfg.partitionBytes),
+		kgo.MaxConcurrentFetches(DefaultMaxConcurrentFetches),
 		// A producer made from the consumer (NewProducer) produces
 		// through this client: bound what it buffers too.
 		kgo.MaxBufferedRecords(DefaultMaxBufferedRecords),
@@ -435,7 +437,9 @@ func (c *Consumer[T]) emitAll(fetches kgo.Fetches, emit pipeline.Emit[T]) bool {
 			p.hwm.Store(fp.HighWatermark)
 		}
 		for _, r := range fp.Records {
-			pos := pipeline.Position{Seq: c.seq.Add(1), Stream: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key}
+			// The key is copied: it points into the fetched batch, which it
+			// would keep alive as long as the item.
+			pos := pipeline.Position{Seq: c.seq.Add(1), Stream: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: bytes.Clone(r.Key)}
 			p.next.Store(r.Offset + 1)
 			if r.Attrs.IsControl() {
 				p.skip(pos)

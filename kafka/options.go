@@ -80,12 +80,16 @@ const (
 	DefaultMaxPollRecords = 512
 	// DefaultFetchMaxBytes bounds one fetch response (one is buffered per
 	// broker at most).
-	// Small records decode to many kgo.Record values (a 1 MiB fetch of
-	// 60-byte messages is ~10,000 of them), so this is kept small: a worker
-	// that does 10,000 records a second needs ~1 MiB a second.
-	DefaultFetchMaxBytes = 1 << 20
+	// Small records decode to many kgo.Record values (compressed, a 256 KiB
+	// fetch of 60-byte messages holds tens of thousands of them), so this
+	// is kept small: a worker doing 10,000 records a second needs well
+	// under 1 MiB a second.
+	DefaultFetchMaxBytes = 256 << 10
 	// DefaultFetchPartitionBytes bounds one partition of a fetch response.
-	DefaultFetchPartitionBytes = 256 << 10
+	DefaultFetchPartitionBytes = 64 << 10
+	// DefaultMaxConcurrentFetches bounds the fetches in flight or buffered
+	// at once, whatever the number of brokers.
+	DefaultMaxConcurrentFetches = 2
 	// DefaultRevokeTimeout bounds how long a revocation waits for the
 	// records of the revoked partitions still in flight.
 	DefaultRevokeTimeout = 30 * time.Second

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,6 +67,9 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 		name string
 		args func(round int) []string
 	}
+	if os.Getenv("TARGETFLOW_MEASURE_ONLY_BACKLOG") != "" {
+		rounds = 0
+	}
 	variants := []variant{
 		{"jsonl → jsonl", func(int) []string {
 			return []string{"--input", input, "--output", filepath.Join(dir, "out.jsonl")}
@@ -102,6 +106,9 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 	}
 	produceLines(t, brokers, "backlog", big)
 	m := measure(t, bin, append([]string{"--input", "kafka://" + brokers + "/backlog?group=backlog", "--output", "kafka://" + brokers + "/results"}, common...), 30*time.Second)
+	if os.Getenv("TARGETFLOW_MEASURE_GODEBUG") != "" {
+		t.Log(m.stderr)
+	}
 	t.Logf("backlog of %d records: %.0f visitors/s for %.0f s (%d done), max RSS %.1f MB", backlog, m.rate, m.wall.Seconds(), m.written, m.rssMB)
 
 	// Two workers of one group sharing the 12 partitions of a topic, at once.
@@ -110,6 +117,7 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 		cmd *exec.Cmd
 		out *strings.Builder
 		t0  time.Time
+		rss func() float64
 	}
 	var workers []started
 	for range 2 {
@@ -119,7 +127,7 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		workers = append(workers, started{cmd, &b, time.Now()})
+		workers = append(workers, started{cmd, &b, time.Now(), watchPeakRSS(cmd.Process.Pid)})
 	}
 	var total float64
 	for i, w := range workers {
@@ -127,6 +135,7 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 			t.Fatalf("worker %d: %v\n%s", i, err, w.out)
 		}
 		m := parseMeasure(t, w.cmd, w.out.String(), time.Since(w.t0))
+		m.rssMB = w.rss()
 		total += m.rate
 		t.Logf("shared topic, worker %d of 2: %d visitors, %.0f visitors/s, %.0f µs CPU per visitor, %.0f MB RSS", i+1, m.written, m.rate, m.cpuPerVisitor, m.rssMB)
 	}
@@ -139,6 +148,7 @@ type measurement struct {
 	wall          time.Duration
 	rssMB         float64
 	cpuPerVisitor float64
+	stderr        string
 }
 
 // measure runs the binary's "run" with args to its end (or, with stopAfter,
@@ -146,6 +156,9 @@ type measurement struct {
 func measure(t *testing.T, bin string, args []string, stopAfter time.Duration) measurement {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"run"}, args...)...)
+	if v := os.Getenv("TARGETFLOW_MEASURE_GODEBUG"); v != "" {
+		cmd.Env = append(os.Environ(), "GODEBUG="+v)
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -155,10 +168,65 @@ func measure(t *testing.T, bin string, args []string, stopAfter time.Duration) m
 	if stopAfter > 0 {
 		time.AfterFunc(stopAfter, func() { _ = cmd.Process.Signal(syscall.SIGTERM) })
 	}
+	hwm := watchPeakRSS(cmd.Process.Pid)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
 	}
-	return parseMeasure(t, cmd, stderr.String(), time.Since(start))
+	m := parseMeasure(t, cmd, stderr.String(), time.Since(start))
+	m.rssMB = hwm()
+	return m
+}
+
+// watchPeakRSS samples the peak resident set of a process (VmHWM, which
+// exec resets) until the returned function is called, which returns it in
+// MB. The child's rusage is no good here: its maxrss counts the parent's
+// resident set (this test's in-process cluster) from before the exec.
+func watchPeakRSS(pid int) func() float64 {
+	var peak atomicMax
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+						peak.set(kb / 1024)
+					}
+				}
+			}
+			select {
+			case <-tick.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		<-finished
+		return peak.get()
+	}
+}
+
+type atomicMax struct {
+	mu sync.Mutex
+	v  float64
+}
+
+func (a *atomicMax) set(v float64) {
+	a.mu.Lock()
+	a.v = max(a.v, v)
+	a.mu.Unlock()
+}
+
+func (a *atomicMax) get() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.v
 }
 
 var summaryRate = regexp.MustCompile(`targetflow run: (\d+) visitors in [^:]+: (\d+) visitors/s`)
@@ -173,8 +241,8 @@ func parseMeasure(t *testing.T, cmd *exec.Cmd, stderr string, wall time.Duration
 	rate, _ := strconv.ParseFloat(m[2], 64)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return measurement{rate: rate, written: written, wall: wall, rssMB: float64(ru.Maxrss) / 1024,
-		cpuPerVisitor: float64(cpu.Microseconds()) / float64(max(written, 1))}
+	return measurement{rate: rate, written: written, wall: wall,
+		cpuPerVisitor: float64(cpu.Microseconds()) / float64(max(written, 1)), stderr: stderr}
 }
 
 func produceLines(t *testing.T, brokers, topic string, lines []string) {
