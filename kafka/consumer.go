@@ -112,7 +112,6 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxBytes(cfg.fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(cfg.partitionBytes),
-		kgo.MaxConcurrentFetches(DefaultMaxConcurrentFetches),
 		// A producer made from the consumer (NewProducer) produces
 		// through this client: bound what it buffers too.
 		kgo.MaxBufferedRecords(DefaultMaxBufferedRecords),
@@ -140,7 +139,7 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 			id = cfg.group + "-" + hex.EncodeToString(b[:])
 		}
 		c.log = c.log.With(zap.String("transactionalId", id))
-		kopts = append(kopts, kgo.TransactionalID(id), kgo.TransactionTimeout(cfg.txnTimeout), kgo.RequireStableFetchOffsets())
+		kopts = append(kopts, kgo.TransactionalID(id), kgo.TransactionTimeout(cfg.txnTimeout))
 		c.sess, err = kgo.NewGroupTransactSession(kopts...)
 		if c.sess != nil {
 			c.cl = c.sess.Client()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -174,17 +173,16 @@ type worker struct {
 }
 
 type workerConfig struct {
-	addrs              []string
-	in, out, dlq       string
-	group              string
-	delay              time.Duration
-	concurrency        int
-	ordered            bool
-	exactlyOnce        bool
-	source             []kafka.SourceOpt
-	sink               []kafka.SinkOpt
-	stageFn            func(*pipeline.Item[rec])
-	untilCaughtUpStart bool
+	addrs        []string
+	in, out, dlq string
+	group        string
+	delay        time.Duration
+	concurrency  int
+	ordered      bool
+	exactlyOnce  bool
+	source       []kafka.SourceOpt
+	sink         []kafka.SinkOpt
+	stageFn      func(*pipeline.Item[rec])
 }
 
 func newWorker(t testing.TB, name string, wc workerConfig) *worker {
@@ -313,12 +311,18 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	}
 }
 
-func topicName(t testing.TB, what string) string {
-	return fmt.Sprintf("%s-%s", what, strconv.FormatInt(time.Now().UnixNano()%1e9, 36))
-}
-
-// testLogger logs to the test at info level when TEST_KAFKA_LOG is set.
+// testLogger logs to the test when TEST_KAFKA_LOG is set (to "debug": kgo's
+// logs too).
 func testLogger(t testing.TB, name string) *zap.Logger {
+	if path := os.Getenv("TEST_KAFKA_LOGFILE"); path != "" {
+		cfg := zap.NewDevelopmentConfig()
+		cfg.OutputPaths = []string{path}
+		l, err := cfg.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Named(name)
+	}
 	if os.Getenv("TEST_KAFKA_LOG") == "" {
 		return zap.NewNop()
 	}

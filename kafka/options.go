@@ -86,10 +86,10 @@ const (
 	// under 1 MiB a second.
 	DefaultFetchMaxBytes = 256 << 10
 	// DefaultFetchPartitionBytes bounds one partition of a fetch response.
+	// (Fetches are not limited in number: one per broker, each buffered
+	// until polled. A limit lets long polls of brokers with nothing new
+	// hold back the one with records.)
 	DefaultFetchPartitionBytes = 64 << 10
-	// DefaultMaxConcurrentFetches bounds the fetches in flight or buffered
-	// at once, whatever the number of brokers.
-	DefaultMaxConcurrentFetches = 2
 	// DefaultRevokeTimeout bounds how long a revocation waits for the
 	// records of the revoked partitions still in flight.
 	DefaultRevokeTimeout = 30 * time.Second
