@@ -167,7 +167,7 @@ func TestRunKafkaToKafka(t *testing.T) {
 			bad := map[int]bool{3: true, 300: true}
 			produceVisitors(t, brokers, "visitors", n, bad)
 			args := []string{"--input", "kafka://" + brokers + "/visitors?group=workers", "--output", "kafka://" + brokers + "/results",
-				"--dead-letter", "kafka://" + brokers + "/dead", "--until-caught-up", "--execute", "hero", "--concurrency", "32"}
+				"--dead-letter", "kafka://" + brokers + "/dead", "--until-caught-up", "--execute", "hero", "--concurrency", "32", "--progress"}
 			if exactlyOnce {
 				args = append(args, "--exactly-once")
 			}
@@ -177,7 +177,7 @@ func TestRunKafkaToKafka(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			for _, want := range []string{"kafka visitors (group workers): consumed 600, undecodable 2, lag 0", "kafka results: produced 598", "kafka dead: produced 2"} {
+			for _, want := range []string{"visitors (kafka lag", "kafka visitors (group workers): consumed 600, undecodable 2, lag 0", "kafka results: produced 598", "kafka dead: produced 2"} {
 				if !strings.Contains(stderr, want) {
 					t.Errorf("summary lacks %q:\n%s", want, stderr)
 				}
