@@ -13,7 +13,10 @@
 //	ondevice   the on-device decisioning engine: artifact, rules, allocation
 //	target     the Target client: GetOffers, SendNotifications, GetAttributes
 //	edge       a local Delivery API edge answering from an artifact
-//	pipeline   the streaming runtime on go-streams: Item, Run, Stats
+//	pipeline   the generic streaming runtime on go-streams: Item[T], Run,
+//	           acknowledgments from sinks to sources, checkpoints, Stats
+//	visitor    the Target envelope items carry, and what a Target failure
+//	           means for a run
 //	stages     BuildRequest, Deliver, Notify, Attributes, Map/Filter/Tap
 //	source     visitor records from Go values, JSON lines and CSV
 //	sink       JSON lines, dead letters, Go values, a failure router

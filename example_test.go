@@ -19,8 +19,8 @@ import (
 func Example() {
 	ctx, stop := context.WithCancel(context.Background())
 
-	// A local Delivery API edge on loopback (the demo artifact by default).
-	srv, err := edge.New()
+	// A local Delivery API edge on loopback, serving the bundled demo artifact.
+	srv, err := edge.New(edge.DemoArtifact())
 	if err != nil {
 		panic(err)
 	}

@@ -3,7 +3,10 @@ package targetflow_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/edgetest"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -33,7 +37,7 @@ func localEdge(t *testing.T, method delivery.DecisioningMethod, opts ...edge.Opt
 	clientOpts := []target.Option{target.WithDecisioningMethod(method)}
 	if method != delivery.DecisioningServerSide {
 		// The pipeline's Notify stage sends what on-device decisions owe.
-		clientOpts = append(clientOpts, target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0),
+		clientOpts = append(clientOpts, target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())),
 			target.WithOnDeviceNotifications(false))
 	}
 	return srv, edgetest.Client(t, addr, clientOpts...)
@@ -198,5 +202,62 @@ func TestEndToEndCancellation(t *testing.T) {
 	}
 	if stats.Completed < 300-64 {
 		t.Errorf("resume point %d, want close to the 300 written before the cancel", stats.Completed)
+	}
+}
+
+// TestCheckpointedRunResumes runs a checkpointed pipeline of files against
+// a slow local edge, cancels it mid-run, and runs it again with the same
+// checkpoint: the output holds every record exactly once, none canceled.
+func TestCheckpointedRunResumes(t *testing.T) {
+	t.Parallel()
+	_, client := localEdge(t, delivery.DecisioningServerSide, edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}))
+	dir := t.TempDir()
+	in, out, ckpt := filepath.Join(dir, "in.jsonl"), filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.checkpoint")
+	if err := os.WriteFile(in, demo.Visitors(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(ctx context.Context, stopAfter int64) (pipeline.Stats, error) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var delivered atomic.Int64
+		stop := stages.Tap("stop", func(*visitor.Item) {
+			if delivered.Add(1) == stopAfter {
+				cancel()
+			}
+		})
+		return pipeline.From(source.JSONLFile(in), pipeline.WithCheckpoint(ckpt), pipeline.WithGrace(5*time.Second)).
+			Via(stages.BuildRequest(stages.RequestDefaults{}), stages.Deliver(client, stages.WithConcurrency(32)), stop).
+			To(sink.JSONLFile(out)).Run(ctx)
+	}
+	first, err := run(context.Background(), 500)
+	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= demo.VisitorCount {
+		t.Fatalf("first run: %v, %d written: want it stopped part way", err, first.Written)
+	}
+	second, err := run(context.Background(), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Written+second.Written != demo.VisitorCount {
+		t.Errorf("written %d then %d, want %d in all", first.Written, second.Written, demo.VisitorCount)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var r struct {
+			Seq int64 `json:"seq"`
+			OK  bool  `json:"ok"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil || !r.OK {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		seen[r.Seq]++
+	}
+	for seq := int64(1); seq <= demo.VisitorCount; seq++ {
+		if seen[seq] != 1 {
+			t.Fatalf("seq %d written %d times", seq, seen[seq])
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -23,7 +25,7 @@ type VisitorID struct {
 type CustomerID struct {
 	ID                 string             `json:"id"`
 	IntegrationCode    string             `json:"integrationCode"`
-	AuthenticatedState AuthenticatedState `json:"authenticatedState"`
+	AuthenticatedState AuthenticatedState `json:"authenticatedState,omitempty"`
 }
 
 // Parameters is a map of mbox or profile parameters.
@@ -119,19 +121,19 @@ func (p *Parameters) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	out := make(Parameters, len(loose))
-	for name, raw := range loose {
-		raw = bytes.TrimSpace(raw)
+	for _, name := range slices.Sorted(maps.Keys(loose)) { // the first bad one, whatever the map's order
+		raw := bytes.TrimSpace(loose[name])
 		switch {
 		case len(raw) == 0 || string(raw) == "null":
 			out[name] = ""
 		case raw[0] == '"':
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("parameter %q: %w", name, err)
+				return &parameterError{name: name, value: string(raw), reason: "is not a valid string", err: err}
 			}
 			out[name] = s
 		case raw[0] == '{' || raw[0] == '[':
-			return fmt.Errorf("parameter %q: value must be a string, number or boolean, not %s", name, raw)
+			return &parameterError{name: name, value: string(raw), reason: "must be a string, number or boolean, not " + kindName(firstKind(raw[0]))}
 		default: // number, true or false
 			out[name] = string(raw)
 		}
@@ -139,3 +141,16 @@ func (p *Parameters) UnmarshalJSON(data []byte) error {
 	*p = out
 	return nil
 }
+
+// parameterError is a parameter whose value is not a string, a number or a
+// boolean; DecodeRequest reports it as a *FieldError naming the parameter.
+type parameterError struct {
+	name, value, reason string
+	err                 error
+}
+
+func (e *parameterError) Error() string {
+	return fmt.Sprintf("parameter %q %s %s", e.name, abbreviate(e.value), e.reason)
+}
+
+func (e *parameterError) Unwrap() error { return e.err }

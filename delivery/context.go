@@ -1,9 +1,9 @@
 package delivery
 
 // Context describes the visitor's device, page and location. Channel is
-// required.
+// required (an empty one is not written).
 type Context struct {
-	Channel        ChannelType     `json:"channel"`
+	Channel        ChannelType     `json:"channel,omitempty"`
 	MobilePlatform *MobilePlatform `json:"mobilePlatform,omitempty"`
 	Application    *Application    `json:"application,omitempty"`
 	Screen         *Screen         `json:"screen,omitempty"`
@@ -19,12 +19,14 @@ type Context struct {
 	Beacon bool `json:"beacon,omitempty"`
 }
 
-// MobilePlatform describes a mobile device; DeviceType and PlatformType are
-// required.
+// MobilePlatform describes a mobile device. PlatformType is required; the
+// specification requires DeviceType too, but the SDKs leave it out when it
+// is not known (and the edge does not require it). No empty enumeration is
+// written.
 type MobilePlatform struct {
 	DeviceName   string             `json:"deviceName,omitempty"`
-	DeviceType   DeviceType         `json:"deviceType"`
-	PlatformType MobilePlatformType `json:"platformType"`
+	DeviceType   DeviceType         `json:"deviceType,omitempty"`
+	PlatformType MobilePlatformType `json:"platformType,omitempty"`
 	Version      string             `json:"version,omitempty"`
 }
 

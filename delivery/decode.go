@@ -190,8 +190,14 @@ func (m *MboxResponse) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	})
 }
 
-// UnmarshalJSONFrom decodes a JSON object into id.
+// UnmarshalJSONFrom decodes a JSON object into id. Names match exactly, as
+// in an answer; a decoder that matches them without regard to case (a
+// request's, as encoding/json decodes it) decodes id as it would without
+// the method.
 func (id *VisitorID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if insensitive, _ := jsonv2.GetOption(dec.Options(), jsonv2.MatchCaseInsensitiveNames); insensitive {
+		return errors.ErrUnsupported
+	}
 	return decodeObject(dec, func(name []byte) error {
 		switch string(name) {
 		case "tntId":

@@ -88,8 +88,10 @@ func appendVisitorID(dst []byte, id *VisitorID) []byte {
 			w.dst = appendJSONString(w.dst, c.ID)
 			w.dst = append(w.dst, `,"integrationCode":`...)
 			w.dst = appendJSONString(w.dst, c.IntegrationCode)
-			w.dst = append(w.dst, `,"authenticatedState":`...)
-			w.dst = appendJSONString(w.dst, string(c.AuthenticatedState))
+			if c.AuthenticatedState != "" {
+				w.dst = append(w.dst, `,"authenticatedState":`...)
+				w.dst = appendJSONString(w.dst, string(c.AuthenticatedState))
+			}
 			w.dst = append(w.dst, '}')
 		}
 		w.dst = append(w.dst, ']')
@@ -112,7 +114,7 @@ func appendExecute(dst []byte, x *ExecuteResponse) []byte {
 
 func appendPrefetch(dst []byte, p *PrefetchResponse) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	if len(p.Views) > 0 {
+	if p.Views != nil { // written when empty: views were asked for and none matched
 		w.member(`"views":`)
 		w.dst = append(w.dst, '[')
 		for i := range p.Views {

@@ -22,8 +22,8 @@ func AppendRequestJSON(dst []byte, r *DeliveryRequest) []byte {
 }
 
 // MarshalRequestJSON is AppendRequestJSON that fails where encoding/json
-// fails: on a NaN or infinite number. The error names the field and wraps
-// the *json.UnsupportedValueError encoding/json returns; the bytes are
+// fails: on a NaN or infinite number. The error is a *FieldError naming the
+// field, wrapping the *json.UnsupportedValueError encoding/json returns; the bytes are
 // still written (the number as null), so the error is the caller's choice.
 func MarshalRequestJSON(dst []byte, r *DeliveryRequest) ([]byte, error) {
 	if r == nil {
@@ -142,23 +142,10 @@ func (e *requestEncoder) fail(quoted string, f float64) {
 		}
 		path += part
 	}
-	e.err = &FieldError{Field: path, Err: &json.UnsupportedValueError{
-		Value: reflect.ValueOf(f),
-		Str:   strconv.FormatFloat(f, 'g', -1, 64),
-	}}
+	text := strconv.FormatFloat(f, 'g', -1, 64)
+	e.err = &FieldError{Field: path, Value: text, Reason: "cannot be encoded: JSON has no NaN or infinity",
+		Err: &json.UnsupportedValueError{Value: reflect.ValueOf(f), Str: text}}
 }
-
-// FieldError is a request value that cannot be encoded, with the path of
-// its field in the JSON document.
-type FieldError struct {
-	Field string // as in "context.geo.latitude" or "execute.mboxes[1].order.total"
-	Err   error
-}
-
-func (e *FieldError) Error() string { return "delivery: request " + e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns the encoding error (a *json.UnsupportedValueError).
-func (e *FieldError) Unwrap() error { return e.Err }
 
 func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 	w := objectWriter{dst: append(dst, '{')}
@@ -225,16 +212,13 @@ func (e *requestEncoder) request(dst []byte, r *DeliveryRequest) []byte {
 
 func (e *requestEncoder) context(dst []byte, c *Context) []byte {
 	w := objectWriter{dst: append(dst, '{')}
-	w.member(`"channel":`)
-	w.dst = appendJSONString(w.dst, string(c.Channel))
+	w.str(`"channel":`, string(c.Channel))
 	if m := c.MobilePlatform; m != nil {
 		w.member(`"mobilePlatform":`)
 		mw := objectWriter{dst: append(w.dst, '{')}
 		mw.str(`"deviceName":`, m.DeviceName)
-		mw.member(`"deviceType":`)
-		mw.dst = appendJSONString(mw.dst, string(m.DeviceType))
-		mw.member(`"platformType":`)
-		mw.dst = appendJSONString(mw.dst, string(m.PlatformType))
+		mw.str(`"deviceType":`, string(m.DeviceType))
+		mw.str(`"platformType":`, string(m.PlatformType))
 		mw.str(`"version":`, m.Version)
 		w.dst = append(mw.dst, '}')
 	}
@@ -531,8 +515,7 @@ func (e *requestEncoder) notifications(dst []byte, notifications []Notification)
 		w.member(`"id":`)
 		w.dst = appendJSONString(w.dst, n.ID)
 		w.str(`"impressionId":`, n.ImpressionID)
-		w.member(`"type":`)
-		w.dst = appendJSONString(w.dst, string(n.Type))
+		w.str(`"type":`, string(n.Type))
 		w.member(`"timestamp":`)
 		w.dst = strconv.AppendInt(w.dst, n.Timestamp, 10)
 		if len(n.Tokens) > 0 {

@@ -8,7 +8,7 @@ type Notification struct {
 	// ImpressionID links the notification to an earlier request or
 	// notification of the same page view.
 	ImpressionID string     `json:"impressionId,omitempty"`
-	Type         MetricType `json:"type"`
+	Type         MetricType `json:"type,omitempty"`
 	// Timestamp is in milliseconds since the Unix epoch.
 	Timestamp         int64                 `json:"timestamp"`
 	Tokens            []string              `json:"tokens,omitempty"`

@@ -1,5 +1,10 @@
 package delivery
 
+// GlobalMbox is the mbox of pageLoad requests, "target-global-mbox": an
+// artifact's global mbox when it names none, and the SDKs' consumer id of
+// calls that name none.
+const GlobalMbox = "target-global-mbox"
+
 // DeliveryRequest is the body of POST /rest/v1/delivery.
 type DeliveryRequest struct {
 	// RequestID is echoed in the response; the edge mints one when empty.

@@ -28,7 +28,9 @@ type ExecuteResponse struct {
 
 // PrefetchResponse holds the content of a PrefetchRequest.
 type PrefetchResponse struct {
-	Views    []View                 `json:"views,omitempty"`
+	// Views is omitted when nil, and written when empty: the SDKs' on-device
+	// engine answers views asked for that none matched with "views": [].
+	Views    []View                 `json:"views,omitzero"`
 	PageLoad *PageLoadResponse      `json:"pageLoad,omitempty"`
 	Mboxes   []PrefetchMboxResponse `json:"mboxes,omitempty"`
 	Metrics  []Metric               `json:"metrics,omitempty"`

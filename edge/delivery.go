@@ -1,12 +1,9 @@
 package edge
 
 import (
-	"bytes"
 	crand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -18,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
-	"github.com/targetflow/targetflow/ondevice"
 )
 
 // serveDelivery answers POST /rest/v1/delivery.
@@ -44,6 +40,14 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, http.StatusBadRequest, "reading the request body: %v", err)
+		return
+	}
+
+	// The one decoder and validator of a request: the edge's verdict and
+	// message are the engine's, decide's and the client's. A bad body is
+	// answered after the control functions and the injected faults.
+	req, decodeErr := delivery.DecodeRequest(body)
+	if answer, handled := s.control(EndpointDelivery, r, body, req); handled && s.answerAs(w, r, answer) {
 		return
 	}
 
@@ -80,19 +84,8 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sessionID := query.Get("sessionId")
-	req, err := ondevice.DecodeRequest(body) // fast path, one pass
-	if err != nil {
-		// The edge's own decoding names what is wrong the way the real
-		// edge does, and accepts what the engine's stricter decoder leaves
-		// to validation.
-		req, err = decodeDeliveryRequest(body)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	if err := validateDeliveryRequest(req); err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	if decodeErr != nil {
+		writeError(w, http.StatusBadRequest, "%v", decodeErr)
 		return
 	}
 
@@ -287,7 +280,7 @@ func (s *Server) edgeHost(cluster int) string {
 // experience (from their response tokens, when the artifact gives them).
 func (s *Server) countOffers(resp *delivery.DeliveryResponse, globalMbox string) {
 	if globalMbox == "" {
-		globalMbox = ondevice.DefaultGlobalMbox
+		globalMbox = delivery.GlobalMbox
 	}
 	count := func(location string, options []delivery.Option) {
 		for _, o := range options {
@@ -347,10 +340,6 @@ func prefetchMboxes(p *delivery.PrefetchResponse) []delivery.MboxResponse {
 	return p.Mboxes
 }
 
-// decisioningMethodToken is the response token that says where a decision
-// was made; the edge's decisions are server-side ones.
-const decisioningMethodToken = "activity.decisioningMethod"
-
 // allocatedByOwnID reports whether the engine allocates the visitor by an
 // id the visitor brought (a marketingCloudVisitorId, a tntId or a
 // thirdPartyId, as every SDK does). Any other visitor (no id, or customer
@@ -409,106 +398,4 @@ func dropConnection(w http.ResponseWriter) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
-}
-
-// decodeDeliveryRequest reads a body that must hold exactly one JSON object.
-func decodeDeliveryRequest(body []byte) (*delivery.DeliveryRequest, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, errors.New("request body is empty: want a delivery request (JSON object)")
-	}
-	if !json.Valid(trimmed) {
-		var syntax *json.SyntaxError
-		var probe any
-		if err := json.Unmarshal(trimmed, &probe); errors.As(err, &syntax) {
-			return nil, fmt.Errorf("request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)
-		}
-		return nil, errors.New("request body is not valid JSON")
-	}
-	if trimmed[0] != '{' {
-		return nil, fmt.Errorf("request body is not a delivery request: a JSON %s, want an object", jsonKind(trimmed[0]))
-	}
-	var req delivery.DeliveryRequest
-	if err := json.Unmarshal(trimmed, &req); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return nil, fmt.Errorf("request body is not a delivery request: field %s: JSON %s where %s is expected",
-				typeErr.Field, typeErr.Value, typeErr.Type)
-		}
-		return nil, fmt.Errorf("request body is not a delivery request: %v", err)
-	}
-	return &req, nil
-}
-
-func jsonKind(first byte) string {
-	switch first {
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// validateDeliveryRequest checks what the Delivery API requires, naming the
-// first field at fault.
-func validateDeliveryRequest(req *delivery.DeliveryRequest) error {
-	if req.Context == nil {
-		return errors.New("context is required")
-	}
-	if req.Context.Channel == "" {
-		return errors.New("context.channel is required")
-	}
-	if !req.Context.Channel.Valid() {
-		return fmt.Errorf("context.channel %q is not one of %q, %q", req.Context.Channel, delivery.ChannelWeb, delivery.ChannelMobile)
-	}
-	if mp := req.Context.MobilePlatform; mp != nil {
-		if !mp.PlatformType.Valid() {
-			return fmt.Errorf("context.mobilePlatform.platformType %q is not one of %q, %q", mp.PlatformType, delivery.PlatformAndroid, delivery.PlatformIOS)
-		}
-		if !mp.DeviceType.Valid() {
-			return fmt.Errorf("context.mobilePlatform.deviceType %q is not one of %q, %q", mp.DeviceType, delivery.DevicePhone, delivery.DeviceTablet)
-		}
-	}
-	if req.Execute != nil {
-		if err := validateMboxes("execute.mboxes", req.Execute.Mboxes); err != nil {
-			return err
-		}
-	}
-	if req.Prefetch != nil {
-		if err := validateMboxes("prefetch.mboxes", req.Prefetch.Mboxes); err != nil {
-			return err
-		}
-	}
-	for i, n := range req.Notifications {
-		switch {
-		case n.ID == "":
-			return fmt.Errorf("notifications[%d].id is required", i)
-		case !n.Type.Valid():
-			return fmt.Errorf("notifications[%d].type %q is not one of %q, %q", i, n.Type, delivery.MetricDisplay, delivery.MetricClick)
-		case n.Mbox != nil && n.View != nil:
-			return fmt.Errorf("notifications[%d] has both mbox and view: they are mutually exclusive", i)
-		}
-	}
-	if id := req.ID; id != nil {
-		for i, c := range id.CustomerIDs {
-			if c.ID == "" || c.IntegrationCode == "" {
-				return fmt.Errorf("id.customerIds[%d] needs both id and integrationCode", i)
-			}
-		}
-	}
-	return nil
-}
-
-func validateMboxes(field string, mboxes []delivery.MboxRequest) error {
-	for i, m := range mboxes {
-		if strings.TrimSpace(m.Name) == "" {
-			return fmt.Errorf("%s[%d].name is required", field, i)
-		}
-	}
-	return nil
 }

@@ -27,7 +27,7 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 
 func newTestServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	s, err := New(opts...)
+	s, err := New(DemoArtifact(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

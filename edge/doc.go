@@ -6,7 +6,7 @@
 //
 // It is the offline backend of targetflow's demos, tests and benchmarks:
 //
-//	s, err := edge.New()                      // the bundled demo artifact
+//	s, err := edge.New(edge.DemoArtifact())   // or LoadArtifact's, or your own bytes
 //	addr, err := s.Start(ctx, "127.0.0.1:0")  // until ctx ends; s.Wait() after
 //	client, err := target.New(target.WithClient(demo.Client),
 //		target.WithOrganizationID(demo.OrganizationID),
@@ -46,6 +46,13 @@
 // uniform or log-normal jitter, and fractions answered 503 or 429 (with
 // Retry-After), dropped without an answer (TCP reset), or stalled. Every wait
 // ends early when the request's context does.
+//
+// Tests script single answers of the real edge with its control hook, as
+// kfake's ControlKey scripts a Kafka broker: Server.Control adds a function
+// that sees each delivery call (decoded) and artifact download first, and
+// may answer it with a status, a body, a delay or a reset, once or, with
+// KeepControl, for every request it matches; a function that handles
+// nothing observes.
 //
 // The remote-only mboxes of an artifact (remoteMboxes) keep their rules in
 // it: on-device clients see the marker and ask the edge, and the edge, which

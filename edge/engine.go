@@ -47,7 +47,7 @@ func newOnDeviceEngine(artifact []byte, settings engineSettings) (decisionEngine
 	if geo == nil {
 		geo = noGeoLookup
 	}
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(settings.client),
 		ondevice.WithArtifactPayload(artifact),
 		ondevice.WithArtifactFormat(ondevice.FormatJSON),
@@ -65,7 +65,7 @@ func newOnDeviceEngine(artifact []byte, settings engineSettings) (decisionEngine
 func (e onDeviceEngine) decide(ctx context.Context, req *delivery.DeliveryRequest, sessionID string) (*delivery.DeliveryResponse, error) {
 	decision, err := e.engine.Decide(ctx, req, ondevice.WithSessionID(sessionID))
 	if err != nil {
-		var bad *ondevice.RequestError
+		var bad *delivery.FieldError
 		if errors.As(err, &bad) {
 			return nil, &badRequestError{err: err}
 		}

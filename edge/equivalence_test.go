@@ -118,10 +118,10 @@ func decisionsJSON(t *testing.T, resp *delivery.DeliveryResponse) any {
 // artifact, and requires the same decisions.
 func checkEquivalence(t *testing.T, artifact []byte, client string, n int, seed uint64) {
 	t.Helper()
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(client), ondevice.WithArtifactPayload(artifact), ondevice.WithDecideAll(true),
 		ondevice.WithTelemetry(false), ondevice.WithGeoLookup(func(context.Context, string) (*delivery.Geo, error) { return nil, nil }))
-	s, edgeErr := edge.New(edge.WithArtifact(artifact), edge.WithClient(client))
+	s, edgeErr := edge.New(artifact, edge.WithClient(client))
 	if err != nil || edgeErr != nil {
 		// An artifact the engine refuses, the edge refuses too.
 		var refused *edge.ArtifactError

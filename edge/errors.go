@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/targetflow/targetflow/ondevice"
 )
 
 // errorBody is the shape of every error answer, as the real edge gives it:
@@ -38,16 +40,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_, _ = w.Write(body)
 }
 
-// ArtifactError says why an artifact was refused; the artifact that was
-// serving before keeps serving.
-type ArtifactError struct {
-	// Source names where the artifact came from (a path, a URL, "payload").
-	Source string
-	Err    error
-}
-
-func (e *ArtifactError) Error() string {
-	return fmt.Sprintf("edge: artifact from %s refused: %v", e.Source, e.Err)
-}
-
-func (e *ArtifactError) Unwrap() error { return e.Err }
+// ArtifactError says why an artifact was refused (Source names where it
+// came from); the artifact that was serving before keeps serving. It is
+// ondevice.ArtifactError: one type for the edge and the engine.
+type ArtifactError = ondevice.ArtifactError

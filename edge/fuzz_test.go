@@ -15,7 +15,7 @@ import (
 // it must never panic, never answer 500, and every error answer must be the
 // {"status":N,"message":"..."} shape with N the HTTP status.
 func FuzzHandler(f *testing.F) {
-	s, err := edge.New(edge.WithMaxBodyBytes(64 << 10))
+	s, err := edge.New(edge.DemoArtifact(), edge.WithMaxBodyBytes(64<<10))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/demo"
 )
 
 // startEdge serves s on loopback for the duration of the test.
@@ -30,9 +31,17 @@ func startEdge(t testing.TB, s *edge.Server) string {
 	return "http://" + addr
 }
 
+// newEdge makes an edge serving the demo artifact, with rules.bin for the
+// demo's organization id unless opts say otherwise.
 func newEdge(t testing.TB, opts ...edge.Option) *edge.Server {
 	t.Helper()
-	s, err := edge.New(opts...)
+	return newEdgeWith(t, edge.DemoArtifact(), append([]edge.Option{edge.WithOrganizationID(demo.OrganizationID)}, opts...)...)
+}
+
+// newEdgeWith makes an edge serving artifact.
+func newEdgeWith(t testing.TB, artifact []byte, opts ...edge.Option) *edge.Server {
+	t.Helper()
+	s, err := edge.New(artifact, opts...)
 	if err != nil {
 		t.Fatalf("edge.New: %v", err)
 	}

@@ -15,7 +15,7 @@ const maxArtifactBytes = 64 << 20
 
 // LoadArtifact reads an artifact (rules.json, or rules.bin) from a file path
 // or an http(s) URL. client may be nil (http.DefaultClient). It does not
-// check the content; SetArtifact and WithArtifact do.
+// check the content; New and SetArtifact do.
 func LoadArtifact(ctx context.Context, client *http.Client, source string) ([]byte, error) {
 	if !strings.HasPrefix(source, "http://") && !strings.HasPrefix(source, "https://") {
 		data, err := os.ReadFile(source)

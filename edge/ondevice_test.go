@@ -27,7 +27,7 @@ func TestOnDeviceEnginePollsTheEdge(t *testing.T) {
 			client := httpClient(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			engine, err := ondevice.New(ctx,
+			engine, err := ondevice.New(
 				ondevice.WithClient(demo.Client),
 				ondevice.WithOrganizationID(demo.OrganizationID),
 				ondevice.WithArtifactURL(base+"/"+demo.Client+"/production/rules/v1/rules."+string(format)),
@@ -40,6 +40,9 @@ func TestOnDeviceEnginePollsTheEdge(t *testing.T) {
 				t.Fatalf("ondevice.New against the edge: %v", err)
 			}
 			defer engine.Close()
+			if err := engine.WaitReady(ctx); err != nil {
+				t.Fatalf("the engine did not load the edge's artifact: %v", err)
+			}
 			if !bytes.Equal(engine.Artifact().Raw(), demo.Artifact()) {
 				t.Fatal("the engine did not load the edge's artifact")
 			}

@@ -1,8 +1,8 @@
 package edge
 
 import (
-	"fmt"
-	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,19 +10,23 @@ import (
 	"github.com/targetflow/targetflow/ondevice"
 )
 
-// Option configures a Server.
-type Option func(*config) error
+// Option configures a Server; pass options to New. Options are sealed:
+// only this package makes them.
+type Option interface {
+	apply(*config)
+}
 
+// option is the one Option implementation.
+type option func(*config)
+
+func (f option) apply(c *config) { f(c) }
+
+// config is what a Server is made with: what the options gave, checked once
+// by validate.
 type config struct {
-	artifact          []byte
-	artifactSource    string
-	artifactPath      string
-	artifactURL       string
-	httpClient        *http.Client
-	loadTimeout       time.Duration
 	client            string
+	clientSet         bool
 	organizationID    string
-	organizationSet   bool
 	environment       string
 	cluster           int
 	logger            *zap.Logger
@@ -37,6 +41,38 @@ type config struct {
 	geoLookup         ondevice.GeoLookupFunc
 	noClusterRouting  bool
 }
+
+// validate checks the whole configuration once; the first problem wins.
+func (c *config) validate() error {
+	switch {
+	case c.clientSet && c.client == "":
+		return &ConfigError{Field: "client", Reason: "must not be empty"}
+	case c.environment == "":
+		return &ConfigError{Field: "environment", Reason: "must not be empty"}
+	case c.cluster <= 0:
+		return &ConfigError{Field: "cluster", Value: strconv.Itoa(c.cluster), Reason: "must be positive"}
+	case c.maxBodyBytes <= 0:
+		return &ConfigError{Field: "maxBodyBytes", Value: strconv.FormatInt(c.maxBodyBytes, 10), Reason: "must be positive"}
+	case c.notificationLimit < 0:
+		return &ConfigError{Field: "notificationLimit", Value: strconv.Itoa(c.notificationLimit), Reason: "must not be negative"}
+	case c.shutdownTimeout <= 0:
+		return &ConfigError{Field: "shutdownTimeout", Value: c.shutdownTimeout.String(), Reason: "must be positive"}
+	}
+	if err := c.latency.validate(); err != nil {
+		return &ConfigError{Field: "latency", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
+	}
+	if err := c.faults.validate(); err != nil {
+		return &ConfigError{Field: "faults", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
+	}
+	if c.logger == nil {
+		c.logger = zap.NewNop()
+	}
+	return nil
+}
+
+// ConfigError is the error of a bad option: ondevice.ConfigError, the one
+// configuration error of the module.
+type ConfigError = ondevice.ConfigError
 
 // Defaults.
 const (
@@ -56,179 +92,72 @@ const (
 	DefaultEnvironment = "production"
 )
 
-// WithArtifact serves payload, a rules.json or a rules.bin (obfuscated, read
-// with the organization id). Without any artifact option the edge serves the
-// bundled demo artifact (internal/demo), for the demo's client and
-// organization id unless those are set.
-func WithArtifact(payload []byte) Option {
-	return func(c *config) error {
-		c.artifact, c.artifactSource = append([]byte(nil), payload...), "payload"
-		c.artifactPath, c.artifactURL = "", ""
-		return nil
-	}
-}
-
-// WithArtifactFile serves the artifact read from path when New runs.
-func WithArtifactFile(path string) Option {
-	return func(c *config) error {
-		if path == "" {
-			return fmt.Errorf("edge: artifact file path is empty")
-		}
-		c.artifact, c.artifactPath, c.artifactURL = nil, path, ""
-		return nil
-	}
-}
-
-// WithArtifactURL serves the artifact fetched from url when New runs, with
-// the client of WithArtifactHTTPClient and the timeout of
-// WithArtifactLoadTimeout.
-func WithArtifactURL(url string) Option {
-	return func(c *config) error {
-		if url == "" {
-			return fmt.Errorf("edge: artifact URL is empty")
-		}
-		c.artifact, c.artifactPath, c.artifactURL = nil, "", url
-		return nil
-	}
-}
-
-// WithArtifactHTTPClient sets the HTTP client WithArtifactURL fetches the
-// artifact with (default http.DefaultClient).
-func WithArtifactHTTPClient(client *http.Client) Option {
-	return func(c *config) error { c.httpClient = client; return nil }
-}
-
-// WithArtifactLoadTimeout bounds the fetch of WithArtifactURL (default 30s).
-func WithArtifactLoadTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("edge: artifact load timeout %v must be positive", d)
-		}
-		c.loadTimeout = d
-		return nil
-	}
-}
-
 // WithClient sets the client code the edge answers for (responses' "client"
 // and the rules paths); by default the artifact's meta.clientCode.
 func WithClient(code string) Option {
-	return func(c *config) error {
-		if code == "" {
-			return fmt.Errorf("edge: client code is empty")
-		}
-		c.client = code
-		return nil
-	}
+	return option(func(c *config) { c.client, c.clientSet = code, true })
 }
 
 // WithOrganizationID sets the organization id rules.bin is obfuscated for
 // (and an obfuscated artifact is read with). Without it rules.bin is not
 // served, except for the demo artifact, which has its own.
 func WithOrganizationID(id string) Option {
-	return func(c *config) error { c.organizationID, c.organizationSet = id, true; return nil }
+	return option(func(c *config) { c.organizationID = id })
 }
 
 // WithEnvironment sets the environment of the rules paths (default "production").
 func WithEnvironment(env string) Option {
-	return func(c *config) error {
-		if env == "" {
-			return fmt.Errorf("edge: environment is empty")
-		}
-		c.environment = env
-		return nil
-	}
+	return option(func(c *config) { c.environment = env })
 }
 
 // WithCluster sets the edge cluster number of minted tntIds and of edgeHost.
 func WithCluster(n int) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("edge: cluster %d must be positive", n)
-		}
-		c.cluster = n
-		return nil
-	}
+	return option(func(c *config) { c.cluster = n })
 }
 
-// WithLogger sets the logger (default zap.NewNop()).
+// WithLogger sets the logger (default zap.NewNop(); nil keeps the default).
 func WithLogger(l *zap.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			l = zap.NewNop()
-		}
-		c.logger = l
-		return nil
-	}
+	return option(func(c *config) { c.logger = l })
 }
 
 // WithLatency sets the delay model of the delivery endpoint.
 func WithLatency(l Latency) Option {
-	return func(c *config) error {
-		if err := l.validate(); err != nil {
-			return err
-		}
-		c.latency = l
-		return nil
-	}
+	return option(func(c *config) { c.latency = l })
 }
 
 // WithFaults sets the fault fractions of the delivery endpoint.
 func WithFaults(f Faults) Option {
-	return func(c *config) error {
-		if err := f.validate(); err != nil {
-			return err
-		}
-		c.faults = f
-		return nil
-	}
+	return option(func(c *config) { c.faults = f })
 }
 
 // WithSeed seeds latency and fault draws; without it a random seed is used
 // (Server.Seed tells which).
 func WithSeed(seed uint64) Option {
-	return func(c *config) error { c.seed, c.seedSet = seed, true; return nil }
+	return option(func(c *config) { c.seed, c.seedSet = seed, true })
 }
 
 // WithMaxBodyBytes bounds delivery request bodies (default 1 MiB).
 func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("edge: max body bytes %d must be positive", n)
-		}
-		c.maxBodyBytes = n
-		return nil
-	}
+	return option(func(c *config) { c.maxBodyBytes = n })
 }
 
 // WithNotificationLimit sets how many notifications are kept for GET
 // /notifications (default 100000; 0 keeps none, they are still counted).
 func WithNotificationLimit(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("edge: notification limit %d is negative", n)
-		}
-		c.notificationLimit = n
-		return nil
-	}
+	return option(func(c *config) { c.notificationLimit = n })
 }
 
 // WithShutdownTimeout sets how long a server started by Start waits for
 // in-flight requests once its context ends (default 10s).
 func WithShutdownTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("edge: shutdown timeout %v must be positive", d)
-		}
-		c.shutdownTimeout = d
-		return nil
-	}
+	return option(func(c *config) { c.shutdownTimeout = d })
 }
 
 // WithGeoLookup resolves the location of requests that carry only an IP
 // address (when the artifact targets by geo). By default the edge runs
 // offline and decides such requests without a location.
 func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
-	return func(c *config) error { c.geoLookup = lookup; return nil }
+	return option(func(c *config) { c.geoLookup = lookup })
 }
 
 // WithClusterRouting sets whether answers carry the edge cluster, as the
@@ -239,5 +168,5 @@ func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
 // so a client configured with this edge's address as its server domain keeps
 // calling it (the alternative is RoutingTransport).
 func WithClusterRouting(enabled bool) Option {
-	return func(c *config) error { c.noClusterRouting = !enabled; return nil }
+	return option(func(c *config) { c.noClusterRouting = !enabled })
 }

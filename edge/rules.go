@@ -102,6 +102,9 @@ func (s *Server) serveRules(w http.ResponseWriter, r *http.Request, endpoint str
 	if !allowOnly(w, r, http.MethodGet, http.MethodHead) {
 		return
 	}
+	if answer, handled := s.control(endpoint, r, nil, nil); handled && s.answerAs(w, r, answer) {
+		return
+	}
 	client, environment := r.PathValue("client"), r.PathValue("environment")
 	if client != s.client {
 		writeError(w, http.StatusNotFound, "no artifact for client %q: this edge serves client %q", client, s.client)

@@ -84,7 +84,7 @@ func TestRulesBinIsObfuscatedForTheOrganization(t *testing.T) {
 
 func TestRulesBinNeedsAnOrganization(t *testing.T) {
 	t.Parallel()
-	s := newEdge(t, edge.WithArtifact(demo.Artifact()))
+	s := newEdgeWith(t, demo.Artifact())
 	base := startEdge(t, s)
 	got := do(t, httpClient(t), http.MethodGet, base+"/"+demo.Client+"/production/rules/v1/rules.bin", "", nil)
 	if got.status != http.StatusNotFound || !strings.Contains(string(got.body), "organization id") {
@@ -167,42 +167,65 @@ func TestSetArtifactRefusesBrokenArtifacts(t *testing.T) {
 	}
 }
 
-func TestNewWithArtifactSources(t *testing.T) {
+// TestLoadedArtifactSources: an artifact read by LoadArtifact from a file
+// or a URL is the one New serves.
+func TestLoadedArtifactSources(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rules.json")
 	if err := os.WriteFile(path, demo.Artifact(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fromFile := newEdge(t, edge.WithArtifactFile(path))
+	fileData, err := edge.LoadArtifact(t.Context(), nil, path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	origin := startEdge(t, newEdge(t))
 	url := origin + "/" + demo.Client + "/production/rules/v1/rules.json"
-	fromURL := newEdge(t, edge.WithArtifactURL(url), edge.WithArtifactHTTPClient(httpClient(t)))
+	urlData, err := edge.LoadArtifact(t.Context(), httpClient(t), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, fromURL := newEdgeWith(t, fileData), newEdgeWith(t, urlData)
 	if fromFile.ArtifactETag() != fromURL.ArtifactETag() || fromFile.Client() != demo.Client {
 		t.Fatalf("file and URL sources differ: %s vs %s", fromFile.ArtifactETag(), fromURL.ArtifactETag())
 	}
+	for _, source := range []string{filepath.Join(dir, "absent.json"), origin + "/nothing/here/rules.json"} {
+		if _, err := edge.LoadArtifact(t.Context(), httpClient(t), source); err == nil {
+			t.Errorf("LoadArtifact(%s) succeeded; want an error", source)
+		}
+	}
+}
 
+func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	bad := []struct {
-		name string
-		opts []edge.Option
-		want string
+		name     string
+		artifact []byte
+		opts     []edge.Option
+		want     string
+		wantType any
 	}{
-		{"missing file", []edge.Option{edge.WithArtifactFile(filepath.Join(dir, "absent.json"))}, "absent.json"},
-		{"404 URL", []edge.Option{edge.WithArtifactURL(origin + "/nothing/here/rules.json"), edge.WithArtifactHTTPClient(httpClient(t))}, "HTTP 404"},
-		{"no client code", []edge.Option{edge.WithArtifact([]byte(`{"version":"1.0.0","rules":{}}`))}, "clientCode"},
-		{"bin without organization", []edge.Option{edge.WithArtifact(mustEncode(t)), edge.WithOrganizationID("")}, "no organization id"},
-		{"bad fault rates", []edge.Option{edge.WithFaults(edge.Faults{ErrorRate: 0.7, ThrottleRate: 0.7})}, "add up to 1.4"},
-		{"negative rate", []edge.Option{edge.WithFaults(edge.Faults{ResetRate: -0.1})}, "reset rate -0.1"},
-		{"stall without duration", []edge.Option{edge.WithFaults(edge.Faults{StallRate: 0.1})}, "needs a stall duration"},
-		{"bad jitter distribution", []edge.Option{edge.WithLatency(edge.Latency{Jitter: 1, Distribution: "pareto"})}, `"pareto"`},
-		{"negative latency", []edge.Option{edge.WithLatency(edge.Latency{Fixed: -1})}, "negative"},
-		{"zero cluster", []edge.Option{edge.WithCluster(0)}, "cluster 0"},
+		{"no artifact", nil, nil, "no artifact", new(*edge.ArtifactError)},
+		{"no client code", []byte(`{"version":"1.0.0","rules":{}}`), nil, "clientCode", new(*edge.ArtifactError)},
+		{"bin without organization", mustEncode(t), nil, "no organization id", new(*edge.ArtifactError)},
+		{"bad fault rates", demo.Artifact(), []edge.Option{edge.WithFaults(edge.Faults{ErrorRate: 0.7, ThrottleRate: 0.7})}, "add up to 1.4", new(*edge.ConfigError)},
+		{"negative rate", demo.Artifact(), []edge.Option{edge.WithFaults(edge.Faults{ResetRate: -0.1})}, "reset rate -0.1", new(*edge.ConfigError)},
+		{"stall without duration", demo.Artifact(), []edge.Option{edge.WithFaults(edge.Faults{StallRate: 0.1})}, "needs a stall duration", new(*edge.ConfigError)},
+		{"bad jitter distribution", demo.Artifact(), []edge.Option{edge.WithLatency(edge.Latency{Jitter: 1, Distribution: "pareto"})}, `"pareto"`, new(*edge.ConfigError)},
+		{"negative latency", demo.Artifact(), []edge.Option{edge.WithLatency(edge.Latency{Fixed: -1})}, "negative", new(*edge.ConfigError)},
+		{"zero cluster", demo.Artifact(), []edge.Option{edge.WithCluster(0)}, `cluster "0"`, new(*edge.ConfigError)},
+		{"empty client", demo.Artifact(), []edge.Option{edge.WithClient("")}, "client", new(*edge.ConfigError)},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := edge.New(tc.opts...)
+			t.Parallel()
+			_, err := edge.New(tc.artifact, tc.opts...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New error %v, want one containing %q", err, tc.want)
+			}
+			if !errors.As(err, tc.wantType) {
+				t.Errorf("New error %v (%T), want a %T", err, err, tc.wantType)
 			}
 		})
 	}

@@ -16,7 +16,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/obfuscation"
 	"github.com/targetflow/targetflow/ondevice"
 )
@@ -46,6 +45,8 @@ type Server struct {
 	tntIDSuffix     string
 	jsonContentType []string
 
+	controls controls // the control functions of tests (control.go)
+
 	state    atomic.Pointer[artifactState]
 	setMu    sync.Mutex // serializes SetArtifact
 	injector *injector
@@ -58,9 +59,12 @@ type Server struct {
 	errs    []error
 }
 
-// New builds an edge. Without an artifact option it serves the bundled demo
-// artifact. It fails when an option is invalid or the artifact is refused.
-func New(opts ...Option) (*Server, error) {
+// New builds an edge serving artifact, a rules.json or a rules.bin (read
+// with WithOrganizationID's id); LoadArtifact reads one from a file or a
+// URL, and DemoArtifact is the bundled demo site's. New does no I/O: it
+// fails with a *ConfigError for a bad option and an *ArtifactError for a
+// refused artifact.
+func New(artifact []byte, opts ...Option) (*Server, error) {
 	cfg := config{
 		cluster:           DefaultCluster,
 		environment:       DefaultEnvironment,
@@ -68,35 +72,17 @@ func New(opts ...Option) (*Server, error) {
 		maxBodyBytes:      DefaultMaxBodyBytes,
 		notificationLimit: DefaultNotificationLimit,
 		shutdownTimeout:   DefaultShutdownTimeout,
-		loadTimeout:       30 * time.Second,
 		newEngine:         newOnDeviceEngine,
 	}
 	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, err
-		}
+		opt.apply(&cfg)
 	}
-	artifact, source := cfg.artifact, cfg.artifactSource
-	switch {
-	case cfg.artifactPath != "":
-		data, err := LoadArtifact(context.Background(), nil, cfg.artifactPath)
-		if err != nil {
-			return nil, err
-		}
-		artifact, source = data, cfg.artifactPath
-	case cfg.artifactURL != "":
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.loadTimeout)
-		data, err := LoadArtifact(ctx, cfg.httpClient, cfg.artifactURL)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		artifact, source = data, cfg.artifactURL
-	case artifact == nil:
-		artifact, source = demo.Artifact(), "the bundled demo"
-		if !cfg.organizationSet {
-			cfg.organizationID = demo.OrganizationID
-		}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	source := "New"
+	if len(artifact) == 0 {
+		return nil, &ArtifactError{Source: source, Err: errors.New("no artifact: give New a rules.json or rules.bin (LoadArtifact reads one, DemoArtifact is the demo's)")}
 	}
 	if !cfg.seedSet {
 		var b [8]byte

@@ -19,7 +19,7 @@ func (brokenListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.I
 // its context never ends (targetflow edge then exits).
 func TestWaitReturnsWhenServingFails(t *testing.T) {
 	t.Parallel()
-	s, err := New()
+	s, err := New(DemoArtifact())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/jsonlogic"
 )
 
 // SupportedArtifactMajorVersion is the artifact format major version this
 // engine reads.
 const SupportedArtifactMajorVersion = 1
-
-// DefaultGlobalMbox is the pageLoad mbox when the artifact names none.
-const DefaultGlobalMbox = "target-global-mbox"
 
 // Artifact is an on-device decisioning rules artifact (rules.json), parsed
 // and with every rule prepared for evaluation. An Artifact is immutable and
@@ -77,8 +75,12 @@ func (a *Artifact) MboxNames() []string { return sortedKeys(a.mboxRules) }
 // artifact order.
 func (a *Artifact) ViewNames() []string { return append([]string(nil), a.viewOrder...) }
 
-// ArtifactError says why an artifact could not be used.
+// ArtifactError says why an artifact could not be used. It is the one
+// artifact error of targetflow: edge.ArtifactError is this type.
 type ArtifactError struct {
+	// Source says where the artifact came from (a path, a URL, "payload"),
+	// when the one refusing it knows.
+	Source string
 	// Field is the part of the artifact at fault ("version", "rules" ...),
 	// or empty for the document as a whole.
 	Field string
@@ -88,13 +90,22 @@ type ArtifactError struct {
 }
 
 func (e *ArtifactError) Error() string {
-	switch {
-	case e.Field == "":
-		return fmt.Sprintf("ondevice: invalid artifact: %v", e.Err)
-	case e.Value == "":
-		return fmt.Sprintf("ondevice: invalid artifact: %s: %v", e.Field, e.Err)
+	var b strings.Builder
+	b.WriteString("ondevice: invalid artifact")
+	if e.Source != "" {
+		b.WriteString(" from " + e.Source)
 	}
-	return fmt.Sprintf("ondevice: invalid artifact: %s %s: %v", e.Field, e.Value, e.Err)
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+		if e.Value != "" {
+			b.WriteString(" " + e.Value)
+		}
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
 }
 
 func (e *ArtifactError) Unwrap() error { return e.Err }
@@ -191,7 +202,7 @@ type preparedRule struct {
 	meta           map[string]any
 	audienceIDs    []any
 	conditionJSON  any
-	cond           predicate
+	cond           jsonlogic.Predicate
 	name           string
 	options        []delivery.Option
 	metrics        []delivery.Metric
@@ -263,7 +274,7 @@ func ParseArtifact(data []byte, logger *zap.Logger) (*Artifact, error) {
 		tokenSet:            setOf(doc.ResponseTokens),
 	}
 	if a.GlobalMbox == "" {
-		a.GlobalMbox = DefaultGlobalMbox
+		a.GlobalMbox = delivery.GlobalMbox
 	}
 	if a.Meta == nil {
 		a.Meta = map[string]any{}
@@ -328,7 +339,7 @@ func prepareRule(raw json.RawMessage) (*preparedRule, error) {
 	if err := dec.Decode(&rule.conditionJSON); err != nil {
 		return rule, fmt.Errorf("malformed condition: %v", err)
 	}
-	cond, err := compilePredicate(rule.conditionJSON)
+	cond, err := jsonlogic.Compile(rule.conditionJSON, ruleVar)
 	if err != nil {
 		return rule, err
 	}
@@ -369,11 +380,11 @@ func jsString(v any) string {
 	case string:
 		return x
 	case float64:
-		return formatJSNumber(x)
+		return jsonlogic.FormatNumber(x)
 	case bool:
 		return strconv.FormatBool(x)
 	}
-	return valueOf(v).toJSString()
+	return jsonlogic.ValueOf(v).String()
 }
 
 func activityIDString(id int64) string { return strconv.FormatInt(id, 10) }

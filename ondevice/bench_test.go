@@ -40,7 +40,7 @@ func benchRequest(mboxes []string) *delivery.DeliveryRequest {
 
 func benchEngine(b *testing.B, artifact []byte, client string) *Engine {
 	b.Helper()
-	e, err := New(context.Background(), WithClient(client), WithArtifactPayload(artifact),
+	e, err := New(WithClient(client), WithArtifactPayload(artifact),
 		WithClock(fixedClock{time.Date(2026, 3, 25, 1, 5, 0, 0, time.UTC)}))
 	if err != nil {
 		b.Fatal(err)

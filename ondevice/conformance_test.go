@@ -159,11 +159,14 @@ func runConformanceCase(t *testing.T, root string, suite *conformanceSuite, raw 
 	if conf.TelemetryEnabled != nil {
 		opts = append(opts, WithTelemetry(*conf.TelemetryEnabled))
 	}
-	engine, err := New(context.Background(), opts...)
+	engine, err := New(opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	defer engine.Close()
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
 	if !bytes.Equal(engine.Artifact().Raw(), artifact) {
 		t.Errorf("raw artifact differs from the one served")
 	}

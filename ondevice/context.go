@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/jsonlogic"
 )
 
 // urlField indexes the attributes of a page or referring URL.
@@ -123,36 +124,37 @@ func (ds *detailScope) flatParams() bool {
 	return ds.flat
 }
 
-// mboxValue reads mbox.<rest> as json-logic would from the mbox context.
-func (ds *detailScope) mboxValue(rest []string) (value, bool) {
+// mboxValue reads mbox.<rest> as json-logic would from the mbox context
+// (undefined when absent).
+func (ds *detailScope) mboxValue(rest []string) jsonlogic.Value {
 	if len(rest) == 1 && ds.flatParams() {
 		name := rest[0]
 		if v, ok := ds.params[name]; ok {
 			if base, isTwin := strings.CutSuffix(name, "_lc"); isTwin {
 				if orig, ok := ds.params[base]; ok {
-					return stringValue(strings.ToLower(orig)), true
+					return jsonlogic.String(strings.ToLower(orig))
 				}
 			}
-			return stringValue(v), true
+			return jsonlogic.String(v)
 		}
 		if base, isTwin := strings.CutSuffix(name, "_lc"); isTwin {
 			if orig, ok := ds.params[base]; ok {
-				return stringValue(strings.ToLower(orig)), true
+				return jsonlogic.String(strings.ToLower(orig))
 			}
 		}
-		return undefinedValue, false
+		return jsonlogic.Value{}
 	}
 	var cur any = ds.mboxContext()
 	for _, p := range rest {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return undefinedValue, false
+			return jsonlogic.Value{}
 		}
 		if cur, ok = m[p]; !ok {
-			return undefinedValue, false
+			return jsonlogic.Value{}
 		}
 	}
-	return valueOf(cur), true
+	return jsonlogic.ValueOf(cur)
 }
 
 func (ds *detailScope) pageContext() *urlContext {
@@ -186,7 +188,7 @@ func (ds *detailScope) mboxContext() map[string]any {
 type ruleScope struct {
 	ds         *detailScope
 	allocation float64
-	data       *value // generic form, built on first use
+	data       *jsonlogic.Value // generic form, built on first use
 }
 
 // newRequestContext builds the request-level rule context.
@@ -401,36 +403,94 @@ func addLowerCaseTwins(m map[string]any) {
 	}
 }
 
-// directResolver returns, for the paths Target's rules use most, a reader
-// that yields the value or null (json-logic's "not found" without a
-// default) in one call; nil for other paths.
-func directResolver(path string) condition {
-	switch path {
-	case "allocation":
-		return func(s *ruleScope) value { return numberValue(s.allocation) }
-	case "current_timestamp":
-		return func(s *ruleScope) value { return numberValue(s.ds.rc.timestamp) }
-	case "current_time":
-		return func(s *ruleScope) value { return stringValue(s.ds.rc.timeHHMM) }
-	case "current_day":
-		return func(s *ruleScope) value { return numberValue(float64(s.ds.rc.day)) }
-	case "user.browserType":
-		return func(s *ruleScope) value { return stringValue(s.ds.rc.userContext().browserType) }
-	}
-	if head, field, ok := strings.Cut(path, "."); ok && (head == "page" || head == "referring") {
-		f, lower, known := urlFieldByName(field)
-		if !known {
-			return nil
+// ruleVar is the jsonlogic.Vars of rule conditions: it compiles the var
+// paths Target's rules use into direct reads of the rule scope; nil for
+// other paths, which jsonlogic looks up in (*ruleScope).Root.
+func ruleVar(path string) (read func(jsonlogic.Data) jsonlogic.Value, alwaysPresent bool) {
+	absent := func(jsonlogic.Data) jsonlogic.Value { return jsonlogic.Value{} }
+	parts := strings.Split(path, ".")
+	head := parts[0]
+	switch {
+	case len(parts) == 1 && head == "allocation":
+		return func(d jsonlogic.Data) jsonlogic.Value { return jsonlogic.Number(d.(*ruleScope).allocation) }, true
+	case len(parts) == 1 && head == "current_timestamp":
+		return func(d jsonlogic.Data) jsonlogic.Value { return jsonlogic.Number(d.(*ruleScope).ds.rc.timestamp) }, true
+	case len(parts) == 1 && head == "current_time":
+		return func(d jsonlogic.Data) jsonlogic.Value { return jsonlogic.String(d.(*ruleScope).ds.rc.timeHHMM) }, true
+	case len(parts) == 1 && head == "current_day":
+		return func(d jsonlogic.Data) jsonlogic.Value {
+			return jsonlogic.Number(float64(d.(*ruleScope).ds.rc.day))
+		}, true
+	case len(parts) == 2 && (head == "page" || head == "referring"):
+		field, lower, ok := urlFieldByName(parts[1])
+		if !ok {
+			return absent, false
 		}
 		isPage := head == "page"
-		return func(s *ruleScope) value { return s.urlFieldValue(isPage, f, lower) }
+		return func(d jsonlogic.Data) jsonlogic.Value { return d.(*ruleScope).urlFieldValue(isPage, field, lower) }, true
+	case len(parts) == 2 && head == "user":
+		switch parts[1] {
+		case "browserType":
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				return jsonlogic.String(d.(*ruleScope).ds.rc.userContext().browserType)
+			}, true
+		case "platform":
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				return jsonlogic.String(d.(*ruleScope).ds.rc.userContext().platform)
+			}, true
+		case "locale":
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				return jsonlogic.String(d.(*ruleScope).ds.rc.userContext().locale)
+			}, true
+		case "browserVersion":
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				return jsonlogic.Number(float64(d.(*ruleScope).ds.rc.userContext().browserVersion))
+			}, true
+		}
+		return absent, false
+	case len(parts) == 2 && head == "geo":
+		switch parts[1] {
+		case "country", "region", "city":
+			name := parts[1]
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				g := &d.(*ruleScope).ds.rc.geo
+				v := g.city
+				switch name {
+				case "country":
+					v = g.country
+				case "region":
+					v = g.region
+				}
+				if v == "" {
+					return jsonlogic.Value{}
+				}
+				return jsonlogic.String(v)
+			}, false
+		case "latitude", "longitude":
+			isLat := parts[1] == "latitude"
+			return func(d jsonlogic.Data) jsonlogic.Value {
+				g := &d.(*ruleScope).ds.rc.geo
+				p := g.longitude
+				if isLat {
+					p = g.latitude
+				}
+				if p == nil {
+					return jsonlogic.Value{}
+				}
+				return jsonlogic.Number(*p)
+			}, false
+		}
+		return absent, false
+	case len(parts) >= 2 && head == "mbox":
+		rest := parts[1:]
+		return func(d jsonlogic.Data) jsonlogic.Value { return d.(*ruleScope).ds.mboxValue(rest) }, false
 	}
-	return nil
+	return nil, false
 }
 
 // urlFieldValue reads a field of the page URL (or of the referring URL),
 // lower-cased when lower: page.domain, referring.path_lc ...
-func (s *ruleScope) urlFieldValue(page bool, field urlField, lower bool) value {
+func (s *ruleScope) urlFieldValue(page bool, field urlField, lower bool) jsonlogic.Value {
 	var c *urlContext // parsed on first use: read only the one asked for
 	if page {
 		c = s.ds.pageContext()
@@ -438,81 +498,9 @@ func (s *ruleScope) urlFieldValue(page bool, field urlField, lower bool) value {
 		c = s.ds.referringContext()
 	}
 	if lower {
-		return stringValue(c.lower[field])
+		return jsonlogic.String(c.lower[field])
 	}
-	return stringValue(c.values[field])
-}
-
-// resolverFor compiles a dotted var path into a reader of the rule scope.
-// found is false when json-logic would not find the path.
-func resolverFor(path string) func(*ruleScope) (value, bool) {
-	parts := strings.Split(path, ".")
-	head := parts[0]
-	switch {
-	case len(parts) == 1 && head == "allocation":
-		return func(s *ruleScope) (value, bool) { return numberValue(s.allocation), true }
-	case len(parts) == 1 && head == "current_timestamp":
-		return func(s *ruleScope) (value, bool) { return numberValue(s.ds.rc.timestamp), true }
-	case len(parts) == 1 && head == "current_time":
-		return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.timeHHMM), true }
-	case len(parts) == 1 && head == "current_day":
-		return func(s *ruleScope) (value, bool) { return numberValue(float64(s.ds.rc.day)), true }
-	case len(parts) == 2 && (head == "page" || head == "referring"):
-		field, lower, ok := urlFieldByName(parts[1])
-		if !ok {
-			return func(*ruleScope) (value, bool) { return undefinedValue, false }
-		}
-		isPage := head == "page"
-		return func(s *ruleScope) (value, bool) { return s.urlFieldValue(isPage, field, lower), true }
-	case len(parts) == 2 && head == "user":
-		switch parts[1] {
-		case "browserType":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().browserType), true }
-		case "platform":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().platform), true }
-		case "locale":
-			return func(s *ruleScope) (value, bool) { return stringValue(s.ds.rc.userContext().locale), true }
-		case "browserVersion":
-			return func(s *ruleScope) (value, bool) {
-				return numberValue(float64(s.ds.rc.userContext().browserVersion)), true
-			}
-		}
-		return func(*ruleScope) (value, bool) { return undefinedValue, false }
-	case len(parts) == 2 && head == "geo":
-		switch parts[1] {
-		case "country", "region", "city":
-			name := parts[1]
-			return func(s *ruleScope) (value, bool) {
-				var v string
-				switch name {
-				case "country":
-					v = s.ds.rc.geo.country
-				case "region":
-					v = s.ds.rc.geo.region
-				default:
-					v = s.ds.rc.geo.city
-				}
-				return stringValue(v), v != ""
-			}
-		case "latitude", "longitude":
-			isLat := parts[1] == "latitude"
-			return func(s *ruleScope) (value, bool) {
-				p := s.ds.rc.geo.longitude
-				if isLat {
-					p = s.ds.rc.geo.latitude
-				}
-				if p == nil {
-					return undefinedValue, false
-				}
-				return numberValue(*p), true
-			}
-		}
-		return func(*ruleScope) (value, bool) { return undefinedValue, false }
-	case len(parts) >= 2 && head == "mbox":
-		rest := parts[1:]
-		return func(s *ruleScope) (value, bool) { return s.ds.mboxValue(rest) }
-	}
-	return func(s *ruleScope) (value, bool) { return lookupPath(s.asData(), path) }
+	return jsonlogic.String(c.values[field])
 }
 
 func urlFieldByName(name string) (field urlField, lower, ok bool) {
@@ -525,11 +513,12 @@ func urlFieldByName(name string) (field urlField, lower, ok bool) {
 	return 0, false, false
 }
 
-// asData returns the whole rule context as generic data (for var paths the
-// compiler does not know, and for traces).
-func (s *ruleScope) asData() value {
+// Root returns the whole rule context as generic data, for the var paths
+// ruleVar does not resolve: it makes a *ruleScope the jsonlogic.Data of
+// rule conditions.
+func (s *ruleScope) Root() jsonlogic.Value {
 	if s.data == nil {
-		v := value{k: kindObject, obj: s.toMap()}
+		v := jsonlogic.ValueOf(s.toMap())
 		s.data = &v
 	}
 	return *s.data

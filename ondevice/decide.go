@@ -55,8 +55,12 @@ type Decision struct {
 	RemoteNeeded bool
 }
 
-// DecideOption adjusts one Decide call.
-type DecideOption func(*decideSettings)
+// DecideOption adjusts one Decide call. It is sealed (only this package
+// makes them) and, unlike the engine's options, a small value: a call's
+// options cost no allocation.
+type DecideOption struct {
+	apply func(*decideSettings)
+}
 
 type decideSettings struct {
 	sessionID    string
@@ -65,25 +69,30 @@ type decideSettings struct {
 }
 
 // WithSessionID sets the session id shown in traces.
-func WithSessionID(id string) DecideOption { return func(s *decideSettings) { s.sessionID = id } }
+func WithSessionID(id string) DecideOption {
+	return DecideOption{func(s *decideSettings) { s.sessionID = id }}
+}
 
 // WithLocationHint sets the edge location hint (as "28") used when a
 // visitor id is minted: the new tntId ends with ".28_0".
 func WithLocationHint(hint string) DecideOption {
-	return func(s *decideSettings) { s.locationHint = hint }
+	return DecideOption{func(s *decideSettings) { s.locationHint = hint }}
 }
 
 // WithParsingTime records how long decoding the request took, in
 // milliseconds, in the decision's telemetry entry.
-func WithParsingTime(ms float64) DecideOption { return func(s *decideSettings) { s.parsing = ms } }
+func WithParsingTime(ms float64) DecideOption {
+	return DecideOption{func(s *decideSettings) { s.parsing = ms }}
+}
 
 // Decide decides req with the current artifact. It never modifies req. It
-// fails only when no artifact is available or req is nil; a rule that cannot
-// be evaluated is skipped.
+// fails only when no artifact is available (ErrNotReady) or req is not a
+// valid request (the *delivery.FieldError of delivery.ValidateRequest, the
+// edge's verdict); a rule that cannot be evaluated is skipped.
 func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts ...DecideOption) (*Decision, error) {
 	started := time.Now()
-	if req == nil {
-		return nil, &RequestError{Field: "request", Reason: "is nil"}
+	if err := delivery.ValidateRequest(req); err != nil {
+		return nil, err
 	}
 	art := e.current.Load()
 	if art == nil {
@@ -91,7 +100,9 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	}
 	var settings decideSettings
 	for _, o := range opts {
-		o(&settings)
+		if o.apply != nil {
+			o.apply(&settings)
+		}
 	}
 	now := e.clock.Now()
 	valid := e.validRequest(ctx, req, art, settings.locationHint)

@@ -184,6 +184,11 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 		for i := range p.Mboxes {
 			out.Mboxes = d.appendMboxResponses(out.Mboxes, modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)
 		}
+		if len(p.Views) > 0 {
+			// Views asked for and none matched answer "views": [], as the
+			// SDKs' engine does.
+			out.Views = []delivery.View{}
+		}
 		for i := range p.Views {
 			out.Views = append(out.Views, d.viewResponses(viewDetail(&p.Views[i]), tracer)...)
 		}

@@ -10,8 +10,16 @@
 // are compiled into Go closures. Downloads are polled (default and minimum
 // every 5 minutes, 0 disables) with ETag/If-None-Match, retried with
 // backoff, and a failed or invalid download never replaces the artifact in
-// use. Events report clientReady, artifactDownloadSucceeded,
-// artifactDownloadFailed and geoLocationUpdated.
+// use. New returns at once: a payload is read before it returns, a file or
+// a download is loaded in the background, and until an artifact is loaded
+// Decide fails with ErrNotReady; WaitReady(ctx) waits for it. Events report
+// clientReady, artifactDownloadSucceeded, artifactDownloadFailed and
+// geoLocationUpdated.
+//
+// Options are sealed and grouped by what they apply to: every Option
+// applies to an Engine; ArtifactOption (the artifact, its polling, the geo
+// lookup) applies to an engine whoever makes it, so target.Client takes
+// those too (target.WithOnDevice).
 //
 // Decide answers one request: mboxes (execute and prefetch), views (by name
 // or all), pageLoad (the global mbox), property tokens, response tokens,
@@ -21,9 +29,10 @@
 // views that only the edge can decide (hybrid decisioning). WithDecideAll
 // ignores the artifact's remote markers, for edges that answer from it.
 //
-// For JSON callers, DecodeRequest decodes and validates a request (errors
-// name the field, as execute.mboxes[0].index) and delivery.AppendResponseJSON writes
-// a response byte for byte as encoding/json does, several times faster.
+// Decide validates a request with delivery.ValidateRequest (the edge's
+// verdict, a *delivery.FieldError); JSON callers decode with
+// delivery.DecodeRequest, and delivery.AppendResponseJSON writes a
+// response byte for byte as encoding/json does, several times faster.
 // Decisions share read-only data (offer content, response tokens) with the
 // artifact.
 //

@@ -61,11 +61,11 @@ func TestAppendResponseJSONMatchesEncodingJSON(t *testing.T) {
 			if len(tc.Artifact) > 0 {
 				artifactRaw = tc.Artifact
 			}
-			e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(loadSuiteArtifact(t, root, artifactRaw)), WithGeoLookup(noGeo))
+			e, err := New(WithClient("c"), WithArtifactPayload(loadSuiteArtifact(t, root, artifactRaw)), WithGeoLookup(noGeo))
 			if err != nil {
 				t.Fatal(err)
 			}
-			req, err := DecodeRequest(tc.Input.Request)
+			req, err := delivery.DecodeRequest(tc.Input.Request)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -77,7 +77,7 @@ func TestAppendResponseJSONMatchesEncodingJSON(t *testing.T) {
 			checkSameEncoding(t, name, d.Response)
 		}
 	}
-	e, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()))
+	e, err := New(WithClient(demo.Client), WithArtifactPayload(demo.Artifact()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func FuzzAppendResponseJSON(f *testing.F) {
 }
 
 func BenchmarkAppendResponseJSON(b *testing.B) {
-	e, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()))
+	e, err := New(WithClient(demo.Client), WithArtifactPayload(demo.Artifact()))
 	if err != nil {
 		b.Fatal(err)
 	}

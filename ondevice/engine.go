@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sourcegraph/conc"
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -36,34 +36,39 @@ const (
 
 // Errors callers branch on.
 var (
-	// ErrNotReady: no artifact has been loaded.
-	ErrNotReady = errors.New("ondevice: the decisioning artifact is not available")
-	// ErrClosed: the engine was closed (Refresh after Close).
+	// ErrNotReady: no artifact has been loaded yet. target.ErrNotReady is
+	// this error. The message is the SDKs' own.
+	ErrNotReady = errors.New("ondevice: unable to fulfill request; decisioning engine not ready")
+	// ErrClosed: the engine was closed (Refresh after Close, or Close before
+	// the first artifact arrived).
 	ErrClosed = errors.New("ondevice: engine closed")
 )
 
-// ConfigError names an option that is missing or wrong.
+// ConfigError names a setting that is missing or wrong. It is the one
+// configuration error of targetflow: ondevice.New, target.New (whose
+// target.ConfigError is this type) and edge.New return it.
 type ConfigError struct {
-	Option string
+	// Field is the setting at fault, as "client" or "pollingInterval".
+	Field string
+	// Value is the offending value, rendered for the message ("" when
+	// missing).
+	Value string
+	// Reason says what is wrong with it.
 	Reason string
+	// Err is the cause, when there is one (an *ArtifactError for a refused
+	// artifact payload, for instance).
+	Err error
 }
 
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("ondevice: option %s: %s", e.Option, e.Reason)
-}
-
-// RequestError says why a request cannot be decided.
-type RequestError struct {
-	Field  string
-	Reason string
-}
-
-func (e *RequestError) Error() string {
-	if e.Field == "" || e.Field == "request" {
-		return "ondevice: invalid request: " + e.Reason
+	if e.Value == "" {
+		return fmt.Sprintf("targetflow: invalid config: %s: %s", e.Field, e.Reason)
 	}
-	return fmt.Sprintf("ondevice: invalid request: %s %s", e.Field, e.Reason)
+	return fmt.Sprintf("targetflow: invalid config: %s %q: %s", e.Field, e.Value, e.Reason)
 }
+
+// Unwrap returns the cause, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Clock tells the time and waits; tests inject one so that nothing sleeps.
 type Clock interface {
@@ -98,27 +103,7 @@ const (
 // artifact fresh by polling, and reports what happened through Events.
 // It is safe for concurrent use. Close stops polling.
 type Engine struct {
-	client           string
-	organizationID   string
-	environment      string
-	propertyToken    string
-	payload          []byte
-	filePath         string
-	location         string
-	format           ArtifactFormat
-	pollingInterval  time.Duration
-	pollingSet       bool
-	maxWaitReady     time.Duration
-	attempts         int
-	backoff          time.Duration
-	httpClient       *http.Client
-	clock            Clock
-	logger           *zap.Logger
-	events           Events
-	geoLookup        GeoLookupFunc
-	geoURL           string
-	telemetryEnabled bool
-	decideAll        bool
+	config // as New made it; never changed
 
 	current atomic.Pointer[Artifact]
 
@@ -130,175 +115,116 @@ type Engine struct {
 	retrievals     int
 	lastRetrieved  time.Time
 	pendingEntries []delivery.TelemetryEntry
+	firstErr       error // why the first load gave up (wraps ErrNotReady)
+
+	// ready is closed when the first artifact is installed, settled when
+	// the first load has ended, either way.
+	ready, settled chan struct{}
+	readyOnce      sync.Once
+	settleOnce     sync.Once
 
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      context.CancelFunc
-	done      chan struct{}
+	loader    conc.WaitGroup // the loading and polling goroutine
 }
 
-// Option configures an Engine.
-type Option func(*Engine)
-
-// WithClient sets the Target client code (required).
-func WithClient(code string) Option { return func(e *Engine) { e.client = code } }
-
-// WithOrganizationID sets the Experience Cloud organization id; it is the key
-// of obfuscated (rules.bin) artifacts.
-func WithOrganizationID(id string) Option { return func(e *Engine) { e.organizationID = id } }
-
-// WithEnvironment sets the Target environment of the CDN artifact
-// (default "production").
-func WithEnvironment(env string) Option { return func(e *Engine) { e.environment = env } }
-
-// WithPropertyToken makes the CDN location the artifact of one property.
-func WithPropertyToken(token string) Option { return func(e *Engine) { e.propertyToken = token } }
-
-// WithArtifactPayload decides from this artifact (rules.json, or an
-// obfuscated rules.bin) instead of downloading one. There is no polling.
-func WithArtifactPayload(data []byte) Option { return func(e *Engine) { e.payload = data } }
-
-// WithArtifactFile reads the artifact (rules.json or rules.bin) from a file
-// once. There is no polling.
-func WithArtifactFile(path string) Option { return func(e *Engine) { e.filePath = path } }
-
-// WithArtifactURL downloads the artifact from url instead of the CDN
-// location https://assets.adobetarget.com/{client}/{environment}/rules/v1/rules.json.
-func WithArtifactURL(url string) Option { return func(e *Engine) { e.location = url } }
-
-// WithArtifactFormat sets the artifact encoding (default FormatAuto).
-func WithArtifactFormat(f ArtifactFormat) Option { return func(e *Engine) { e.format = f } }
-
-// WithPollingInterval sets how often a downloaded artifact is refreshed:
-// 0 disables polling, other values below MinimumPollingInterval are raised
-// to it. The default is DefaultPollingInterval.
-func WithPollingInterval(d time.Duration) Option {
-	return func(e *Engine) { e.pollingInterval, e.pollingSet = d, true }
-}
-
-// WithMaximumWaitReady bounds how long New waits for the first artifact
-// (0, the default, waits as long as ctx allows and the attempts last).
-func WithMaximumWaitReady(d time.Duration) Option { return func(e *Engine) { e.maxWaitReady = d } }
-
-// WithRetry sets how many times a download is attempted and the backoff
-// before the second attempt (it doubles up to MaxRetryBackoff).
-func WithRetry(attempts int, backoff time.Duration) Option {
-	return func(e *Engine) { e.attempts, e.backoff = attempts, backoff }
-}
-
-// WithHTTPClient sets the client used for artifact downloads and geo
-// lookups (default http.DefaultClient).
-func WithHTTPClient(c *http.Client) Option { return func(e *Engine) { e.httpClient = c } }
-
-// WithClock injects the clock (default SystemClock).
-func WithClock(c Clock) Option { return func(e *Engine) { e.clock = c } }
-
-// WithLogger sets the logger (default zap.NewNop()).
-func WithLogger(l *zap.Logger) Option { return func(e *Engine) { e.logger = l } }
-
-// WithEvents sets the event callbacks.
-func WithEvents(ev Events) Option { return func(e *Engine) { e.events = ev } }
-
-// WithGeoLookup replaces the geo lookup used when a request has only an IP
-// address (default: the Target geo service at GeoLookupURL).
-func WithGeoLookup(f GeoLookupFunc) Option { return func(e *Engine) { e.geoLookup = f } }
-
-// WithGeoLookupURL points the default geo lookup at another service that
-// answers as the Target geo service does (x-geo-* keys in a JSON object).
-func WithGeoLookupURL(url string) Option { return func(e *Engine) { e.geoURL = url } }
-
-// WithTelemetry enables (default) or disables telemetry entries.
-func WithTelemetry(enabled bool) Option { return func(e *Engine) { e.telemetryEnabled = enabled } }
-
-// WithDecideAll makes the engine decide every mbox and view it has rules
-// for, ignoring the artifact's remote markers: what an edge that answers
-// from the artifact needs. Decisions then never report remote mboxes, and
-// their response tokens say activity.decisioningMethod "server-side", as
-// the edge's answers do.
-func WithDecideAll(all bool) Option { return func(e *Engine) { e.decideAll = all } }
-
-// New returns an engine once its first artifact is loaded: from the payload,
-// the file, or by download (with retries). When the artifact is downloaded
-// and polling is on, one goroutine refreshes it until Close or until ctx
-// is done. New fails with a *ConfigError, an *ArtifactError, or the download
-// error.
-func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	e := &Engine{
-		environment:      DefaultEnvironment,
-		attempts:         DefaultDownloadAttempts,
-		backoff:          DefaultRetryBackoff,
-		clock:            systemClock{},
-		logger:           zap.NewNop(),
-		geoURL:           GeoLookupURL,
-		telemetryEnabled: true,
-	}
+// New returns an engine at once. An artifact payload is read before New
+// returns; a file or a URL (by default the Target CDN's) is loaded in the
+// background, downloads retried, and then, when polling is on, refreshed
+// by one goroutine until Close. Until an artifact is loaded, Decide fails
+// with ErrNotReady; WaitReady waits for one. New fails with a *ConfigError
+// for a bad option or a refused payload (which wraps its *ArtifactError).
+func New(opts ...Option) (*Engine, error) {
+	cfg := defaultConfig()
 	for _, o := range opts {
-		o(e)
+		o.apply(&cfg)
 	}
-	if err := e.check(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if e.httpClient == nil {
-		e.httpClient = http.DefaultClient
+	e := &Engine{config: cfg, ready: make(chan struct{}), settled: make(chan struct{})}
+	if e.payloadSet {
+		art, err := e.decodeArtifact(e.payload, e.format)
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				return nil, err
+			}
+			return nil, &ConfigError{Field: "artifactPayload", Reason: "is refused: " + err.Error(), Err: err}
+		}
+		e.install(art)
+		e.becomeReady(art)
+		e.settle(nil)
+		return e, nil
 	}
-	if e.geoLookup == nil {
-		e.geoLookup = HTTPGeoLookup(e.httpClient, e.geoURL)
-	}
-	if e.location == "" {
-		e.location = e.cdnLocation()
-	}
-	if err := e.loadFirst(ctx); err != nil {
-		return nil, err
-	}
-	if e.events.ClientReady != nil {
-		e.events.ClientReady(ClientReadyEvent{Artifact: e.current.Load()})
-	}
-	e.startPolling(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
+	e.loader.Go(func() { e.run(ctx) })
 	return e, nil
 }
 
-func (e *Engine) check() error {
-	switch {
-	case e.client == "":
-		return &ConfigError{Option: "client", Reason: "is required"}
-	case e.payload != nil && e.filePath != "":
-		return &ConfigError{Option: "artifact", Reason: "give a payload or a file, not both"}
-	case e.attempts < 1:
-		return &ConfigError{Option: "retry", Reason: fmt.Sprintf("attempts must be at least 1, got %d", e.attempts)}
-	case e.backoff < 0:
-		return &ConfigError{Option: "retry", Reason: fmt.Sprintf("backoff must not be negative, got %v", e.backoff)}
-	case e.pollingInterval < 0:
-		return &ConfigError{Option: "pollingInterval", Reason: fmt.Sprintf("must not be negative, got %v", e.pollingInterval)}
-	case e.maxWaitReady < 0:
-		return &ConfigError{Option: "maximumWaitReady", Reason: fmt.Sprintf("must not be negative, got %v", e.maxWaitReady)}
-	case e.clock == nil:
-		return &ConfigError{Option: "clock", Reason: "is nil"}
-	case e.logger == nil:
-		return &ConfigError{Option: "logger", Reason: "is nil"}
+// WaitReady waits until the first artifact is loaded, and reports why not
+// when the first load gave up (its error wraps ErrNotReady and the cause)
+// or ctx ended first (the error wraps ErrNotReady and ctx's error). An
+// engine whose first load failed becomes ready when polling later loads
+// one.
+func (e *Engine) WaitReady(ctx context.Context) error {
+	select {
+	case <-e.ready:
+		return nil
+	case <-e.settled:
+		if e.Ready() {
+			return nil
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.firstErr
+	case <-ctx.Done():
+		if e.Ready() {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", ErrNotReady, context.Cause(ctx))
 	}
-	switch e.format {
-	case FormatAuto, FormatJSON, FormatBinary:
-	default:
-		return &ConfigError{Option: "artifactFormat", Reason: fmt.Sprintf("%q is not json or bin", e.format)}
-	}
-	return nil
+}
+
+// settle records the end of the first load: err is why it gave up, nil
+// when an artifact is in use.
+func (e *Engine) settle(err error) {
+	e.settleOnce.Do(func() {
+		if err != nil {
+			if e.closed.Load() {
+				err = ErrClosed
+			}
+			e.mu.Lock()
+			e.firstErr = fmt.Errorf("%w: %w", ErrNotReady, err)
+			e.mu.Unlock()
+			e.logger.Warn("ondevice: no artifact loaded; decisions fail with ErrNotReady until one is", zap.Error(err))
+		}
+		close(e.settled)
+	})
 }
 
 // effectivePollingInterval applies the default and the minimum.
-func (e *Engine) effectivePollingInterval() time.Duration {
-	if !e.pollingSet {
+func (c *config) effectivePollingInterval() time.Duration {
+	if !c.pollingSet {
 		return DefaultPollingInterval
 	}
-	if e.pollingInterval == 0 {
+	if c.pollingInterval == 0 {
 		return 0
 	}
-	return max(e.pollingInterval, MinimumPollingInterval)
+	return max(c.pollingInterval, MinimumPollingInterval)
+}
+
+// polls reports whether the engine refreshes a downloaded artifact.
+func (c *config) polls() bool {
+	return !c.payloadSet && c.filePath == "" && c.effectivePollingInterval() > 0
 }
 
 // Artifact returns the artifact decisions are currently made with.
 func (e *Engine) Artifact() *Artifact { return e.current.Load() }
 
-// Ready reports whether an artifact is loaded (always true after New).
+// Ready reports whether an artifact is loaded.
 func (e *Engine) Ready() bool { return e.current.Load() != nil }
 
 // Client returns the client code.
@@ -322,20 +248,21 @@ func (e *Engine) RemoteDependency(req *delivery.DeliveryRequest) (mboxes, views 
 		return nil, nil, ErrNotReady
 	}
 	if req == nil {
-		return nil, nil, &RequestError{Field: "request", Reason: "is nil"}
+		return nil, nil, &delivery.FieldError{Reason: "the request is nil"}
 	}
 	mboxes, views = remoteDependency(art, req)
 	return mboxes, views, nil
 }
 
-// Close stops polling and waits for the polling goroutine to end. It is
-// safe to call more than once; decisions keep working with the last artifact.
+// Close stops loading and polling and waits for the goroutine that does
+// them to end. It is safe to call more than once; decisions keep working
+// with the last artifact.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
 		if e.stop != nil {
 			e.stop()
-			<-e.done
+			e.loader.Wait()
 		}
 	})
 	return nil
@@ -360,7 +287,7 @@ func (e *Engine) artifactTrace() map[string]any {
 	count, last := e.retrievals, e.lastRetrieved
 	e.mu.Unlock()
 	location := e.location
-	if e.payload != nil {
+	if e.payloadSet {
 		location = "Not Applicable"
 	} else if e.filePath != "" {
 		location = e.filePath
@@ -368,7 +295,7 @@ func (e *Engine) artifactTrace() map[string]any {
 	m := map[string]any{
 		"artifactLocation":       location,
 		"pollingInterval":        float64(e.effectivePollingInterval().Milliseconds()),
-		"pollingHalted":          e.stop == nil,
+		"pollingHalted":          !e.polls(),
 		"artifactVersion":        "unknown",
 		"artifactRetrievalCount": float64(count),
 		"artifactLastRetrieved":  last.UTC().Format("2006-01-02T15:04:05.000Z"),

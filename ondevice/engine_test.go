@@ -156,6 +156,7 @@ func heroContent(t *testing.T, e *Engine) string {
 	t.Helper()
 	d, err := e.Decide(context.Background(), &delivery.DeliveryRequest{
 		ID:      &delivery.VisitorID{TntID: "v1"},
+		Context: &delivery.Context{Channel: delivery.ChannelWeb},
 		Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}},
 	})
 	if err != nil {
@@ -199,13 +200,16 @@ func TestPollingETagNotModifiedAndRefresh(t *testing.T) {
 	clock := newManualClock()
 	transport := newScriptedTransport(scriptedResponse{status: 200, body: artifactWithOffer("first"), header: http.Header{"Etag": {`"v1"`}, "X-Geo-City": {"PARIS"}}})
 	var log eventLog
-	engine, err := New(context.Background(), WithClient("acme"), WithClock(clock),
+	engine, err := New(WithClient("acme"), WithClock(clock),
 		WithHTTPClient(&http.Client{Transport: transport}), WithEvents(log.events4()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer engine.Close()
 	transport.awaitServed(t)
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if got := transport.request(0).URL.String(); got != "https://assets.adobetarget.com/acme/production/rules/v1/rules.json" {
 		t.Errorf("default location = %s", got)
 	}
@@ -245,13 +249,16 @@ func TestFailedOrInvalidDownloadKeepsLastGood(t *testing.T) {
 	clock := newManualClock()
 	transport := newScriptedTransport(scriptedResponse{status: 200, body: artifactWithOffer("good")})
 	var log eventLog
-	engine, err := New(context.Background(), WithClient("acme"), WithClock(clock), WithRetry(2, time.Second),
+	engine, err := New(WithClient("acme"), WithClock(clock), WithRetry(2, time.Second),
 		WithHTTPClient(&http.Client{Transport: transport}), WithEvents(log.events4()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer engine.Close()
 	transport.awaitServed(t)
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	// A server error, retried after the backoff, then an unsupported artifact.
 	transport.push(scriptedResponse{status: 503}, scriptedResponse{status: 200, body: []byte(`{"version":"2.0.0","rules":{"mboxes":{},"views":{}}}`)})
@@ -277,12 +284,15 @@ func TestNewRetriesUntilDownloaded(t *testing.T) {
 		scriptedResponse{err: errors.New("connection refused")},
 		scriptedResponse{status: 500},
 		scriptedResponse{status: 200, body: artifactWithOffer("ok")})
-	engine, err := New(context.Background(), WithClient("acme"), WithRetry(3, 0), WithPollingInterval(0),
+	engine, err := New(WithClient("acme"), WithRetry(3, 0), WithPollingInterval(0),
 		WithHTTPClient(&http.Client{Transport: transport}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer engine.Close()
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if got := heroContent(t, engine); got != "ok" {
 		t.Errorf("content = %q", got)
 	}
@@ -307,10 +317,17 @@ func TestNewFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, err := New(context.Background(), tt.opts...)
+			e, err := New(tt.opts...)
 			if err == nil {
+				// A file or a download fails in the background: WaitReady says why.
+				err = e.WaitReady(t.Context())
 				e.Close()
-				t.Fatal("New succeeded; want an error")
+				if err == nil {
+					t.Fatal("New and WaitReady succeeded; want an error")
+				}
+				if !errors.Is(err, ErrNotReady) {
+					t.Errorf("WaitReady error %v does not wrap ErrNotReady", err)
+				}
 			}
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Errorf("error %v; want %v", err, tt.wantErr)
@@ -328,11 +345,32 @@ func TestMaximumWaitReady(t *testing.T) {
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	})
-	_, err := New(context.Background(), WithClient("c"), WithMaximumWaitReady(time.Millisecond),
+	e, err := New(WithClient("c"), WithMaximumWaitReady(time.Millisecond),
 		WithHTTPClient(&http.Client{Transport: blocking}))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error = %v; want the wait to end with context.DeadlineExceeded", err)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer e.Close()
+	err = e.WaitReady(t.Context())
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNotReady) {
+		t.Fatalf("error = %v; want the wait to end with ErrNotReady and context.DeadlineExceeded", err)
+	}
+}
+
+// newReady makes an engine and waits for its first artifact; the engine is
+// closed when the test ends, and at once when it is not ready.
+func newReady(t *testing.T, opts ...Option) (*Engine, error) {
+	t.Helper()
+	e, err := New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.WaitReady(t.Context()); err != nil {
+		e.Close()
+		return nil, err
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, nil
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -350,11 +388,11 @@ func TestCDNLocation(t *testing.T) {
 		{[]Option{WithClient("acme"), WithPropertyToken("tok")}, "https://assets.adobetarget.com/acme/production/rules/v1/tok/rules.json"},
 	}
 	for _, tt := range tests {
-		e := &Engine{environment: DefaultEnvironment}
+		c := defaultConfig()
 		for _, o := range tt.opts {
-			o(e)
+			o.apply(&c)
 		}
-		if got := e.cdnLocation(); got != tt.want {
+		if got := c.cdnLocation(); got != tt.want {
 			t.Errorf("cdnLocation = %s; want %s", got, tt.want)
 		}
 	}
@@ -370,11 +408,10 @@ func TestObfuscatedArtifactVector(t *testing.T) {
 	binPath := filepath.Join(dir, "rules.bin")
 	const org = "74F652E95F1B16FE0A495C92@AdobeOrg"
 
-	e, err := New(context.Background(), WithClient("targettesting"), WithOrganizationID(org), WithArtifactFile(binPath))
+	e, err := newReady(t, WithClient("targettesting"), WithOrganizationID(org), WithArtifactFile(binPath))
 	if err != nil {
 		t.Fatalf("right organization id: %v", err)
 	}
-	defer e.Close()
 	var got, want any
 	if err := json.Unmarshal(e.Artifact().Raw(), &got); err != nil {
 		t.Fatal(err)
@@ -386,13 +423,13 @@ func TestObfuscatedArtifactVector(t *testing.T) {
 		t.Error("deobfuscated artifact differs from rules.json")
 	}
 
-	_, err = New(context.Background(), WithClient("targettesting"), WithOrganizationID("WRONG@AdobeOrg"), WithArtifactFile(binPath))
+	_, err = newReady(t, WithClient("targettesting"), WithOrganizationID("WRONG@AdobeOrg"), WithArtifactFile(binPath))
 	if !errors.Is(err, obfuscation.ErrWrongKey) {
 		t.Errorf("wrong organization id: error %v; want obfuscation.ErrWrongKey", err)
 	}
-	_, err = New(context.Background(), WithClient("targettesting"), WithArtifactFile(binPath))
+	_, err = newReady(t, WithClient("targettesting"), WithArtifactFile(binPath))
 	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Option != "organizationId" {
+	if !errors.As(err, &ce) || ce.Field != "organizationId" {
 		t.Errorf("no organization id: error %v; want a ConfigError naming organizationId", err)
 	}
 	data, err := os.ReadFile(binPath)
@@ -402,7 +439,7 @@ func TestObfuscatedArtifactVector(t *testing.T) {
 	corrupt := append([]byte(nil), data...)
 	corrupt[len(corrupt)/2] ^= 0x5a
 	corrupt[len(corrupt)/3] ^= 0x33
-	_, err = New(context.Background(), WithClient("targettesting"), WithOrganizationID(org), WithArtifactPayload(corrupt))
+	_, err = New(WithClient("targettesting"), WithOrganizationID(org), WithArtifactPayload(corrupt))
 	if err == nil {
 		t.Error("corrupt rules.bin was accepted")
 	}
@@ -416,7 +453,7 @@ func TestUncompilableRuleIsSkippedWithWarning(t *testing.T) {
 	  "consequence":{"name":"hero","options":[{"type":"html","content":"wrong"}]}},
 	 {"ruleKey":"2","meta":{"activity.id":2},"condition":{"==":[1,1]},
 	  "consequence":{"name":"hero","options":[{"type":"html","content":"right"}]}}]},"views":{}}}`)
-	e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(artifact), WithLogger(zap.New(core)))
+	e, err := New(WithClient("c"), WithArtifactPayload(artifact), WithLogger(zap.New(core)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,10 +477,11 @@ func TestRemoteMboxesAndDecideAll(t *testing.T) {
 	 "recs":[{"ruleKey":"2","meta":{"activity.id":2},"condition":true,"consequence":{"name":"recs","options":[{"type":"html","content":"r"}]}}]},"views":{}}}`)
 	req := &delivery.DeliveryRequest{
 		ID:       &delivery.VisitorID{TntID: "v"},
+		Context:  &delivery.Context{Channel: delivery.ChannelWeb},
 		Prefetch: &delivery.PrefetchRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}, {Index: 2, Name: "recs"}, {Index: 3, Name: "unknown"}}},
 	}
 	for _, all := range []bool{false, true} {
-		e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(artifact), WithDecideAll(all))
+		e, err := New(WithClient("c"), WithArtifactPayload(artifact), WithDecideAll(all))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -473,15 +511,20 @@ func TestRemoteMboxesAndDecideAll(t *testing.T) {
 
 func TestDecideValidatesAndCompletesRequest(t *testing.T) {
 	t.Parallel()
-	e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(artifactWithOffer("x")))
+	e, err := New(WithClient("c"), WithArtifactPayload(artifactWithOffer("x")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := e.Decide(context.Background(), nil); err == nil {
-		t.Error("nil request accepted")
+	var fe *delivery.FieldError
+	if _, err := e.Decide(context.Background(), nil); !errors.As(err, &fe) {
+		t.Errorf("nil request: %v; want a *delivery.FieldError", err)
 	}
-	req := &delivery.DeliveryRequest{Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}}}
+	if _, err := e.Decide(context.Background(), &delivery.DeliveryRequest{}); !errors.As(err, &fe) || fe.Field != "context" {
+		t.Errorf("request without a context: %v; want a *delivery.FieldError naming context", err)
+	}
+	req := &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb},
+		Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Index: 1, Name: "hero"}}}}
 	d, err := e.Decide(context.Background(), req, WithLocationHint("28"))
 	if err != nil {
 		t.Fatal(err)
@@ -525,7 +568,7 @@ func TestGeoFromHeaders(t *testing.T) {
 // every response equals the one decided alone.
 func TestConcurrentDecisionsMatchSequential(t *testing.T) {
 	t.Parallel()
-	e, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
+	e, err := New(WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
 		WithClock(fixedClock{time.Date(2026, 3, 25, 1, 5, 0, 0, time.UTC)}))
 	if err != nil {
 		t.Fatal(err)
@@ -624,7 +667,7 @@ func TestGeoLookup(t *testing.T) {
 			t.Parallel()
 			var updated []string
 			var mu sync.Mutex
-			e, err := New(context.Background(), WithClient("c"), WithArtifactPayload(artifact),
+			e, err := New(WithClient("c"), WithArtifactPayload(artifact),
 				WithHTTPClient(&http.Client{Transport: tt.transport}),
 				WithEvents(Events{GeoLocationUpdated: func(ev GeoLocationUpdatedEvent) {
 					mu.Lock()

@@ -33,7 +33,7 @@ const exampleArtifact = `{
 
 func Example() {
 	ctx := context.Background()
-	engine, err := ondevice.New(ctx,
+	engine, err := ondevice.New(
 		ondevice.WithClient("acme"),
 		ondevice.WithArtifactPayload([]byte(exampleArtifact)))
 	if err != nil {

@@ -59,7 +59,7 @@ func FuzzParseArtifact(f *testing.F) {
 	}
 	f.Add(demo.Artifact())
 	f.Add([]byte(`{"version":"1.0.0","rules":{"mboxes":{"m":[{"condition":{"var":[{"cat":["a"]}]}}]}}}`))
-	req, err := DecodeRequest([]byte(`{"context":{"channel":"web","address":{"url":"http://a.example.com/?q#f"}},
+	req, err := delivery.DecodeRequest([]byte(`{"context":{"channel":"web","address":{"url":"http://a.example.com/?q#f"}},
 		"execute":{"mboxes":[{"index":1,"name":"m","parameters":{"a.b":"C"}}],"pageLoad":{}},
 		"prefetch":{"views":[{}],"mboxes":[{"index":2,"name":"m"}]},"trace":{}}`))
 	if err != nil {
@@ -75,7 +75,7 @@ func FuzzParseArtifact(f *testing.F) {
 			return
 		}
 		// Every parsed artifact decides without panicking, whatever its rules.
-		e := &Engine{client: "fuzz", clock: systemClock{}, logger: nopLogger(), telemetryEnabled: true}
+		e := &Engine{config: config{client: "fuzz", clock: systemClock{}, logger: nopLogger(), telemetryEnabled: true}}
 		e.current.Store(a)
 		if _, err := e.Decide(context.Background(), req); err != nil {
 			t.Fatalf("Decide: %v", err)
@@ -83,7 +83,9 @@ func FuzzParseArtifact(f *testing.F) {
 	})
 }
 
-func FuzzDecodeRequest(f *testing.F) {
+// FuzzDecideDecodedRequest: every request the one decoder accepts is
+// decided, and the answer encodes.
+func FuzzDecideDecodedRequest(f *testing.F) {
 	_, requests := suiteSeeds(f)
 	for _, r := range requests {
 		f.Add(r)
@@ -91,18 +93,18 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"context":{"channel":"web"},"execute":{"mboxes":[{"name":""}]}}`))
 	f.Add([]byte(`{"context":{"channel":"web"}} trailing`))
 	f.Add([]byte(`[]`))
-	engine, err := New(context.Background(), WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
+	engine, err := New(WithClient(demo.Client), WithArtifactPayload(demo.Artifact()),
 		WithClock(fixedClock{time.Date(2026, 3, 25, 1, 5, 0, 0, time.UTC)}), WithGeoLookup(noGeo))
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { engine.Close() })
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := DecodeRequest(data)
+		req, err := delivery.DecodeRequest(data)
 		if err != nil {
-			var re *RequestError
-			if !errors.As(err, &re) || re.Field == "" {
-				t.Fatalf("error %v is not a *RequestError naming a field", err)
+			var fe *delivery.FieldError
+			if !errors.As(err, &fe) || fe.Reason == "" {
+				t.Fatalf("error %v is not a *delivery.FieldError saying why", err)
 			}
 			return
 		}

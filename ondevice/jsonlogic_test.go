@@ -3,76 +3,36 @@ package ondevice
 import (
 	"encoding/json"
 	"testing"
-)
 
-func evalJSONLogic(t *testing.T, rule string, scope *ruleScope) value {
-	t.Helper()
-	var node any
-	if err := json.Unmarshal([]byte(rule), &node); err != nil {
-		t.Fatalf("%s: %v", rule, err)
-	}
-	c, err := compileCondition(node)
-	if err != nil {
-		t.Fatalf("%s: compile: %v", rule, err)
-	}
-	return c(scope)
-}
+	"github.com/targetflow/targetflow/internal/jsonlogic"
+)
 
 func testScope() *ruleScope {
 	rc := newRequestContext(mustTime("2020-03-25T01:05:00Z"), nil)
 	rc.userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:73.0) Gecko/20100101 Firefox/73.0"
 	rc.pageURL = "https://www.Example.co.uk/Shop/Item?Color=Red#Top"
+	lat := 48.85
+	rc.geo = geoContext{country: "FR", latitude: &lat}
 	ds := &detailScope{rc: &rc, params: map[string]string{"foo": "Bar", "n": "42", "favorite.color": "Blue"}}
 	return &ruleScope{ds: ds, allocation: 42.5}
 }
 
-func TestJSONLogicOperators(t *testing.T) {
+// TestRuleVars reads every variable of the rule context through ruleVar
+// and, for the same rules, through the generic data of Root (the paths
+// ruleVar does not resolve): both agree with what the SDKs build.
+func TestRuleVars(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		rule string
 		want bool
 	}{
-		{`{"==": [1, 1]}`, true},
-		{`{"==": [1, "1"]}`, true},
-		{`{"===": [1, "1"]}`, false},
-		{`{"!=": ["a", "b"]}`, true},
-		{`{"!==": [1, 1]}`, false},
-		{`{"==": [null, {"var": "nothing"}]}`, true},
-		{`{"==": [0, false]}`, true},
-		{`{"<": [1, 2]}`, true},
-		{`{"<": ["10", 9]}`, false},
-		{`{"<": ["a", "b"]}`, true},
-		{`{"<": [1, 2, 3]}`, true},
-		{`{"<": [1, 3, 3]}`, false},
-		{`{"<=": [1, 3, 3]}`, true},
-		{`{">": [{"var": "allocation"}, 42]}`, true},
-		{`{">=": [42, {"var": "allocation"}]}`, false},
-		{`{"<=": [0, {"var": "allocation"}]}`, true},
-		{`{"<": [{"var": "nothing"}, 1]}`, true},
-		{`{"<": ["abc", 1]}`, false},
-		{`{"and": [true, 1, "x"]}`, true},
-		{`{"and": [true, 0]}`, false},
-		{`{"or": [false, 0, "x"]}`, true},
-		{`{"or": []}`, false},
-		{`{"!": [[]]}`, true},
-		{`{"!!": ["0"]}`, true},
-		{`{"in": ["Spring", "Springfield"]}`, true},
-		{`{"in": ["x", ""]}`, false},
-		{`{"in": ["b", ["a", "b"]]}`, true},
-		{`{"in": [1, ["1"]]}`, false},
-		{`{"==": [{"cat": ["a", 1, true]}, "a1true"]}`, true},
-		{`{"==": [{"substr": ["jsonlogic", -5, 3]}, "log"]}`, true},
-		{`{"==": [{"max": [1, 3, 2]}, 3]}`, true},
-		{`{"==": [{"+": ["1", 2]}, 3]}`, true},
-		{`{"==": [{"-": [5]}, -5]}`, true},
-		{`{"==": [{"%": [7, 4]}, 3]}`, true},
-		{`{"if": [false, "no", true, "yes", "else"]}`, true},
-		{`{"==": [{"?:": [false, 1, 2]}, 2]}`, true},
-		{`{"==": [{"var": ["nothing", "dflt"]}, "dflt"]}`, true},
 		{`{"==": [{"var": "mbox.foo"}, "Bar"]}`, true},
 		{`{"==": [{"var": "mbox.foo_lc"}, "bar"]}`, true},
 		{`{"==": [{"var": "mbox.n"}, 42]}`, true},
 		{`{"==": [{"var": "mbox.favorite.color_lc"}, "blue"]}`, true},
+		{`{"==": [{"var": "mbox.zzz"}, null]}`, true},
+		{`{"==": [{"var": ["mbox.zzz", "dflt"]}, "dflt"]}`, true},
+		{`{"==": [{"var": "page.url"}, "https://www.Example.co.uk/Shop/Item?Color=Red#Top"]}`, true},
 		{`{"==": [{"var": "page.domain"}, "example.co.uk"]}`, true},
 		{`{"==": [{"var": "page.subdomain"}, ""]}`, true},
 		{`{"==": [{"var": "page.topLevelDomain"}, "co.uk"]}`, true},
@@ -80,60 +40,44 @@ func TestJSONLogicOperators(t *testing.T) {
 		{`{"==": [{"var": "page.path_lc"}, "/shop/item"]}`, true},
 		{`{"==": [{"var": "page.query_lc"}, "color=red"]}`, true},
 		{`{"==": [{"var": "page.fragment"}, "Top"]}`, true},
+		{`{"==": [{"var": "page.nope"}, null]}`, true},
+		{`{"==": [{"var": "referring.url"}, ""]}`, true},
 		{`{"==": [{"var": "user.browserType"}, "firefox"]}`, true},
 		{`{"==": [{"var": "user.platform"}, "windows"]}`, true},
 		{`{"==": [{"var": "user.browserVersion"}, 73]}`, true},
+		{`{"==": [{"var": "user.locale"}, "en"]}`, true},
+		{`{"==": [{"var": "user.nope"}, null]}`, true},
 		{`{"==": [{"var": "current_day"}, 3]}`, true},
 		{`{"==": [{"var": "current_time"}, "0105"]}`, true},
 		{`{"==": [{"var": "current_timestamp"}, 1585098300000]}`, true},
+		{`{"==": [{"var": "allocation"}, 42.5]}`, true},
+		{`{"==": [{"var": "geo.country"}, "FR"]}`, true},
 		{`{"==": [{"var": "geo.city"}, null]}`, true},
-		{`{"==": [{"var": "user.locale"}, "en"]}`, true},
+		{`{"==": [{"var": ["geo.city", "none"]}, "none"]}`, true},
+		{`{"==": [{"var": "geo.latitude"}, 48.85]}`, true},
+		{`{"==": [{"var": "geo.longitude"}, null]}`, true},
+		{`{"==": [{"var": "geo.nope"}, null]}`, true},
 		{`{"missing": ["mbox.foo", "mbox.zzz"]}`, true},
+		{`{"!": {"missing": ["mbox.foo", "geo.country"]}}`, true},
+		{`{"!": {"missing": ["mbox.foo", "mbox.zzz"]}}`, false},
 		{`{"==": [{"var": ""}, null]}`, false},
-		{`true`, true},
-		{`0`, false},
 	}
 	for _, tt := range tests {
-		if got := evalJSONLogic(t, tt.rule, testScope()).jsTruthy(); got != tt.want {
-			t.Errorf("%s = %v; want %v", tt.rule, got, tt.want)
-		}
-		// The predicate form (what rules run) agrees with the value form.
 		var node any
 		if err := json.Unmarshal([]byte(tt.rule), &node); err != nil {
-			t.Fatal(err)
-		}
-		p, err := compilePredicate(node)
-		if err != nil {
 			t.Fatalf("%s: %v", tt.rule, err)
 		}
-		if got := p(testScope()); got != tt.want {
-			t.Errorf("predicate %s = %v; want %v", tt.rule, got, tt.want)
-		}
-	}
-	for _, rule := range []string{`{"and": [{"==": [1, 1]}, {"<": [1, 2]}]}`, `{"or": [{"!": [1]}, {"in": ["a", "abc"]}]}`, `{"and": [{"==": [1, 2]}, true]}`} {
-		var node any
-		if err := json.Unmarshal([]byte(rule), &node); err != nil {
-			t.Fatal(err)
-		}
-		p, err := compilePredicate(node)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := evalJSONLogic(t, rule, testScope()).jsTruthy(); p(testScope()) != want {
-			t.Errorf("predicate %s disagrees with its value (%v)", rule, want)
-		}
-	}
-}
-
-func TestJSONLogicUnsupported(t *testing.T) {
-	t.Parallel()
-	for _, rule := range []string{`{"regex": ["a", "b"]}`, `{"and": [{"nope": 1}]}`, `{"substr": []}`, `{"/": [1]}`} {
-		var node any
-		if err := json.Unmarshal([]byte(rule), &node); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := compileCondition(node); err == nil {
-			t.Errorf("%s compiled; want an error", rule)
+		for _, v := range []struct {
+			name string
+			vars jsonlogic.Vars
+		}{{"ruleVar", ruleVar}, {"Root", nil}} {
+			p, err := jsonlogic.Compile(node, v.vars)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.rule, err)
+			}
+			if got := p(testScope()); got != tt.want {
+				t.Errorf("%s through %s = %v; want %v", tt.rule, v.name, got, tt.want)
+			}
 		}
 	}
 }

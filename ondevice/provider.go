@@ -42,51 +42,79 @@ func (e *DownloadError) Unwrap() error { return e.Err }
 var errUnexpectedStatus = errors.New("unexpected status")
 
 // cdnLocation is the default artifact URL.
-func (e *Engine) cdnLocation() string {
-	parts := []string{"https://" + CDNHost, e.client, strings.ToLower(e.environment), "rules", fmt.Sprintf("v%d", SupportedArtifactMajorVersion)}
-	if e.propertyToken != "" {
-		parts = append(parts, e.propertyToken)
+func (c *config) cdnLocation() string {
+	parts := []string{"https://" + CDNHost, c.client, strings.ToLower(c.environment), "rules", fmt.Sprintf("v%d", SupportedArtifactMajorVersion)}
+	if c.propertyToken != "" {
+		parts = append(parts, c.propertyToken)
 	}
 	name := "rules.json"
-	if e.format == FormatBinary {
+	if c.format == FormatBinary {
 		name = "rules.bin"
 	}
 	return strings.Join(append(parts, name), "/")
 }
 
-// loadFirst loads the first artifact, bounded by the maximum wait.
+// run loads the first artifact (from the file, or by download bounded by
+// the maximum wait) and then, when polling is on, refreshes it until ctx
+// ends. It is the engine's one goroutine.
+func (e *Engine) run(ctx context.Context) {
+	e.settle(e.loadFirst(ctx))
+	interval := e.effectivePollingInterval()
+	if !e.polls() {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.clock.After(interval):
+		}
+		if _, err := e.download(ctx); err != nil && ctx.Err() == nil {
+			e.logger.Warn("ondevice: artifact refresh failed; keeping the artifact in use", zap.Error(err))
+		}
+	}
+}
+
+// loadFirst loads the first artifact, from the file or by download bounded
+// by the maximum wait.
 func (e *Engine) loadFirst(ctx context.Context) error {
-	switch {
-	case e.payload != nil:
-		art, err := e.decodeArtifact(e.payload, e.format)
-		if err != nil {
-			return err
+	if e.filePath != "" {
+		err := e.loadFile()
+		if err != nil && e.events.ArtifactDownloadFailed != nil {
+			e.events.ArtifactDownloadFailed(ArtifactDownloadFailedEvent{Location: e.filePath, Attempt: 1, Err: err})
 		}
-		e.install(art)
-		return nil
-	case e.filePath != "":
-		data, err := os.ReadFile(e.filePath)
-		if err != nil {
-			return fmt.Errorf("ondevice: reading artifact file: %w", err)
-		}
-		format := e.format
-		if format == FormatAuto && strings.HasSuffix(strings.ToLower(e.filePath), ".bin") {
-			format = FormatBinary
-		}
-		art, err := e.decodeArtifact(data, format)
-		if err != nil {
-			return fmt.Errorf("%w (file %s)", err, e.filePath)
-		}
-		e.install(art)
-		return nil
+		return err
 	}
 	if e.maxWaitReady > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.maxWaitReady)
+		ctx, cancel = context.WithTimeoutCause(ctx, e.maxWaitReady,
+			fmt.Errorf("no artifact within the maximum wait of %v: %w", e.maxWaitReady, context.DeadlineExceeded))
 		defer cancel()
 	}
 	_, err := e.download(ctx)
+	if err != nil && ctx.Err() != nil && !e.closed.Load() {
+		return fmt.Errorf("%w; last attempt: %w", context.Cause(ctx), err)
+	}
 	return err
+}
+
+// loadFile reads, decodes and installs the artifact file.
+func (e *Engine) loadFile() error {
+	data, err := os.ReadFile(e.filePath)
+	if err != nil {
+		return fmt.Errorf("ondevice: reading artifact file: %w", err)
+	}
+	format := e.format
+	if format == FormatAuto && strings.HasSuffix(strings.ToLower(e.filePath), ".bin") {
+		format = FormatBinary
+	}
+	art, err := e.decodeArtifact(data, format)
+	if err != nil {
+		return fmt.Errorf("%w (file %s)", err, e.filePath)
+	}
+	e.install(art)
+	e.becomeReady(art)
+	return nil
 }
 
 // decodeArtifact turns downloaded or given bytes into a prepared artifact,
@@ -94,7 +122,7 @@ func (e *Engine) loadFirst(ctx context.Context) error {
 func (e *Engine) decodeArtifact(data []byte, format ArtifactFormat) (*Artifact, error) {
 	if format == FormatBinary || (format == FormatAuto && obfuscation.IsObfuscated(data)) {
 		if e.organizationID == "" {
-			return nil, &ConfigError{Option: "organizationId", Reason: "is required to read an obfuscated (rules.bin) artifact"}
+			return nil, &ConfigError{Field: "organizationId", Reason: "is required to read an obfuscated (rules.bin) artifact"}
 		}
 		plain, err := obfuscation.Decode(e.organizationID, data)
 		if err != nil {
@@ -105,6 +133,7 @@ func (e *Engine) decodeArtifact(data []byte, format ArtifactFormat) (*Artifact, 
 	return ParseArtifact(data, e.logger)
 }
 
+// install decides with art from now on.
 func (e *Engine) install(art *Artifact) {
 	e.mu.Lock()
 	e.retrievals++
@@ -113,13 +142,25 @@ func (e *Engine) install(art *Artifact) {
 	e.current.Store(art)
 }
 
+// becomeReady marks the engine ready once its first artifact art is
+// installed, and fires ClientReady (after the download's own events, as
+// the SDKs do).
+func (e *Engine) becomeReady(art *Artifact) {
+	e.readyOnce.Do(func() {
+		close(e.ready)
+		if e.events.ClientReady != nil {
+			e.events.ClientReady(ClientReadyEvent{Artifact: art})
+		}
+	})
+}
+
 // Refresh downloads the artifact now (with retries) and, when it is valid,
 // decides with it from then on. It reports whether a new artifact was
 // installed (false on 304 Not Modified). Engines given a payload or a
 // file have nothing to refresh.
 func (e *Engine) Refresh(ctx context.Context) (bool, error) {
-	if e.payload != nil || e.filePath != "" {
-		return false, &ConfigError{Option: "artifact", Reason: "a payload or file artifact cannot be refreshed"}
+	if e.payloadSet || e.filePath != "" {
+		return false, &ConfigError{Field: "artifact", Reason: "a payload or file artifact cannot be refreshed"}
 	}
 	if e.closed.Load() {
 		return false, ErrClosed
@@ -135,12 +176,12 @@ func (e *Engine) download(ctx context.Context) (bool, error) {
 	for attempt := 1; attempt <= e.attempts; attempt++ {
 		if attempt > 1 {
 			if ctx.Err() != nil {
-				return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, ctx.Err(), lastErr)
+				return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, context.Cause(ctx), lastErr)
 			}
 			if backoff > 0 {
 				select {
 				case <-ctx.Done():
-					return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, ctx.Err(), lastErr)
+					return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, context.Cause(ctx), lastErr)
 				case <-e.clock.After(backoff):
 				}
 				backoff = min(backoff*2, MaxRetryBackoff)
@@ -151,6 +192,9 @@ func (e *Engine) download(ctx context.Context) (bool, error) {
 			return installed, nil
 		}
 		lastErr = err
+		if e.closed.Load() {
+			return false, ErrClosed // Close ended the download: nothing failed
+		}
 		if e.events.ArtifactDownloadFailed != nil {
 			e.events.ArtifactDownloadFailed(ArtifactDownloadFailedEvent{Location: e.location, Attempt: attempt, Err: err})
 		}
@@ -211,6 +255,7 @@ func (e *Engine) downloadOnce(ctx context.Context) (installed, retry bool, err e
 	if e.events.GeoLocationUpdated != nil {
 		e.events.GeoLocationUpdated(GeoLocationUpdatedEvent{Geo: GeoFromHeaders(resp.Header)})
 	}
+	e.becomeReady(art)
 	return true, false, nil
 }
 
@@ -233,28 +278,3 @@ func (e *Engine) recordDownloadTelemetry(took time.Duration) {
 
 // maxPendingTelemetry bounds the engine's untaken telemetry entries.
 const maxPendingTelemetry = 100
-
-// startPolling starts the one polling goroutine, when the artifact is
-// downloaded and polling is on.
-func (e *Engine) startPolling(ctx context.Context) {
-	interval := e.effectivePollingInterval()
-	if e.payload != nil || e.filePath != "" || interval == 0 {
-		return
-	}
-	ctx, e.stop = context.WithCancel(ctx)
-	e.done = make(chan struct{})
-	parent := ctx
-	go func() {
-		defer close(e.done)
-		for {
-			select {
-			case <-parent.Done():
-				return
-			case <-e.clock.After(interval):
-			}
-			if _, err := e.download(parent); err != nil && parent.Err() == nil {
-				e.logger.Warn("ondevice: artifact refresh failed; keeping the artifact in use", zap.Error(err))
-			}
-		}
-	}()
-}

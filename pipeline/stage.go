@@ -11,7 +11,6 @@ import (
 
 	"github.com/reugn/go-streams"
 	"github.com/sourcegraph/conc"
-	"github.com/sourcegraph/conc/stream"
 	"go.uber.org/zap"
 )
 
@@ -114,19 +113,7 @@ func (s *Stage[T]) run(rt *runtime[T]) {
 			}
 		}
 	case s.cfg.ordered:
-		st := stream.New().WithMaxGoroutines(s.cfg.concurrency)
-		for v := range s.input {
-			stopped := rt.stopping.Load() // decided in arrival order
-			st.Go(func() stream.Callback {
-				r := s.handle(ctx, rt, v, stopped)
-				return func() {
-					if r != nil {
-						s.out <- r
-					}
-				}
-			})
-		}
-		st.Wait()
+		s.runOrdered(ctx, rt)
 	default:
 		// An interruptible stage takes items one worker at a time, so that
 		// whether an item is stopped is decided in arrival order: the items
@@ -163,6 +150,64 @@ func (s *Stage[T]) run(rt *runtime[T]) {
 		}
 		workers.Wait()
 	}
+}
+
+// orderedSlot is one place of an ordered stage's window: an element, what
+// its processing returned, and the signal that it is processed.
+type orderedSlot struct {
+	v, r    any
+	stopped bool
+	done    chan struct{}
+}
+
+// runOrdered processes up to concurrency elements at once and emits the
+// results in arrival order. The run goroutine dispatches elements into a
+// window of 2×concurrency slots (deciding in arrival order whether the run
+// was stopping), workers process them, and an emitter sends the results on
+// as they complete in order. Nothing is allocated per element.
+func (s *Stage[T]) runOrdered(ctx context.Context, rt *runtime[T]) {
+	n := s.cfg.concurrency
+	window := make([]orderedSlot, 2*n)
+	free := make(chan int, len(window))
+	for i := range window {
+		window[i].done = make(chan struct{}, 1)
+		free <- i
+	}
+	work := make(chan int, len(window))
+	order := make(chan int, len(window))
+	var wg conc.WaitGroup
+	for range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			for i := range work {
+				sl := &window[i]
+				sl.r = s.handle(ctx, rt, sl.v, sl.stopped)
+				sl.done <- struct{}{}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range order {
+			sl := &window[i]
+			<-sl.done
+			r := sl.r
+			sl.v, sl.r = nil, nil
+			free <- i
+			if r != nil {
+				s.out <- r
+			}
+		}
+	})
+	for v := range s.input {
+		i := <-free
+		window[i].v, window[i].stopped = v, rt.stopping.Load()
+		order <- i
+		work <- i
+	}
+	close(work)
+	close(order)
+	wg.Wait()
 }
 
 // handle processes one element and returns what to emit (nil: nothing).

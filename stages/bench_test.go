@@ -31,7 +31,7 @@ func (e engineOffers) GetOffers(ctx context.Context, opts target.GetOffersOption
 
 func onDeviceEngine(b *testing.B) *ondevice.Engine {
 	b.Helper()
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(demo.Client),
 		ondevice.WithOrganizationID(demo.OrganizationID),
 		ondevice.WithArtifactPayload(demo.Artifact()),

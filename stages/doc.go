@@ -14,6 +14,6 @@
 //
 // Every stage is a *pipeline.Stage, and so a go-streams streams.Flow. A
 // failure of one visitor (a bad record, a call that kept failing) is stored
-// in the item as a *pipeline.ItemError and the item flows on; a panic in a
+// in the item as a *visitor.Error and the item flows on; a panic in a
 // stage function is recovered into such an error.
 package stages

@@ -11,6 +11,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -220,8 +221,7 @@ func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	t.Parallel()
 	srv, client := startEdgeClient(t, []target.Option{
 		target.WithDecisioningMethod(delivery.DecisioningOnDevice),
-		target.WithArtifactPayload(demo.Artifact()),
-		target.WithPollingInterval(0),
+		target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())),
 		target.WithOnDeviceNotifications(false),
 	})
 	yes, no := true, false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -179,4 +180,41 @@ func firstErr(items []*visitor.Item) error {
 		}
 	}
 	return nil
+}
+
+// TestOptionsAreSealedPerStage: an option applies only to the stages it is
+// for; the others do not accept it (the call does not compile), as
+// BuildRequest(d, WithConcurrency(8)) does not.
+func TestOptionsAreSealedPerStage(t *testing.T) {
+	t.Parallel()
+	kinds := map[string]reflect.Type{
+		"BuildRequest": reflect.TypeFor[stages.BuildOption](),
+		"Map":          reflect.TypeFor[stages.MapOption](),
+		"Deliver":      reflect.TypeFor[stages.DeliverOption](),
+		"Notify":       reflect.TypeFor[stages.NotifyOption](),
+		"Attributes":   reflect.TypeFor[stages.AttributesOption](),
+	}
+	tests := []struct {
+		name   string
+		option any
+		for_   []string
+	}{
+		{"WithName", stages.WithName("n"), []string{"BuildRequest", "Map", "Deliver", "Notify", "Attributes"}},
+		{"WithBuffer", stages.WithBuffer(1), []string{"BuildRequest", "Map", "Deliver", "Notify", "Attributes"}},
+		{"WithConcurrency", stages.WithConcurrency(8), []string{"Map", "Deliver", "Notify", "Attributes"}},
+		{"WithOrdered", stages.WithOrdered(true), []string{"Map", "Deliver", "Notify", "Attributes"}},
+		{"WithTimeout", stages.WithTimeout(time.Second), []string{"Deliver", "Notify", "Attributes"}},
+		{"WithRetries", stages.WithRetries(1), []string{"Deliver", "Notify", "Attributes"}},
+		{"WithRateLimit", stages.WithRateLimit(1), []string{"Deliver", "Notify", "Attributes"}},
+		{"WithDecisioning", stages.WithDecisioning(delivery.DecisioningOnDevice), []string{"Deliver", "Attributes"}},
+		{"WithNotifyByDefault", stages.WithNotifyByDefault(true), []string{"Notify"}},
+	}
+	for _, tt := range tests {
+		typ := reflect.TypeOf(tt.option)
+		for stage, kind := range kinds {
+			if want := slices.Contains(tt.for_, stage); typ.Implements(kind) != want {
+				t.Errorf("%s accepted by %s: %t, want %t", tt.name, stage, typ.Implements(kind), want)
+			}
+		}
+	}
 }

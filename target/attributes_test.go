@@ -3,8 +3,6 @@ package target
 import (
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -26,19 +24,19 @@ const attributesAnswer = `{"status":200,
 
 func attributesFromAnswer(t *testing.T, answer string) (*Attributes, *testEdge) {
 	t.Helper()
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) { io.WriteString(w, answer) })
-	attrs, err := edge.newClient(WithTelemetry(false)).GetAttributes(t.Context(), []string{"feature", "banner"}, GetOffersOptions{})
+	e := newTestEdge(t)
+	e.answer(body(200, answer))
+	attrs, err := e.newClient(WithTelemetry(false)).GetAttributes(t.Context(), []string{"feature", "banner"}, GetOffersOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return attrs, edge
+	return attrs, e
 }
 
 func TestGetAttributesRequest(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTelemetry(false))
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
 	request := &delivery.DeliveryRequest{
 		Context:  &delivery.Context{Channel: delivery.ChannelWeb},
 		Execute:  &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "existing", Index: 4}}},
@@ -49,7 +47,7 @@ func TestGetAttributesRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []delivery.MboxRequest{{Name: "existing", Index: 4}, {Name: "new-a", Index: 5}, {Name: "new-b", Index: 6}}
-	if got := edge.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
+	if got := e.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
 		t.Errorf("execute mboxes %+v, want %+v", got, want)
 	}
 	if !reflect.DeepEqual(request, before) {
@@ -59,7 +57,7 @@ func TestGetAttributesRequest(t *testing.T) {
 	if _, err := c.GetAttributes(t.Context(), []string{"only"}, GetOffersOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sent := edge.last().Request
+	sent := e.last().Request
 	if sent.Context.Channel != delivery.ChannelWeb || !reflect.DeepEqual(sent.Execute.Mboxes, []delivery.MboxRequest{{Name: "only", Index: 1}}) {
 		t.Errorf("request from nothing: context %+v mboxes %+v", sent.Context, sent.Execute.Mboxes)
 	}
@@ -71,15 +69,15 @@ func TestGetAttributesRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []delivery.MboxRequest{{Name: "a", Index: 0}, {Name: "b", Index: 1}, {Name: "c", Index: 2}}
-	if got := edge.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
+	if got := e.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
 		t.Errorf("unnumbered execute mboxes plus one: %+v, want %+v", got, want)
 	}
 }
 
 func TestGetAttributesValidation(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient()
+	e := newTestEdge(t)
+	c := e.newClient()
 	tests := []struct {
 		name      string
 		mboxes    []string
@@ -101,7 +99,7 @@ func TestGetAttributesValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := len(edge.recorded()); n != 0 {
+	if n := len(e.recorded()); n != 0 {
 		t.Errorf("edge received %d calls, want 0", n)
 	}
 }
@@ -199,11 +197,9 @@ func TestAttributesMaps(t *testing.T) {
 
 func TestAttributesRejectNonObjectJSONOffers(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
-		io.WriteString(w, `{"execute":{"mboxes":[{"index":1,"name":"feature","options":[{"type":"json","content":[1,2]}]}]}}`)
-	})
-	_, err := edge.newClient().GetAttributes(t.Context(), []string{"feature"}, GetOffersOptions{})
+	e := newTestEdge(t)
+	e.answer(body(200, `{"execute":{"mboxes":[{"index":1,"name":"feature","options":[{"type":"json","content":[1,2]}]}]}}`))
+	_, err := e.newClient().GetAttributes(t.Context(), []string{"feature"}, GetOffersOptions{})
 	if err == nil || !strings.Contains(err.Error(), `json offer 0 of mbox "feature"`) {
 		t.Errorf("error %v, want one naming the offer and mbox", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
 )
 
 // memoryEdge is a RoundTripper that answers every call from memory with a
@@ -110,16 +111,13 @@ func BenchmarkGetOffersServerSide(b *testing.B) {
 }
 
 // BenchmarkGetOffersLoopback is the same call over a real loopback HTTP
-// connection to an httptest server, for comparison: it adds the kernel,
-// net/http's connection handling and the server's work.
+// connection to the local edge, which answers it from a script, for
+// comparison: it adds the kernel, net/http's connection handling and the
+// server's work.
 func BenchmarkGetOffersLoopback(b *testing.B) {
-	answer := twoMboxAnswer(b)
-	edge := newTestEdge(b)
-	edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(answer)
-	})
-	c := edge.newClient(WithServerDomain(edge.hostPort()))
+	e := newTestEdge(b)
+	e.answerEvery(edge.Answer{Status: 200, Body: twoMboxAnswer(b)})
+	c := e.newClient(WithServerDomain(e.hostPort()))
 	opts := GetOffersOptions{Request: twoMboxRequest(), TargetCookie: "PC#338e3c1e51f7416a8e1ccba4f81acea0.28_0#9999999999"}
 	ctx := b.Context()
 	b.ReportAllocs()

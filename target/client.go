@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sourcegraph/conc"
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -43,17 +44,24 @@ type Client struct {
 	telemetry *telemetryStore
 	events    *eventDispatcher
 	onDevice  *onDeviceState // the on-device engine, when there is one (ondevice.go)
+	// stopWatch ends the goroutine that waits for a given engine to be
+	// ready (watchReady); watchers is it.
+	stopWatch context.CancelFunc
+	watchers  conc.WaitGroup
 
 	closeOnce sync.Once
 }
 
-// New validates the options and returns a Client. WithClient and
+// New validates the options and returns a Client at once: it does not
+// wait for an on-device artifact (see WaitReady). WithClient and
 // WithOrganizationID are required. Configuration errors are *ConfigError
-// naming the field. The clientReady event is emitted once New has returned.
+// naming the field. The clientReady event is emitted when the client can
+// serve its decisioning method: at once under server-side decisioning,
+// when the first artifact is loaded under on-device and hybrid.
 func New(opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, opt := range opts {
-		opt(&cfg)
+		opt.apply(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -85,9 +93,12 @@ func New(opts ...Option) (*Client, error) {
 		zap.String("decisioningMethod", string(cfg.decisioningMethod)),
 		zap.Duration("timeout", cfg.timeout))
 	if err := c.startOnDevice(); err != nil {
+		c.events.close()
+		if c.ownTransport != nil {
+			c.ownTransport.CloseIdleConnections()
+		}
 		return nil, err
 	}
-	c.events.emit(Event{Type: EventClientReady})
 	return c, nil
 }
 

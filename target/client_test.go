@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
@@ -18,17 +17,18 @@ import (
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
 )
 
 func TestGetOffersSendsDeliveryCall(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithServerDomain("target.acme.com"), WithVersion("2.11.0"))
+	e := newTestEdge(t)
+	c := e.newClient(WithServerDomain("target.acme.com"), WithVersion("2.11.0"))
 	resp, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("hero", "footer"), SessionID: "visit-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := edge.last()
+	call := e.last()
 	if call.Host != "target.acme.com" {
 		t.Errorf("host %q", call.Host)
 	}
@@ -60,8 +60,8 @@ func TestGetOffersSendsDeliveryCall(t *testing.T) {
 
 func TestGetOffersValidation(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient()
+	e := newTestEdge(t)
+	c := e.newClient()
 	tests := []struct {
 		name      string
 		opts      GetOffersOptions
@@ -101,15 +101,15 @@ func TestGetOffersValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := len(edge.recorded()); n != 0 {
+	if n := len(e.recorded()); n != 0 {
 		t.Errorf("the edge received %d calls for invalid options, want 0", n)
 	}
 }
 
 func TestSendNotifications(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTelemetry(false))
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
 	resp, err := c.SendNotifications(t.Context(), SendNotificationsOptions{
 		Request: &delivery.DeliveryRequest{Notifications: []delivery.Notification{
 			{ID: "n1", Type: delivery.MetricDisplay, Timestamp: 1_700_000_000_000, Mbox: &delivery.NotificationMbox{Name: "hero", State: "s"}, Tokens: []string{"t1"}},
@@ -120,7 +120,7 @@ func TestSendNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := edge.last()
+	call := e.last()
 	if len(call.Request.Notifications) != 1 || call.Request.Notifications[0].ID != "n1" {
 		t.Errorf("sent notifications %+v, want only n1", call.Request.Notifications)
 	}
@@ -134,8 +134,8 @@ func TestSendNotifications(t *testing.T) {
 
 func TestSendNotificationsValidation(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTelemetry(false))
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
 	tests := []struct {
 		name      string
 		opts      SendNotificationsOptions
@@ -159,27 +159,28 @@ func TestSendNotificationsValidation(t *testing.T) {
 			}
 		})
 	}
-	if n := len(edge.recorded()); n != 0 {
+	if n := len(e.recorded()); n != 0 {
 		t.Errorf("the edge received %d calls, want 0", n)
 	}
 }
 
 func TestCookieAndLocationHintRoundTrip(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTelemetry(false))
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
 
-	// First visit: no cookies; Target mints a visitor on cluster 28.
+	// First visit: no cookies; the edge mints a visitor on its cluster, 28.
 	first, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("hero")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := edge.last().Host; got != "acme.tt.omtrdc.net" {
+	if got := e.last().Host; got != "acme.tt.omtrdc.net" {
 		t.Errorf("first call host %q, want acme.tt.omtrdc.net", got)
 	}
-	firstSession := edge.last().Query.Get("sessionId")
+	firstSession := e.last().Query.Get("sessionId")
+	minted := first.Response.ID.TntID
 	entries := ParseTargetCookie(first.TargetCookie.Value, time.Now())
-	if entries["session"].Value != firstSession || entries["PC"].Value != "minted-visitor.28_0" {
+	if !strings.HasSuffix(minted, ".28_0") || entries["session"].Value != firstSession || entries["PC"].Value != minted {
 		t.Errorf("target cookie %q: entries %+v", first.TargetCookie.Value, entries)
 	}
 	if first.TargetCookie.MaxAge < deviceIDMaxAge || first.TargetCookie.MaxAge > deviceIDMaxAge+1 {
@@ -202,8 +203,8 @@ func TestCookieAndLocationHintRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := edge.last()
-	if call.Host != "mboxedge28.tt.omtrdc.net" || call.Query.Get("sessionId") != firstSession || call.Request.ID.TntID != "minted-visitor.28_0" {
+	call := e.last()
+	if call.Host != "mboxedge28.tt.omtrdc.net" || call.Query.Get("sessionId") != firstSession || call.Request.ID.TntID != minted {
 		t.Errorf("second call host %q session %q tntId %+v", call.Host, call.Query.Get("sessionId"), call.Request.ID)
 	}
 	if second.TargetLocationHintCookie.Value != "28" {
@@ -214,16 +215,15 @@ func TestCookieAndLocationHintRoundTrip(t *testing.T) {
 	if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("hero")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := edge.last().Host; got != "mboxedge28.tt.omtrdc.net" {
+	if got := e.last().Host; got != "mboxedge28.tt.omtrdc.net" {
 		t.Errorf("cookieless call after a hint went to %q, want mboxedge28.tt.omtrdc.net", got)
 	}
 }
 
 func TestResponseProcessing(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, call recordedCall) {
-		io.WriteString(w, `{"status":200,"requestId":"r","id":{"tntId":"t.9_0"},
+	e := newTestEdge(t)
+	e.answer(body(200, `{"status":200,"requestId":"r","id":{"tntId":"t.9_0"},
 		"execute":{
 			"pageLoad":{"options":[{"type":"html","content":"<b>x</b>","responseTokens":{"k":"execute-pageLoad"}}],
 				"analytics":{"payload":{"pe":"tnt","tnta":"a1"}},"trace":{"n":1}},
@@ -232,9 +232,8 @@ func TestResponseProcessing(t *testing.T) {
 		"prefetch":{
 			"views":[{"name":"home","options":[{"type":"actions","content":[],"responseTokens":{"k":"view"}}],"analytics":{"payload":{"tnta":"a3"}},"trace":{"n":3}}],
 			"mboxes":[{"index":2,"name":"m2","state":"s","options":[{"type":"json","content":{"b":2},"responseTokens":{"k":"prefetch-m2"}},{"type":"json","content":{"c":3}}],
-				"trace":{"n":4}}]}}`)
-	})
-	c := edge.newClient(WithTelemetry(false))
+				"trace":{"n":4}}]}}`))
+	c := e.newClient(WithTelemetry(false))
 	resp, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("m1")})
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +267,7 @@ func TestResponseProcessing(t *testing.T) {
 		t.Errorf("target cookie %q", resp.TargetCookie.Value)
 	}
 
-	edge.setAnswer(func(w http.ResponseWriter, call recordedCall) { io.WriteString(w, `{"status":200}`) })
+	e.answer(body(200, `{"status":200}`))
 	empty, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("m1")})
 	if err != nil {
 		t.Fatal(err)
@@ -301,12 +300,9 @@ func TestHTTPErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			t.Parallel()
-			edge := newTestEdge(t)
-			edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
-				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
-			})
-			c := edge.newClient()
+			e := newTestEdge(t)
+			e.answer(body(tt.status, tt.body))
+			c := e.newClient()
 			_, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 			var he *HTTPError
 			if !errors.As(err, &he) {
@@ -315,7 +311,7 @@ func TestHTTPErrors(t *testing.T) {
 			if he.Status != tt.status || he.Message != tt.wantMessage || he.Retryable() != tt.retryable || IsRetryable(err) != tt.retryable {
 				t.Errorf("HTTPError %+v retryable %v, want status %d message %q retryable %v", he, he.Retryable(), tt.status, tt.wantMessage, tt.retryable)
 			}
-			if he.RequestID != edge.last().Header.Get("X-Request-Id") || !strings.Contains(he.URL, "/rest/v1/delivery?") {
+			if he.RequestID != e.last().Header.Get("X-Request-Id") || !strings.Contains(he.URL, "/rest/v1/delivery?") {
 				t.Errorf("HTTPError request id %q url %q", he.RequestID, he.URL)
 			}
 			if !strings.Contains(err.Error(), fmt.Sprint(tt.status)) {
@@ -327,12 +323,9 @@ func TestHTTPErrors(t *testing.T) {
 
 func TestLongErrorBodyIsTruncated(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, strings.Repeat("é", 2000))
-	})
-	_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+	e := newTestEdge(t)
+	e.answer(body(http.StatusBadGateway, strings.Repeat("é", 2000)))
+	_, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 	var he *HTTPError
 	if !errors.As(err, &he) || len(he.Message) > maxErrorMessage || !strings.HasPrefix(he.Message, "éé") || !strings.HasSuffix(he.Message, "é") {
 		t.Errorf("message of %d bytes: %.40q", len(he.Message), he.Message)
@@ -343,9 +336,9 @@ func TestTransportErrors(t *testing.T) {
 	t.Parallel()
 	t.Run("undecodable answer", func(t *testing.T) {
 		t.Parallel()
-		edge := newTestEdge(t)
-		edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) { io.WriteString(w, `{"status":`) })
-		_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+		e := newTestEdge(t)
+		e.answer(body(200, `{"status":`))
+		_, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 		var te *TransportError
 		if !errors.As(err, &te) || te.Op != "decode" || te.Retryable() || IsRetryable(err) {
 			t.Errorf("error %v, want a non-retryable decode TransportError", err)
@@ -353,16 +346,9 @@ func TestTransportErrors(t *testing.T) {
 	})
 	t.Run("oversized answer", func(t *testing.T) {
 		t.Parallel()
-		edge := newTestEdge(t)
-		edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) {
-			chunk := bytes.Repeat([]byte(" "), 1<<20)
-			for written := 0; written <= MaxResponseBytes; written += len(chunk) {
-				if _, err := w.Write(chunk); err != nil {
-					return
-				}
-			}
-		})
-		_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+		e := newTestEdge(t)
+		e.answer(edge.Answer{Status: 200, Body: bytes.Repeat([]byte(" "), MaxResponseBytes+1)})
+		_, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 		var te *TransportError
 		if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) || !strings.Contains(err.Error(), "larger than") {
 			t.Errorf("error %v, want a non-retryable TransportError saying the answer is too large", err)
@@ -389,12 +375,10 @@ func TestTransportErrors(t *testing.T) {
 	})
 	t.Run("client timeout", func(t *testing.T) {
 		t.Parallel()
-		edge := newTestEdge(t)
-		release := make(chan struct{})
-		edge.setAnswer(func(w http.ResponseWriter, call recordedCall) { <-release })
-		c := edge.newClient(WithTimeout(50 * time.Millisecond))
+		e := newTestEdge(t)
+		e.answer(edge.Answer{Delay: time.Hour}) // the client gives up first
+		c := e.newClient(WithTimeout(50 * time.Millisecond))
 		_, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
-		close(release)
 		var te *TransportError
 		if !errors.As(err, &te) || !te.Timeout || !IsRetryable(err) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("error %v, want a retryable timeout TransportError", err)
@@ -444,15 +428,14 @@ func TestClientTimeoutOnlyWhenSooner(t *testing.T) {
 
 func TestCancellationReturnsContextError(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	release := make(chan struct{})
+	e := newTestEdge(t)
 	arrived := make(chan struct{}, 8)
-	edge.setAnswer(func(w http.ResponseWriter, call recordedCall) {
+	e.control(func(r *edge.Request) (edge.Answer, bool) {
+		e.srv.KeepControl()
 		arrived <- struct{}{}
-		<-release
+		return edge.Answer{Delay: time.Hour}, true // answered once the caller has gone
 	})
-	defer close(release)
-	c := edge.newClient()
+	c := e.newClient()
 
 	t.Run("cancelled while in flight", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
@@ -485,11 +468,11 @@ func TestCancellationReturnsContextError(t *testing.T) {
 	t.Run("already cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		before := len(edge.recorded())
+		before := len(e.recorded())
 		if _, err := c.GetOffers(ctx, GetOffersOptions{Request: executeMboxes("a")}); !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v, want context.Canceled", err)
 		}
-		if len(edge.recorded()) != before {
+		if len(e.recorded()) != before {
 			t.Error("a call with a cancelled context was sent")
 		}
 	})
@@ -497,12 +480,9 @@ func TestCancellationReturnsContextError(t *testing.T) {
 
 func TestTelemetry(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, call recordedCall) {
-		writeJSON(w, 200, delivery.DeliveryResponse{Status: 200, RequestID: call.Request.RequestID,
-			EdgeHost: "mboxedge28.tt.omtrdc.net", TelemetryServerToken: "server-token"})
-	})
-	c := edge.newClient()
+	e := newTestEdge(t)
+	e.answerEvery(body(200, `{"status":200,"edgeHost":"mboxedge28.tt.omtrdc.net","telemetryServerToken":"server-token"}`))
+	c := e.newClient()
 	first, err := c.GetOffers(t.Context(), GetOffersOptions{Request: &delivery.DeliveryRequest{
 		Execute:  &delivery.ExecuteRequest{PageLoad: &delivery.RequestDetails{}, Mboxes: []delivery.MboxRequest{{Name: "a"}, {Name: "b"}}},
 		Prefetch: &delivery.PrefetchRequest{Views: []delivery.ViewRequest{{Name: "home"}}, Mboxes: []delivery.MboxRequest{{Name: "c"}}},
@@ -510,14 +490,14 @@ func TestTelemetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if edge.last().Request.Telemetry != nil {
-		t.Errorf("first call carried telemetry %+v", edge.last().Request.Telemetry)
+	if e.last().Request.Telemetry != nil {
+		t.Errorf("first call carried telemetry %+v", e.last().Request.Telemetry)
 	}
 	// With telemetry pending, SendNotifications needs no notifications.
 	if _, err := c.SendNotifications(t.Context(), SendNotificationsOptions{Request: &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb}}}); err != nil {
 		t.Fatal(err)
 	}
-	tel := edge.last().Request.Telemetry
+	tel := e.last().Request.Telemetry
 	if tel == nil || len(tel.Entries) != 1 {
 		t.Fatalf("second call telemetry %+v, want one entry", tel)
 	}
@@ -535,20 +515,20 @@ func TestTelemetry(t *testing.T) {
 	if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")}); err != nil {
 		t.Fatal(err)
 	}
-	if tel := edge.last().Request.Telemetry; tel == nil || len(tel.Entries) != 1 || tel.Entries[0].RequestID == first.Request.RequestID {
+	if tel := e.last().Request.Telemetry; tel == nil || len(tel.Entries) != 1 || tel.Entries[0].RequestID == first.Request.RequestID {
 		t.Errorf("third call telemetry %+v, want only the second call's entry", tel)
 	}
 }
 
 func TestTelemetryDisabled(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTelemetry(false))
+	e := newTestEdge(t)
+	c := e.newClient(WithTelemetry(false))
 	for range 3 {
 		if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")}); err != nil {
 			t.Fatal(err)
 		}
-		if tel := edge.last().Request.Telemetry; tel != nil {
+		if tel := e.last().Request.Telemetry; tel != nil {
 			t.Fatalf("telemetry sent while disabled: %+v", tel)
 		}
 	}
@@ -599,13 +579,16 @@ func TestClientReadyEvent(t *testing.T) {
 
 func TestFutureWaitHonoursItsContext(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
+	e := newTestEdge(t)
 	release := make(chan struct{})
-	edge.setAnswer(func(w http.ResponseWriter, call recordedCall) {
-		<-release
-		answerLikeTarget(w, call)
+	e.control(func(r *edge.Request) (edge.Answer, bool) {
+		select { // the edge's own answer, once released
+		case <-release:
+		case <-r.HTTP.Context().Done():
+		}
+		return edge.Answer{}, true
 	})
-	c := edge.newClient()
+	c := e.newClient()
 	f := c.GetOffersAsync(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 	waitCtx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 	defer cancel()
@@ -627,8 +610,8 @@ func TestFutureWaitHonoursItsContext(t *testing.T) {
 
 func TestConcurrentGetOffers(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient()
+	e := newTestEdge(t)
+	c := e.newClient()
 	const calls = 1000
 	var failures atomic.Int64
 	var wg sync.WaitGroup
@@ -657,12 +640,12 @@ func TestConcurrentGetOffers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(edge.recorded()); n != calls {
+	if n := len(e.recorded()); n != calls {
 		t.Errorf("edge received %d calls, want %d", n, calls)
 	}
 	// Every finished call left a telemetry entry or sent it along.
 	var carried int
-	for _, call := range edge.recorded() {
+	for _, call := range e.recorded() {
 		if call.Request.Telemetry != nil {
 			carried += len(call.Request.Telemetry.Entries)
 		}
@@ -682,9 +665,9 @@ func TestResponseDecodesLikeTheSpec(t *testing.T) {
 	t.Parallel()
 	answer := `{"status":200,"requestId":"r1","client":"acme","id":{"tntId":"x.1_0"},"edgeHost":"mboxedge1.tt.omtrdc.net",` +
 		`"execute":{"mboxes":[{"index":1,"name":"m","options":[{"type":"json","content":{"k":[1,2,{"z":null}]},"eventToken":"e"}]}]}}`
-	edge := newTestEdge(t)
-	edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) { io.WriteString(w, answer) })
-	resp, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("m")})
+	e := newTestEdge(t)
+	e.answer(body(200, answer))
+	resp, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("m")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -759,9 +742,9 @@ func TestAnswerDecoding(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			edge := newTestEdge(t)
-			edge.setAnswer(func(w http.ResponseWriter, _ recordedCall) { io.WriteString(w, tt.answer) })
-			resp, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
+			e := newTestEdge(t)
+			e.answer(body(200, tt.answer))
+			resp, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 			var te *TransportError
 			if tt.wantDecode {
 				if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) {
@@ -779,9 +762,9 @@ func TestAnswerDecoding(t *testing.T) {
 
 func TestRequestThatCannotBeEncoded(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
+	e := newTestEdge(t)
 	nan := math.NaN()
-	_, err := edge.newClient().GetOffers(t.Context(), GetOffersOptions{Request: &delivery.DeliveryRequest{
+	_, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: &delivery.DeliveryRequest{
 		Context: &delivery.Context{Channel: delivery.ChannelWeb, TimeOffsetInMinutes: &nan},
 		Execute: &delivery.ExecuteRequest{PageLoad: &delivery.RequestDetails{}},
 	}})
@@ -789,7 +772,7 @@ func TestRequestThatCannotBeEncoded(t *testing.T) {
 	if !errors.As(err, &te) || te.Op != "encode" || IsRetryable(err) {
 		t.Errorf("error %v, want a non-retryable encode TransportError", err)
 	}
-	if n := len(edge.recorded()); n != 0 {
+	if n := len(e.recorded()); n != 0 {
 		t.Errorf("edge received %d calls", n)
 	}
 }
@@ -810,14 +793,14 @@ func TestServerSideCallDropsTraceWithoutToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			edge := newTestEdge(t)
-			c := edge.newClient(WithTelemetry(false))
+			e := newTestEdge(t)
+			c := e.newClient(WithTelemetry(false))
 			req := executeMboxes("hero")
 			req.Trace = tt.trace
 			if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: req}); err != nil {
 				t.Fatal(err)
 			}
-			if got := edge.last().Request.Trace; !reflect.DeepEqual(got, tt.want) {
+			if got := e.last().Request.Trace; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("sent trace %+v, want %+v", got, tt.want)
 			}
 			if req.Trace != tt.trace || (tt.trace != nil && tt.trace.Usage["a"] != "b") {
@@ -842,5 +825,27 @@ func TestTelemetryModeOfRemoteCalls(t *testing.T) {
 		if entry.Mode != delivery.ExecutionEdge {
 			t.Errorf("answer %+v: telemetry mode %q, want %q", answer, entry.Mode, delivery.ExecutionEdge)
 		}
+	}
+}
+
+// TestNoEmptyEnumSent: a mobile platform without a device type is sent
+// without one, as the Node.js SDK sends it (the specification's enum has no
+// empty value), and the edge accepts it.
+func TestNoEmptyEnumSent(t *testing.T) {
+	t.Parallel()
+	e := newTestEdge(t)
+	bodies := make(chan []byte, 1)
+	e.control(func(r *edge.Request) (edge.Answer, bool) {
+		bodies <- r.Body
+		return edge.Answer{}, true // the edge's own answer
+	})
+	req := executeMboxes("hero")
+	req.Context = &delivery.Context{Channel: delivery.ChannelMobile, MobilePlatform: &delivery.MobilePlatform{PlatformType: delivery.PlatformIOS}}
+	if _, err := e.newClient(WithTelemetry(false)).GetOffers(t.Context(), GetOffersOptions{Request: req}); err != nil {
+		t.Fatalf("GetOffers = %v; want the edge to accept a mobile platform without a device type", err)
+	}
+	sent := string(<-bodies)
+	if !strings.Contains(sent, `"mobilePlatform":{"platformType":"ios"}`) {
+		t.Errorf("sent %s; want the mobile platform without a device type", sent)
 	}
 }

@@ -2,7 +2,9 @@ package target
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,21 +28,27 @@ const (
 	DefaultMaxIdleConnsPerHost = 1024
 )
 
-// config is the validated configuration of a Client.
+// config is the configuration of a Client: what the options gave, checked
+// once by validate.
 type config struct {
 	clientCode          string
 	organizationID      string
 	timeout             time.Duration
 	serverDomain        string
+	serverDomainSet     bool
 	secure              bool
 	targetLocationHint  string
+	locationHintSet     bool
 	propertyToken       string
 	environmentID       int64
 	decisioningMethod   delivery.DecisioningMethod
 	logger              *zap.Logger
 	httpClient          *http.Client
+	httpClientSet       bool
 	transport           http.RoundTripper
+	transportSet        bool
 	maxIdleConnsPerHost int
+	maxIdleSet          bool
 	telemetryEnabled    bool
 	version             string
 	handlers            map[EventType][]EventHandler
@@ -48,13 +56,19 @@ type config struct {
 
 	// now is the clock; tests in this package replace it.
 	now func() time.Time
-
-	// errs collects option errors so that New reports the first one.
-	errs []error
 }
 
-// Option configures a Client; pass options to New.
-type Option func(*config)
+// Option configures a Client; pass options to New. Options are sealed: only
+// this package makes them. The engine options of on-device decisioning are
+// ondevice's own (ondevice.ArtifactOption), given with WithOnDevice.
+type Option interface {
+	apply(*config)
+}
+
+// option is the one Option implementation.
+type option func(*config)
+
+func (f option) apply(c *config) { f(c) }
 
 func defaultConfig() config {
 	return config{
@@ -70,190 +84,150 @@ func defaultConfig() config {
 	}
 }
 
-func (c *config) fail(field, value, reason string) {
-	c.errs = append(c.errs, &ConfigError{Field: field, Value: value, Reason: reason})
-}
-
 // WithClient sets the Target client code (required), e.g. "acmeclient".
 func WithClient(clientCode string) Option {
-	return func(c *config) { c.clientCode = clientCode }
+	return option(func(c *config) { c.clientCode = clientCode })
 }
 
 // WithOrganizationID sets the Experience Cloud organization id (required),
 // e.g. "65453EA95574003E7F000101@AdobeOrg".
 func WithOrganizationID(organizationID string) Option {
-	return func(c *config) { c.organizationID = organizationID }
+	return option(func(c *config) { c.organizationID = organizationID })
 }
 
 // WithTimeout bounds each Delivery API call (default 3s). It must be positive.
 func WithTimeout(timeout time.Duration) Option {
-	return func(c *config) {
-		if timeout <= 0 {
-			c.fail("timeout", timeout.String(), "must be positive")
-			return
-		}
-		c.timeout = timeout
-	}
+	return option(func(c *config) { c.timeout = timeout })
 }
 
 // WithServerDomain sets the host (and optional port) that calls go to when
 // no edge cluster is known, instead of "{client}.tt.omtrdc.net".
 func WithServerDomain(domain string) Option {
-	return func(c *config) {
-		if domain == "" || strings.Contains(domain, "/") || strings.ContainsAny(domain, " \t\r\n?#@") {
-			c.fail("serverDomain", domain, "must be a host name with an optional port, without scheme or path")
-			return
-		}
-		c.serverDomain = domain
-	}
+	return option(func(c *config) { c.serverDomain, c.serverDomainSet = domain, true })
 }
 
 // WithSecure chooses https (true, the default) or http.
 func WithSecure(secure bool) Option {
-	return func(c *config) { c.secure = secure }
+	return option(func(c *config) { c.secure = secure })
 }
 
 // WithTargetLocationHint sets the edge cluster (e.g. "35") calls go to until
 // Target answers with another; calls then go to "mboxedge35.tt.omtrdc.net".
 func WithTargetLocationHint(cluster string) Option {
-	return func(c *config) {
-		if !validCluster(cluster) {
-			c.fail("targetLocationHint", cluster, "must be a non-empty edge cluster name of letters, digits and '-'")
-			return
-		}
-		c.targetLocationHint = cluster
-	}
+	return option(func(c *config) { c.targetLocationHint, c.locationHintSet = cluster, true })
 }
 
 // WithPropertyToken sets the at_property token used when a request carries
-// none.
+// none (and, on-device, the property whose artifact is downloaded).
 func WithPropertyToken(token string) Option {
-	return func(c *config) { c.propertyToken = token }
+	return option(func(c *config) { c.propertyToken = token })
 }
 
 // WithEnvironmentID sets the Target environment id used when a request
 // carries none. It must not be negative.
 func WithEnvironmentID(id int64) Option {
-	return func(c *config) {
-		if id < 0 {
-			c.fail("environmentId", fmt.Sprint(id), "must not be negative")
-			return
-		}
-		c.environmentID = id
-	}
+	return option(func(c *config) { c.environmentID = id })
 }
 
 // WithDecisioningMethod sets the decisioning method: server-side (the
-// default), on-device or hybrid (see the on-device options); any other value
-// makes New fail with a *ConfigError.
+// default), on-device or hybrid (see WithOnDevice); any other value makes
+// New fail with a *ConfigError.
 func WithDecisioningMethod(method delivery.DecisioningMethod) Option {
-	return func(c *config) { c.decisioningMethod = method }
+	return option(func(c *config) { c.decisioningMethod = method })
 }
 
 // WithLogger sets the logger (default zap.NewNop()). A nil logger keeps the
 // default.
 func WithLogger(logger *zap.Logger) Option {
-	return func(c *config) {
+	return option(func(c *config) {
 		if logger != nil {
 			c.logger = logger
 		}
-	}
+	})
 }
 
 // WithHTTPClient makes the client send with hc instead of its own shared
 // keep-alive transport. The client's timeout still applies per call, through
 // the request context.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if hc == nil {
-			c.fail("httpClient", "", "must not be nil")
-			return
-		}
-		c.httpClient = hc
-	}
+	return option(func(c *config) { c.httpClient, c.httpClientSet = hc, true })
 }
 
 // WithTransport makes the client send through rt instead of its own shared
 // keep-alive transport.
 func WithTransport(rt http.RoundTripper) Option {
-	return func(c *config) {
-		if rt == nil {
-			c.fail("transport", "", "must not be nil")
-			return
-		}
-		c.transport = rt
-	}
+	return option(func(c *config) { c.transport, c.transportSet = rt, true })
 }
 
 // WithMaxIdleConnsPerHost sizes the keep-alive pool of the client's own
 // transport (default DefaultMaxIdleConnsPerHost); set it at least to the
-// number of calls you expect in flight. It has no effect with WithHTTPClient
-// or WithTransport.
+// number of calls you expect in flight. It cannot be combined with
+// WithHTTPClient or WithTransport, whose pools are their own.
 func WithMaxIdleConnsPerHost(n int) Option {
-	return func(c *config) {
-		if n <= 0 {
-			c.fail("maxIdleConnsPerHost", fmt.Sprint(n), "must be positive")
-			return
-		}
-		c.maxIdleConnsPerHost = n
-	}
+	return option(func(c *config) { c.maxIdleConnsPerHost, c.maxIdleSet = n, true })
 }
 
 // WithTelemetry turns telemetry on (the default) or off. With telemetry on,
 // the timings of each call are sent to Adobe with the next call, as the
 // official SDKs do.
 func WithTelemetry(enabled bool) Option {
-	return func(c *config) { c.telemetryEnabled = enabled }
+	return option(func(c *config) { c.telemetryEnabled = enabled })
 }
 
 // WithVersion sets the version query parameter of delivery calls (the
 // at.js version in the official SDKs; default Version).
 func WithVersion(version string) Option {
-	return func(c *config) {
-		if version == "" {
-			c.fail("version", "", "must not be empty")
-			return
-		}
-		c.version = version
-	}
+	return option(func(c *config) { c.version = version })
 }
 
 // WithEventHandler subscribes handler to events of type t (for example
 // EventClientReady). Several handlers may subscribe to one type.
 func WithEventHandler(t EventType, handler EventHandler) Option {
-	return func(c *config) {
-		if handler == nil {
-			c.fail("events."+string(t), "", "handler must not be nil")
-			return
-		}
-		c.handlers[t] = append(c.handlers[t], handler)
-	}
+	return option(func(c *config) { c.handlers[t] = append(c.handlers[t], handler) })
 }
 
-// validate checks the collected configuration; the first problem wins.
+// validate checks the whole configuration once; the first problem wins.
 func (c *config) validate() error {
-	if len(c.errs) > 0 {
-		return c.errs[0]
-	}
-	if strings.TrimSpace(c.clientCode) == "" {
+	switch {
+	case strings.TrimSpace(c.clientCode) == "":
 		return &ConfigError{Field: "client", Reason: "is required (WithClient)"}
-	}
-	if strings.ContainsAny(c.clientCode, "/:?#@ \t\r\n") {
+	case strings.ContainsAny(c.clientCode, "/:?#@ \t\r\n"):
 		return &ConfigError{Field: "client", Value: c.clientCode, Reason: "must be a Target client code, usable in a host name"}
-	}
-	if strings.TrimSpace(c.organizationID) == "" {
+	case strings.TrimSpace(c.organizationID) == "":
 		return &ConfigError{Field: "organizationId", Reason: "is required (WithOrganizationID)"}
-	}
-	if c.httpClient != nil && c.transport != nil {
+	case c.timeout <= 0:
+		return &ConfigError{Field: "timeout", Value: c.timeout.String(), Reason: "must be positive"}
+	case c.serverDomainSet && (c.serverDomain == "" || strings.Contains(c.serverDomain, "/") || strings.ContainsAny(c.serverDomain, " \t\r\n?#@")):
+		return &ConfigError{Field: "serverDomain", Value: c.serverDomain, Reason: "must be a host name with an optional port, without scheme or path"}
+	case c.locationHintSet && !validCluster(c.targetLocationHint):
+		return &ConfigError{Field: "targetLocationHint", Value: c.targetLocationHint, Reason: "must be a non-empty edge cluster name of letters, digits and '-'"}
+	case c.environmentID < 0:
+		return &ConfigError{Field: "environmentId", Value: fmt.Sprint(c.environmentID), Reason: "must not be negative"}
+	case c.httpClientSet && c.httpClient == nil:
+		return &ConfigError{Field: "httpClient", Reason: "must not be nil"}
+	case c.transportSet && c.transport == nil:
+		return &ConfigError{Field: "transport", Reason: "must not be nil"}
+	case c.httpClientSet && c.transportSet:
 		return &ConfigError{Field: "transport", Reason: "WithHTTPClient and WithTransport are exclusive"}
-	}
-	switch c.decisioningMethod {
-	case delivery.DecisioningServerSide, delivery.DecisioningOnDevice, delivery.DecisioningHybrid:
-	default:
+	case c.maxIdleConnsPerHost <= 0:
+		return &ConfigError{Field: "maxIdleConnsPerHost", Value: fmt.Sprint(c.maxIdleConnsPerHost), Reason: "must be positive"}
+	case c.maxIdleSet && (c.httpClientSet || c.transportSet):
+		return &ConfigError{Field: "maxIdleConnsPerHost", Value: fmt.Sprint(c.maxIdleConnsPerHost),
+			Reason: "sizes the client's own transport: it does not apply with WithHTTPClient or WithTransport"}
+	case c.version == "":
+		return &ConfigError{Field: "version", Reason: "must not be empty"}
+	case !c.decisioningMethod.Valid():
 		return &ConfigError{Field: "decisioningMethod", Value: string(c.decisioningMethod),
 			Reason: "must be one of server-side, on-device, hybrid"}
 	}
-	return nil
+	for _, t := range slices.Sorted(maps.Keys(c.handlers)) {
+		for _, h := range c.handlers[t] {
+			if h == nil {
+				return &ConfigError{Field: "events." + string(t), Reason: "handler must not be nil"}
+			}
+		}
+	}
+	return c.onDevice.validate(c)
 }
 
 // validCluster reports whether s can be an edge cluster in a host name.

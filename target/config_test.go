@@ -7,12 +7,19 @@ import (
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 )
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
 	t.Parallel()
 	required := []Option{WithClient("acme"), WithOrganizationID("ACME@AdobeOrg")}
 	with := func(extra ...Option) []Option { return append(append([]Option(nil), required...), extra...) }
+	engine, err := ondevice.New(ondevice.WithClient(demo.Client), ondevice.WithArtifactPayload(demo.Artifact()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
 
 	tests := []struct {
 		name      string
@@ -34,8 +41,14 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{"empty location hint", with(WithTargetLocationHint("")), "targetLocationHint", ""},
 		{"negative environment", with(WithEnvironmentID(-2)), "environmentId", "-2"},
 		{"unknown decisioning method", with(WithDecisioningMethod("edge")), "decisioningMethod", "edge"},
-		{"on-device with an invalid artifact", with(WithDecisioningMethod(delivery.DecisioningOnDevice), WithArtifactPayload([]byte("{}"))), "artifact", ""},
-		{"hybrid with an unsupported artifact", with(WithDecisioningMethod(delivery.DecisioningHybrid), WithArtifactPayload([]byte(`{"version":"2.0.0"}`))), "artifact", ""},
+		{"on-device with an invalid artifact", with(WithDecisioningMethod(delivery.DecisioningOnDevice), WithOnDevice(ondevice.WithArtifactPayload([]byte("{}")))), "artifactPayload", ""},
+		{"hybrid with an unsupported artifact", with(WithDecisioningMethod(delivery.DecisioningHybrid), WithOnDevice(ondevice.WithArtifactPayload([]byte(`{"version":"2.0.0"}`)))), "artifactPayload", ""},
+		{"negative polling interval", with(WithOnDevice(ondevice.WithPollingInterval(-time.Second))), "pollingInterval", "-1s"},
+		{"nil engine", with(WithOnDeviceEngine(nil)), "onDeviceEngine", ""},
+		{"engine and engine options", with(WithOnDeviceEngine(engine), WithOnDevice(ondevice.WithPollingInterval(0))), "onDevice", ""},
+		{"notifications without on-device", with(WithOnDeviceNotifications(false)), "onDeviceNotifications", ""},
+		{"notification concurrency without on-device", with(WithNotificationConcurrency(4)), "notificationConcurrency", ""},
+		{"idle conns with a transport", with(WithTransport(http.DefaultTransport), WithMaxIdleConnsPerHost(8)), "maxIdleConnsPerHost", "8"},
 		{"nil http client", with(WithHTTPClient(nil)), "httpClient", ""},
 		{"nil transport", with(WithTransport(nil)), "transport", ""},
 		{"client and transport", with(WithHTTPClient(http.DefaultClient), WithTransport(http.DefaultTransport)), "transport", ""},
@@ -94,15 +107,15 @@ func TestNewDefaults(t *testing.T) {
 
 func TestNewWithLocationHintRoutesToCluster(t *testing.T) {
 	t.Parallel()
-	edge := newTestEdge(t)
-	c := edge.newClient(WithTargetLocationHint("35"), WithServerDomain(edge.hostPort()))
+	e := newTestEdge(t)
+	c := e.newClient(WithTargetLocationHint("35"), WithServerDomain(e.hostPort()))
 	if got := c.LocationHint(); got != "35" {
 		t.Fatalf("LocationHint %q, want 35", got)
 	}
 	if _, err := c.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")}); err != nil {
 		t.Fatal(err)
 	}
-	if host := edge.last().Host; host != "mboxedge35.tt.omtrdc.net" {
+	if host := e.last().Host; host != "mboxedge35.tt.omtrdc.net" {
 		t.Errorf("host %q, want mboxedge35.tt.omtrdc.net", host)
 	}
 }

@@ -1,9 +1,7 @@
 // Package target is an Adobe Target client for Go with the decisioning of
 // the official Node.js and Python SDKs (server-side, on-device and hybrid),
-// safe for thousands of concurrent calls. It does not integrate the
-// Experience Cloud Visitor API (the SDKs' visitorCookie / AMCV state): pass
-// the marketingCloudVisitorId in the request's id and customer ids in
-// GetOffersOptions.CustomerIDs.
+// safe for thousands of concurrent calls, with the Experience Cloud
+// identity integration of the Node.js SDK.
 //
 // Make one Client per Target client code and share it:
 //
@@ -25,12 +23,27 @@
 //   - GetAttributes asks for mboxes and returns their JSON offers merged per
 //     mbox, with typed getters.
 //
+// Experience Cloud identity: GetOffersOptions.VisitorCookie takes the
+// visitor's AMCV_ cookie (VisitorCookieFromRequest), read as the Visitor
+// API reads it (ParseVisitorCookie): its Experience Cloud ID becomes the
+// request's marketingCloudVisitorId and its Audience Manager hint and blob
+// are sent along; malformed parts are ignored with a warning, never failing
+// the call. Every answer carries Response.VisitorState, the JSON the
+// Node.js SDK returns as visitorState, for the page's
+// Visitor.getInstance(org, {serverState: …}), so that the browser's
+// Analytics hit shares the supplemental data id of the server's call
+// (Analytics for Target); SupplementalDataIDs stitches several calls of a
+// page view. Response.ServerState is the at.js serverState of the call, and
+// PageScript renders both into the page's <script>, escaped for a script
+// context.
+//
 // Every method blocks until Target answers, the client's timeout (default
 // 3s) elapses, or the context ends; run it in a goroutine, or use the Async
 // forms, which return a Future, to overlap the Target call with other work.
 //
 // Errors are typed: *ConfigError from New, *ValidationError for options
-// rejected before sending, *HTTPError for a non-2xx answer and
+// rejected before sending (or, on-device, a request the engine refused: it
+// wraps the *delivery.FieldError the edge would answer 400 with), *HTTPError for a non-2xx answer and
 // *TransportError for a failed connection or the client's timeout (both
 // with Retryable), and the context's own error when the context ends first.
 //
@@ -46,6 +59,15 @@
 // API). WithDecisioningMethod(delivery.DecisioningOnDevice) decides calls
 // locally with the ondevice engine from a rules artifact, and
 // delivery.DecisioningHybrid decides locally what the artifact can and asks
-// the Delivery API for the rest; see WithArtifactPayload and
-// WithArtifactLocation. SendNotifications always goes to the Delivery API.
+// the Delivery API for the rest; the engine's options are ondevice's own,
+// given with WithOnDevice (ondevice.WithArtifactPayload,
+// ondevice.WithArtifactURL ...). SendNotifications always goes to the
+// Delivery API.
+//
+// Options are sealed and validated once, in New; an option that would not
+// apply is a *ConfigError. New returns at once: an on-device client loads
+// its artifact in the background, WaitReady(ctx) waits for it, and until
+// then an on-device call fails with ErrNotReady and a hybrid call goes to
+// the Delivery API, as in the Node.js SDK; clientReady is emitted when the
+// client can serve its decisioning method.
 package target

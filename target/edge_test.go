@@ -1,77 +1,78 @@
 package target
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/edgeserver"
 )
 
-// recordedCall is one request the test edge received.
+// recordedCall is one delivery call the test edge received.
 type recordedCall struct {
-	Host    string
-	Query   url.Values
-	Header  http.Header
+	Host   string
+	Query  url.Values
+	Header http.Header
+	// Request is the body as sent, decoded by encoding/json (whether or not
+	// the edge accepted it).
 	Request delivery.DeliveryRequest
 }
 
-// testEdge is a real HTTP server speaking the Delivery API. By default it
-// answers like Target: a response with the request id, a tntId (minted, or
-// the request's), and a JSON offer per requested mbox. Tests replace answer
-// to script other answers.
+// testEdge is the project's own local edge for the client's tests: the
+// demo artifact, cluster routing as the real edge's (internal/edgeserver),
+// with a control function that records every delivery call. Tests script
+// single answers with the edge's control hook (answer, answerEvery,
+// control); without one the edge answers as it does.
 type testEdge struct {
-	t      testing.TB
-	server *httptest.Server
+	t    testing.TB
+	srv  *edge.Server
+	addr string
 
-	mu     sync.Mutex
-	calls  []recordedCall
-	answer func(w http.ResponseWriter, call recordedCall)
+	mu    sync.Mutex
+	calls []recordedCall
 }
 
-func newTestEdge(t testing.TB) *testEdge {
+func newTestEdge(t testing.TB, opts ...edge.Option) *testEdge {
 	t.Helper()
-	e := &testEdge{t: t, answer: answerLikeTarget}
-	e.server = httptest.NewServer(http.HandlerFunc(e.serve))
-	t.Cleanup(e.server.Close)
+	srv, addr := edgeserver.Start(t, opts...)
+	e := &testEdge{t: t, srv: srv, addr: addr}
+	srv.Control(func(r *edge.Request) (edge.Answer, bool) { // observes: it never handles, so it stays first
+		if r.Endpoint == edge.EndpointDelivery {
+			call := recordedCall{Host: r.HTTP.Host, Query: r.HTTP.URL.Query(), Header: r.HTTP.Header.Clone()}
+			_ = json.Unmarshal(r.Body, &call.Request)
+			e.mu.Lock()
+			e.calls = append(e.calls, call)
+			e.mu.Unlock()
+		}
+		return edge.Answer{}, false
+	})
 	return e
 }
 
-func (e *testEdge) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if r.Method != http.MethodPost || r.URL.Path != deliveryPath {
-		http.Error(w, `{"status":404,"message":"not a delivery call"}`, http.StatusNotFound)
-		return
-	}
-	call := recordedCall{Host: r.Host, Query: r.URL.Query(), Header: r.Header.Clone()}
-	if err := json.Unmarshal(body, &call.Request); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"status":400,"message":"invalid JSON"}`)
-		return
-	}
-	e.mu.Lock()
-	e.calls = append(e.calls, call)
-	answer := e.answer
-	e.mu.Unlock()
-	answer(w, call)
+// answer scripts the edge's answer to the next delivery call.
+func (e *testEdge) answer(a edge.Answer) {
+	e.srv.Control(func(r *edge.Request) (edge.Answer, bool) { return a, r.Endpoint == edge.EndpointDelivery })
 }
 
-func (e *testEdge) setAnswer(answer func(w http.ResponseWriter, call recordedCall)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.answer = answer
+// answerEvery scripts the edge's answer to every delivery call from now on.
+func (e *testEdge) answerEvery(a edge.Answer) {
+	e.srv.Control(func(r *edge.Request) (edge.Answer, bool) {
+		e.srv.KeepControl()
+		return a, r.Endpoint == edge.EndpointDelivery
+	})
+}
+
+// control adds a control function of the test's own.
+func (e *testEdge) control(fn edge.ControlFunc) { e.srv.Control(fn) }
+
+// body is an answer of status with body as is.
+func body(status int, text string) edge.Answer {
+	return edge.Answer{Status: status, Body: []byte(text)}
 }
 
 func (e *testEdge) recorded() []recordedCall {
@@ -89,28 +90,16 @@ func (e *testEdge) last() recordedCall {
 	return calls[len(calls)-1]
 }
 
-// hostPort is the server's address, for WithServerDomain.
-func (e *testEdge) hostPort() string { return strings.TrimPrefix(e.server.URL, "http://") }
+// hostPort is the edge's address, for WithServerDomain.
+func (e *testEdge) hostPort() string { return e.addr }
 
-// routeAll returns a transport that sends every host (mboxedge35.tt.omtrdc.net,
-// acme.tt.omtrdc.net, ...) to the test edge, so routing can be observed in
-// the Host header.
-func (e *testEdge) routeAll() *http.Transport {
-	addr := e.server.Listener.Addr().String()
-	dialer := &net.Dialer{}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 64,
-	}
-}
-
-// newClient returns a client sending to the edge through routeAll, with
-// options appended; it is closed at the end of the test.
+// newClient returns a client whose every call (to any host: acme.tt.omtrdc.net,
+// mboxedge35.tt.omtrdc.net ...) reaches the edge with its Host header kept,
+// so that routing shows in recordedCall.Host, with opts appended; it is
+// closed at the end of the test.
 func (e *testEdge) newClient(opts ...Option) *Client {
 	e.t.Helper()
-	transport := e.routeAll()
+	transport := edge.RoutingTransport(e.addr)
 	base := []Option{
 		WithClient("acme"),
 		WithOrganizationID("ACME@AdobeOrg"),
@@ -131,54 +120,7 @@ func (e *testEdge) newClient(opts ...Option) *Client {
 	return c
 }
 
-// answerLikeTarget answers as Target would for a request without scripted
-// content: every execute and prefetch mbox gets a JSON offer naming it.
-func answerLikeTarget(w http.ResponseWriter, call recordedCall) {
-	req := call.Request
-	resp := delivery.DeliveryResponse{
-		Status:    200,
-		RequestID: req.RequestID,
-		Client:    "acme",
-		ID:        &delivery.VisitorID{TntID: "minted-visitor.28_0"},
-		EdgeHost:  "mboxedge28.tt.omtrdc.net",
-	}
-	if req.ID != nil && req.ID.TntID != "" {
-		resp.ID.TntID = req.ID.TntID
-	}
-	offer := func(name string, index int) delivery.MboxResponse {
-		content, _ := json.Marshal(map[string]any{"mbox": name, "index": index})
-		return delivery.MboxResponse{Index: index, Name: name, Options: []delivery.Option{{
-			Type: delivery.OptionJSON, Content: content,
-			ResponseTokens: delivery.ResponseTokens{"offer.name": name},
-		}}}
-	}
-	if req.Execute != nil {
-		resp.Execute = &delivery.ExecuteResponse{}
-		for _, m := range req.Execute.Mboxes {
-			resp.Execute.Mboxes = append(resp.Execute.Mboxes, offer(m.Name, m.Index))
-		}
-	}
-	if req.Prefetch != nil {
-		resp.Prefetch = &delivery.PrefetchResponse{}
-		for _, m := range req.Prefetch.Mboxes {
-			pm := offer(m.Name, m.Index)
-			pm.State = "state-" + m.Name
-			resp.Prefetch.Mboxes = append(resp.Prefetch.Mboxes, pm)
-		}
-	}
-	for _, n := range req.Notifications {
-		resp.Notifications = append(resp.Notifications, delivery.NotificationResponse{ID: n.ID})
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// mboxRequest is a shorthand for tests.
+// executeMboxes is a request executing the named mboxes.
 func executeMboxes(names ...string) *delivery.DeliveryRequest {
 	r := &delivery.DeliveryRequest{Execute: &delivery.ExecuteRequest{}}
 	for i, name := range names {

@@ -7,31 +7,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/targetflow/targetflow/ondevice"
 )
 
-// ErrNotReady is returned when a decisioning method that needs the on-device
-// decisioning engine is used before the engine has loaded its artifact.
-var ErrNotReady = errors.New("target: unable to fulfill request; decisioning engine not ready")
+// ErrNotReady is returned when on-device decisioning is asked for before
+// the engine has loaded its artifact, and wrapped by WaitReady's errors. It
+// is ondevice.ErrNotReady.
+var ErrNotReady = ondevice.ErrNotReady
 
-// ConfigError reports an invalid client configuration given to New.
-type ConfigError struct {
-	// Field is the configuration field at fault, e.g. "client".
-	Field string
-	// Value is the offending value, rendered for the message ("" when missing).
-	Value string
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("target: invalid config: %s: %s", e.Field, e.Reason)
-	}
-	return fmt.Sprintf("target: invalid config: %s %q: %s", e.Field, e.Value, e.Reason)
-}
+// ConfigError reports an invalid option given to New: Field names it,
+// Value is the offending value and Reason what is wrong. It is
+// ondevice.ConfigError, the one configuration error of the module.
+type ConfigError = ondevice.ConfigError
 
 // ValidationError reports call options rejected before any request is sent,
-// with the same meaning as the official SDKs' validation messages.
+// with the same meaning as the official SDKs' validation messages, or a
+// request the on-device engine refused (Err is then the engine's
+// *delivery.FieldError, and the message is its own).
 type ValidationError struct {
 	// Method is the client method that rejected the options, e.g. "GetOffers".
 	Method string
@@ -39,11 +32,19 @@ type ValidationError struct {
 	Field string
 	// Reason is the SDK's message, e.g. "either pageLoad or mboxes is required in execute".
 	Reason string
+	// Err is the cause, when there is one.
+	Err error
 }
 
 func (e *ValidationError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("target: %s: %v", e.Method, e.Err)
+	}
 	return fmt.Sprintf("target: %s: invalid options: %s: %s", e.Method, e.Field, e.Reason)
 }
+
+// Unwrap returns the cause, if any.
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // HTTPError is a non-2xx answer from the Delivery API.
 type HTTPError struct {

@@ -6,33 +6,38 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/target"
 )
 
-// exampleEdge stands in for Target: it answers every delivery call with a
-// JSON offer for the mbox "hero" and a tntId for the visitor.
-func exampleEdge() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"status":200,"client":"acmeclient","id":{"tntId":"f1b8e5a2c9d4.35_0"},"edgeHost":"mboxedge35.tt.omtrdc.net",
-			"execute":{"mboxes":[{"index":1,"name":"hero","options":[{"type":"json",
-			"content":{"title":"Winter sale","discount":20,"showBanner":true},
-			"responseTokens":{"activity.name":"Hero test"}}]}]},
-			"notifications":[{"id":"n1"}]}`)
-	}))
+// exampleEdge serves targetflow's local edge, with the demo site's
+// artifact, on loopback: it stands in for Target. stop shuts it down.
+func exampleEdge() (addr string, stop func()) {
+	srv, err := edge.New(edge.DemoArtifact())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, err = srv.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return addr, func() { cancel(); _ = srv.Wait() }
 }
 
-// newExampleClient returns a client that sends to srv instead of Target.
-func newExampleClient(srv *httptest.Server) *target.Client {
+// newExampleClient returns a client whose every call goes to the edge at
+// addr instead of Target (the edge names its cluster, as Target does, and
+// the routing transport brings those calls back to it).
+func newExampleClient(addr string) *target.Client {
 	client, err := target.New(
-		target.WithClient("acmeclient"),
+		target.WithClient("targetflow-demo"),
 		target.WithOrganizationID("65453EA95574003E7F000101@AdobeOrg"),
-		target.WithServerDomain(strings.TrimPrefix(srv.URL, "http://")),
+		target.WithServerDomain(addr),
 		target.WithSecure(false),
+		target.WithTransport(edge.RoutingTransport(addr)),
 		target.WithTelemetry(false),
 	)
 	if err != nil {
@@ -41,14 +46,18 @@ func newExampleClient(srv *httptest.Server) *target.Client {
 	return client
 }
 
+// visitor is a returning visitor of the demo site.
+var visitor = &delivery.VisitorID{TntID: "5c1e3a9b7d2f4e6a8b0c1d2e3f4a5b6c.35_0"}
+
 func ExampleClient_GetOffers() {
-	srv := exampleEdge()
-	defer srv.Close()
-	client := newExampleClient(srv)
+	addr, stop := exampleEdge()
+	defer stop()
+	client := newExampleClient(addr)
 	defer client.Close()
 
 	resp, err := client.GetOffers(context.Background(), target.GetOffersOptions{
 		Request: &delivery.DeliveryRequest{
+			ID:      visitor,
 			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "hero", Index: 1}}},
 		},
 		TargetCookie: "", // the visitor's incoming "mbox" cookie, if any
@@ -61,39 +70,41 @@ func ExampleClient_GetOffers() {
 	}
 	fmt.Println("set cookie:", resp.TargetCookie.Name, "for", resp.TargetCookie.MaxAge/86400, "days")
 	fmt.Println("set cookie:", resp.TargetLocationHintCookie.Name, "=", resp.TargetLocationHintCookie.Value)
-	fmt.Println("response tokens:", resp.ResponseTokens)
+	tokens := resp.ResponseTokens[0]
+	fmt.Println("response tokens:", tokens["activity.name"], "/", tokens["experience.name"])
 	// Output:
-	// hero: {"title":"Winter sale","discount":20,"showBanner":true}
+	// hero: {"cta":"Shop now","headline":"New season, new gear","image":"/img/hero-season.jpg"}
 	// set cookie: mbox for 732 days
 	// set cookie: mboxEdgeCluster = 35
-	// response tokens: [map[activity.name:Hero test]]
+	// response tokens: Hero banner test / Control
 }
 
 func ExampleClient_GetAttributes() {
-	srv := exampleEdge()
-	defer srv.Close()
-	client := newExampleClient(srv)
+	addr, stop := exampleEdge()
+	defer stop()
+	client := newExampleClient(addr)
 	defer client.Close()
 
-	attrs, err := client.GetAttributes(context.Background(), []string{"hero"}, target.GetOffersOptions{})
+	attrs, err := client.GetAttributes(context.Background(), []string{"feature-flags"},
+		target.GetOffersOptions{Request: &delivery.DeliveryRequest{ID: visitor}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	title, _ := attrs.String("hero", "title")
-	discount, _ := attrs.Int("hero", "discount")
-	show, _ := attrs.Bool("hero", "showBanner")
-	fmt.Println(title, discount, show)
-	_, err = attrs.String("hero", "subtitle")
+	flow, _ := attrs.String("feature-flags", "checkoutFlow")
+	threshold, _ := attrs.Int("feature-flags", "freeShippingThreshold")
+	reviews, _ := attrs.Bool("feature-flags", "showReviews")
+	fmt.Println(flow, threshold, reviews)
+	_, err = attrs.String("feature-flags", "subtitle")
 	fmt.Println(err)
 	// Output:
-	// Winter sale 20 true
-	// target: attribute "subtitle" does not exist for mbox "hero"
+	// multi-step 50 true
+	// target: attribute "subtitle" does not exist for mbox "feature-flags"
 }
 
 func ExampleClient_SendNotifications() {
-	srv := exampleEdge()
-	defer srv.Close()
-	client := newExampleClient(srv)
+	addr, stop := exampleEdge()
+	defer stop()
+	client := newExampleClient(addr)
 	defer client.Close()
 
 	resp, err := client.SendNotifications(context.Background(), target.SendNotificationsOptions{
@@ -118,14 +129,15 @@ func ExampleClient_SendNotifications() {
 // The Target call runs while the page does its other work; the offers are
 // ready when the page needs them, so the call adds (almost) no time.
 func ExampleClient_GetOffersAsync() {
-	srv := exampleEdge()
-	defer srv.Close()
-	client := newExampleClient(srv)
+	addr, stop := exampleEdge()
+	defer stop()
+	client := newExampleClient(addr)
 	defer client.Close()
 	ctx := context.Background()
 
 	offers := client.GetOffersAsync(ctx, target.GetOffersOptions{
 		Request: &delivery.DeliveryRequest{
+			ID:      visitor,
 			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "hero", Index: 1}}},
 		},
 	})
@@ -150,20 +162,21 @@ func ExampleNew_validation() {
 		target.WithDecisioningMethod("edge"))
 	fmt.Println(err)
 	// Output:
-	// target: invalid config: organizationId: is required (WithOrganizationID)
-	// target: invalid config: decisioningMethod "edge": must be one of server-side, on-device, hybrid
+	// targetflow: invalid config: organizationId: is required (WithOrganizationID)
+	// targetflow: invalid config: decisioningMethod "edge": must be one of server-side, on-device, hybrid
 }
 
 // A web handler reads the visitor's Target cookies, gets the offers and sets
 // the cookies Target answered with.
 func ExampleClient_GetOffers_httpHandler() {
-	srv := exampleEdge()
-	defer srv.Close()
-	client := newExampleClient(srv)
+	addr, stop := exampleEdge()
+	defer stop()
+	client := newExampleClient(addr)
 	defer client.Close()
 
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		opts := target.GetOffersOptions{Request: &delivery.DeliveryRequest{
+			ID:      visitor,
 			Context: &delivery.Context{Channel: delivery.ChannelWeb, Address: &delivery.Address{URL: "https://shop.example" + r.URL.Path}},
 			Execute: &delivery.ExecuteRequest{Mboxes: []delivery.MboxRequest{{Name: "hero", Index: 1}}},
 		}}
@@ -184,7 +197,7 @@ func ExampleClient_GetOffers_httpHandler() {
 		fmt.Println("Set-Cookie:", c.Name)
 	}
 	// Output:
-	// hero: {"title":"Winter sale","discount":20,"showBanner":true}
+	// hero: {"cta":"Shop now","headline":"New season, new gear","image":"/img/hero-season.jpg"}
 	// Set-Cookie: mbox
 	// Set-Cookie: mboxEdgeCluster
 }

@@ -5,7 +5,8 @@ import "net/http"
 // CookiesFromRequest returns the values of the visitor's Target cookies in
 // an incoming request: the composite "mbox" cookie and the
 // "mboxEdgeCluster" location hint ("" for a cookie the request lacks), ready
-// for GetOffersOptions.TargetCookie and TargetLocationHint.
+// for GetOffersOptions.TargetCookie and TargetLocationHint. The visitor's
+// Experience Cloud ID cookie is VisitorCookieFromRequest's.
 func CookiesFromRequest(r *http.Request) (targetCookie, locationHint string) {
 	if c, err := r.Cookie(TargetCookieName); err == nil {
 		targetCookie = c.Value

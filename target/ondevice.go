@@ -40,23 +40,68 @@ const (
 
 // onDeviceConfig holds the on-device options.
 type onDeviceConfig struct {
-	engine           *ondevice.Engine
-	artifactPayload  []byte
-	artifactLocation string
-	artifactFormat   ondevice.ArtifactFormat
-	environment      string
-	pollingInterval  *time.Duration
-	maximumWaitReady time.Duration
-	geoLookup        ondevice.GeoLookupFunc
+	engine     *ondevice.Engine
+	engineSet  bool
+	engineOpts []ondevice.ArtifactOption
+	optsGiven  bool
 	// notificationSends bounds the background notification sends in flight;
 	// manualNotifications leaves sending to the caller.
 	notificationSends   int
+	sendsSet            bool
 	manualNotifications bool
+	manualSet           bool
+}
+
+// validate checks the on-device options against the rest of cfg; the
+// engine's own options are checked by ondevice.New, once, in New.
+func (o *onDeviceConfig) validate(cfg *config) error {
+	switch {
+	case o.engineSet && o.engine == nil:
+		return &ConfigError{Field: "onDeviceEngine", Reason: "must not be nil"}
+	case o.engineSet && o.optsGiven:
+		return &ConfigError{Field: "onDevice", Reason: "WithOnDevice and WithOnDeviceEngine are exclusive: the engine has its own options"}
+	case o.sendsSet && o.notificationSends < 1:
+		return &ConfigError{Field: "notificationConcurrency", Value: strconv.Itoa(o.notificationSends), Reason: "must be at least 1"}
+	case (o.sendsSet || o.manualSet) && !cfg.hasEngine():
+		field := "notificationConcurrency"
+		if !o.sendsSet {
+			field = "onDeviceNotifications"
+		}
+		return &ConfigError{Field: field, Reason: "applies to on-device decisioning: it needs WithDecisioningMethod(on-device or hybrid), WithOnDevice or WithOnDeviceEngine"}
+	}
+	return nil
+}
+
+// hasEngine reports whether the client decides on-device: by its method, or
+// because it was given an engine or engine options (for calls that ask for
+// on-device or hybrid decisioning themselves).
+func (c *config) hasEngine() bool {
+	return c.decisioningMethod == delivery.DecisioningOnDevice || c.decisioningMethod == delivery.DecisioningHybrid ||
+		c.onDevice.engine != nil || c.onDevice.optsGiven
 }
 
 // DefaultNotificationConcurrency is how many on-device notification sends a
 // client runs at once unless WithNotificationConcurrency says otherwise.
 const DefaultNotificationConcurrency = 32
+
+// WithOnDevice gives the options of the client's on-device decisioning
+// engine: where the artifact comes from, how it is polled, the geo lookup
+// (ondevice.WithArtifactPayload, ondevice.WithArtifactURL,
+// ondevice.WithArtifactFile, ondevice.WithArtifactFormat,
+// ondevice.WithEnvironment, ondevice.WithPollingInterval,
+// ondevice.WithMaximumWaitReady, ondevice.WithRetry, ondevice.WithGeoLookup,
+// ondevice.WithGeoLookupURL). Without it, an on-device or hybrid client
+// downloads its client code's artifact from the Target CDN. The engine's
+// client code, organization, property token, logger, HTTP client and
+// telemetry are the client's. A server-side client given WithOnDevice has
+// an engine too, for the calls that ask for on-device or hybrid
+// decisioning (GetOffersOptions.DecisioningMethod).
+func WithOnDevice(opts ...ondevice.ArtifactOption) Option {
+	return option(func(c *config) {
+		c.onDevice.engineOpts = append(c.onDevice.engineOpts, opts...)
+		c.onDevice.optsGiven = true
+	})
+}
 
 // WithNotificationConcurrency bounds the display-notification calls that
 // on-device decisions send in the background (default
@@ -64,13 +109,7 @@ const DefaultNotificationConcurrency = 32
 // one to finish before it returns: in bulk, decisions cannot outrun the
 // notifications they owe, so memory stays bounded.
 func WithNotificationConcurrency(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			c.fail("notificationConcurrency", strconv.Itoa(n), "must be at least 1")
-			return
-		}
-		c.onDevice.notificationSends = n
-	}
+	return option(func(c *config) { c.onDevice.notificationSends, c.onDevice.sendsSet = n, true })
 }
 
 // WithOnDeviceNotifications(false) makes the client leave the display
@@ -79,55 +118,13 @@ func WithNotificationConcurrency(n int) Option {
 // Notify stage does so, bounded and with retries). Default true: the client
 // sends them in the background, as the official SDKs do.
 func WithOnDeviceNotifications(send bool) Option {
-	return func(c *config) { c.onDevice.manualNotifications = !send }
+	return option(func(c *config) { c.onDevice.manualNotifications, c.onDevice.manualSet = !send, true })
 }
 
 // WithOnDeviceEngine decides on-device and hybrid calls with engine, which
-// the caller owns (Close does not close it). It overrides the artifact
-// options.
+// the caller owns (Close does not close it). It excludes WithOnDevice.
 func WithOnDeviceEngine(engine *ondevice.Engine) Option {
-	return func(c *config) { c.onDevice.engine = engine }
-}
-
-// WithArtifactPayload decides on-device from this artifact (rules.json, or
-// an obfuscated rules.bin) instead of downloading one.
-func WithArtifactPayload(artifact []byte) Option {
-	return func(c *config) { c.onDevice.artifactPayload = artifact }
-}
-
-// WithArtifactLocation downloads the artifact from url instead of the
-// Target CDN.
-func WithArtifactLocation(url string) Option {
-	return func(c *config) { c.onDevice.artifactLocation = url }
-}
-
-// WithArtifactFormat sets the artifact format (json or bin; default: by the
-// location's extension).
-func WithArtifactFormat(format ondevice.ArtifactFormat) Option {
-	return func(c *config) { c.onDevice.artifactFormat = format }
-}
-
-// WithEnvironment names the Target environment of the CDN artifact
-// (default "production").
-func WithEnvironment(name string) Option {
-	return func(c *config) { c.onDevice.environment = name }
-}
-
-// WithPollingInterval sets how often the artifact is downloaded again
-// (default and minimum 5 minutes; 0 disables polling).
-func WithPollingInterval(d time.Duration) Option {
-	return func(c *config) { c.onDevice.pollingInterval = &d }
-}
-
-// WithMaximumWaitReady bounds how long New waits for the first artifact
-// (default: as long as the download attempts last).
-func WithMaximumWaitReady(d time.Duration) Option {
-	return func(c *config) { c.onDevice.maximumWaitReady = d }
-}
-
-// WithGeoLookup replaces the geo lookup of on-device decisions.
-func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
-	return func(c *config) { c.onDevice.geoLookup = lookup }
+	return option(func(c *config) { c.onDevice.engine, c.onDevice.engineSet = engine, true })
 }
 
 // onDeviceState is the client's engine and its pending notification sends.
@@ -149,15 +146,18 @@ func newOnDeviceState(engine *ondevice.Engine, own bool, sends int) *onDeviceSta
 	return &onDeviceState{engine: engine, ownEngine: own, sendSlots: make(chan struct{}, sends)}
 }
 
-// startOnDevice makes the engine when the client decides on-device or
-// hybrid, or when one was given.
+// startOnDevice makes the engine when the client decides on-device (see
+// hasEngine), or takes the one it was given. It does not wait for the
+// artifact: clientReady is emitted when the engine has its first one.
 func (c *Client) startOnDevice() error {
 	cfg := c.cfg.onDevice
 	if cfg.engine != nil {
 		c.onDevice = newOnDeviceState(cfg.engine, false, cfg.notificationSends)
+		c.watchReady(cfg.engine)
 		return nil
 	}
-	if c.cfg.decisioningMethod != delivery.DecisioningOnDevice && c.cfg.decisioningMethod != delivery.DecisioningHybrid {
+	if !c.cfg.hasEngine() {
+		c.events.emit(Event{Type: EventClientReady})
 		return nil
 	}
 	opts := []ondevice.Option{
@@ -167,9 +167,10 @@ func (c *Client) startOnDevice() error {
 		ondevice.WithHTTPClient(&http.Client{Transport: sendRoundTripper(c.send)}),
 		ondevice.WithLogger(c.cfg.logger),
 		ondevice.WithTelemetry(c.cfg.telemetryEnabled),
-		ondevice.WithArtifactFormat(cfg.artifactFormat),
-		ondevice.WithMaximumWaitReady(cfg.maximumWaitReady),
 		ondevice.WithEvents(ondevice.Events{
+			ClientReady: func(ondevice.ClientReadyEvent) {
+				c.events.emit(Event{Type: EventClientReady})
+			},
 			ArtifactDownloadSucceeded: func(ondevice.ArtifactDownloadSucceededEvent) {
 				c.events.emit(Event{Type: EventArtifactDownloadSucceeded})
 			},
@@ -181,27 +182,44 @@ func (c *Client) startOnDevice() error {
 			},
 		}),
 	}
-	if cfg.artifactPayload != nil {
-		opts = append(opts, ondevice.WithArtifactPayload(cfg.artifactPayload))
+	for _, o := range cfg.engineOpts {
+		opts = append(opts, o)
 	}
-	if cfg.artifactLocation != "" {
-		opts = append(opts, ondevice.WithArtifactURL(cfg.artifactLocation))
-	}
-	if cfg.environment != "" {
-		opts = append(opts, ondevice.WithEnvironment(cfg.environment))
-	}
-	if cfg.pollingInterval != nil {
-		opts = append(opts, ondevice.WithPollingInterval(*cfg.pollingInterval))
-	}
-	if cfg.geoLookup != nil {
-		opts = append(opts, ondevice.WithGeoLookup(cfg.geoLookup))
-	}
-	engine, err := ondevice.New(context.Background(), opts...)
+	engine, err := ondevice.New(opts...)
 	if err != nil {
-		return &ConfigError{Field: "artifact", Reason: fmt.Sprintf("on-device decisioning cannot start: %v", err)}
+		return err // a *ConfigError naming the engine option (or the refused payload)
 	}
 	c.onDevice = newOnDeviceState(engine, true, cfg.notificationSends)
 	return nil
+}
+
+// watchReady emits clientReady when an engine the caller gave has its
+// artifact: at once when it has, else from a goroutine that Close ends.
+func (c *Client) watchReady(engine *ondevice.Engine) {
+	if engine.Ready() {
+		c.events.emit(Event{Type: EventClientReady})
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopWatch = cancel
+	c.watchers.Go(func() {
+		if engine.WaitReady(ctx) == nil {
+			c.events.emit(Event{Type: EventClientReady})
+		}
+	})
+}
+
+// WaitReady waits until the client can serve its decisioning method: at
+// once for server-side decisioning; for on-device and hybrid, until the
+// engine has loaded its first artifact. Its errors wrap ErrNotReady and why
+// (the artifact could not be loaded, or ctx ended first). Calls made before
+// that behave as the official SDKs': an on-device call fails with
+// ErrNotReady, a hybrid call is sent to the edge.
+func (c *Client) WaitReady(ctx context.Context) error {
+	if c.onDevice == nil {
+		return nil
+	}
+	return c.onDevice.engine.WaitReady(ctx)
 }
 
 // stopOnDevice waits for pending notification sends and closes the
@@ -215,6 +233,10 @@ func (c *Client) stopOnDevice() {
 	od.closed = true
 	od.mu.Unlock()
 	od.pending.Wait()
+	if c.stopWatch != nil {
+		c.stopWatch()
+		c.watchers.Wait()
+	}
 	if od.ownEngine {
 		od.engine.Close()
 	}
@@ -243,12 +265,12 @@ func (c *Client) deliver(ctx context.Context, call callOptions) (*Response, erro
 			return c.deliverServerSide(ctx, call)
 		}
 		mboxes, views, err := c.onDevice.engine.RemoteDependency(call.request)
-		if errors.Is(err, ondevice.ErrNotReady) {
+		if errors.Is(err, ErrNotReady) {
 			call.decisioningMethod = delivery.DecisioningServerSide
 			return c.deliverServerSide(ctx, call)
 		}
 		if err != nil {
-			return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error()}
+			return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error(), Err: err}
 		}
 		if len(mboxes) == 0 && len(views) == 0 {
 			return c.deliverOnDevice(ctx, call, []string{}, []string{})
@@ -284,10 +306,10 @@ func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMb
 	decision, err := engine.Decide(ctx, plan.request,
 		ondevice.WithSessionID(plan.sessionID), ondevice.WithLocationHint(plan.cluster), ondevice.WithParsingTime(parsing))
 	if err != nil {
-		if errors.Is(err, ondevice.ErrNotReady) {
-			return nil, ErrNotReady
+		if errors.Is(err, ErrNotReady) {
+			return nil, err
 		}
-		return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error()}
+		return nil, &ValidationError{Method: call.method, Field: "request", Reason: err.Error(), Err: err}
 	}
 	for _, entry := range engine.TakeTelemetry() {
 		c.telemetry.add(entry)

@@ -3,10 +3,8 @@ package target
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,39 +13,32 @@ import (
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/edgeserver"
 	"github.com/targetflow/targetflow/internal/sdktesting"
 	"github.com/targetflow/targetflow/ondevice"
 )
 
-// conformanceEdge serves a suite case: the artifact at its CDN path, the
-// geo lookup, and the Delivery API, recording the notification calls.
-type conformanceEdge struct {
-	artifact []byte
-	geo      []byte
-
-	mu    sync.Mutex
-	calls []map[string]any
-}
-
-func (s *conformanceEdge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/rules.json"):
-		w.Write(s.artifact)
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/geo" && s.geo != nil:
-		w.Write(s.geo)
-	case r.Method == http.MethodPost && r.URL.Path == deliveryPath:
-		body, _ := io.ReadAll(r.Body)
-		var call map[string]any
-		if err := json.Unmarshal(body, &call); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+// mockGeoLookup answers every geo lookup with a case's mockGeo, the x-geo-*
+// keys the Target geo service answers (no location without one).
+func mockGeoLookup(t *testing.T, mock json.RawMessage) ondevice.GeoLookupFunc {
+	var keys map[string]any
+	if len(mock) > 0 {
+		if err := json.Unmarshal(mock, &keys); err != nil {
+			t.Fatal(err)
 		}
-		s.mu.Lock()
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"status": 200, "requestId": call["requestId"]})
-	default:
-		http.NotFound(w, r)
+	}
+	return func(context.Context, string) (*delivery.Geo, error) {
+		if keys == nil {
+			return nil, nil
+		}
+		return ondevice.GeoFromValues(func(key string) (string, bool) {
+			v, ok := keys[key]
+			if !ok || v == nil {
+				return "", false
+			}
+			return fmt.Sprint(v), true
+		}), nil
 	}
 }
 
@@ -135,32 +126,43 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 		now = time.Date(md.Year, time.Month(md.Month+1), md.Date, md.Hours, md.Minutes, md.Seconds, 0, time.UTC)
 	}
 
-	edge := &conformanceEdge{artifact: artifact}
-	if len(tc.MockGeo) > 0 {
-		edge.geo = tc.MockGeo
-	}
-	server := httptest.NewServer(edge)
-	defer server.Close()
-	addr := server.Listener.Addr().String()
-	transport := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}
+	// The project's edge serves the case's artifact at its CDN path and
+	// records the notification calls the client sends.
+	srv, addr := edgeserver.StartWith(t, artifact, edge.WithClient(conf.Client))
+	var mu sync.Mutex
+	var calls []map[string]any
+	srv.Control(func(r *edge.Request) (edge.Answer, bool) {
+		if r.Endpoint == edge.EndpointDelivery {
+			var call map[string]any
+			if err := json.Unmarshal(r.Body, &call); err != nil {
+				t.Errorf("notification call is not JSON: %v", err)
+			}
+			mu.Lock()
+			calls = append(calls, call)
+			mu.Unlock()
+		}
+		return edge.Answer{}, false
+	})
+	transport := edge.RoutingTransport(addr)
 	defer transport.CloseIdleConnections()
 
-	engine, err := ondevice.New(context.Background(),
+	engine, err := ondevice.New(
 		ondevice.WithClient(conf.Client),
 		ondevice.WithOrganizationID(conf.OrganizationID),
-		ondevice.WithArtifactURL(server.URL+"/"+conf.Client+"/production/rules/v1/rules.json"),
-		ondevice.WithGeoLookupURL(server.URL+"/v1/geo"),
+		ondevice.WithArtifactURL("http://"+addr+"/"+conf.Client+"/production/rules/v1/rules.json"),
+		ondevice.WithGeoLookup(mockGeoLookup(t, tc.MockGeo)),
 		ondevice.WithPollingInterval(0),
 		ondevice.WithRetry(1, 0),
-		ondevice.WithHTTPClient(server.Client()),
+		ondevice.WithHTTPClient(&http.Client{Transport: transport}),
 		ondevice.WithClock(fixedEngineClock{now}),
 		ondevice.WithTelemetry(telemetry))
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
 	defer engine.Close()
+	if err := engine.WaitReady(t.Context()); err != nil {
+		t.Fatalf("engine: %v", err)
+	}
 	client, err := New(WithClient(conf.Client), WithOrganizationID(conf.OrganizationID),
 		WithDecisioningMethod(delivery.DecisioningOnDevice), WithOnDeviceEngine(engine),
 		WithSecure(false), WithTransport(transport), WithTelemetry(telemetry))
@@ -186,9 +188,8 @@ func runClientConformanceCase(t *testing.T, root string, suiteArtifact, suiteCon
 	if tc.NotificationOutput == nil {
 		return
 	}
-	edge.mu.Lock()
-	calls := edge.calls
-	edge.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
 	if string(*tc.NotificationOutput) == "null" {
 		if len(calls) != 0 {
 			t.Errorf("want no notification call, got %d", len(calls))

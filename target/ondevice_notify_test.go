@@ -3,12 +3,12 @@ package target
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 )
 
@@ -23,7 +23,8 @@ func TestOnDeviceNotificationSendsAreBounded(t *testing.T) {
 	defer releaseAll() // a failed test must not leave the edge's handlers holding the client's Close
 	var inFlight, maxInFlight atomic.Int64
 	arrived := make(chan struct{}, 16)
-	e.setAnswer(func(w http.ResponseWriter, call recordedCall) {
+	e.control(func(r *edge.Request) (edge.Answer, bool) {
+		e.srv.KeepControl()
 		n := inFlight.Add(1)
 		for {
 			m := maxInFlight.Load()
@@ -32,10 +33,14 @@ func TestOnDeviceNotificationSendsAreBounded(t *testing.T) {
 			}
 		}
 		arrived <- struct{}{}
-		<-release
+		e.srv.SleepControl(func() { // the other sends get here meanwhile
+			select {
+			case <-release:
+			case <-r.HTTP.Context().Done():
+			}
+		})
 		inFlight.Add(-1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":200}`))
+		return body(200, `{"status":200}`), true
 	})
 	var events atomic.Int64
 	c := onDeviceClient(t, e, delivery.DecisioningOnDevice,

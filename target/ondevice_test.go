@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 )
 
 func onDeviceClient(t *testing.T, e *testEdge, method delivery.DecisioningMethod, opts ...Option) *Client {
@@ -16,7 +16,7 @@ func onDeviceClient(t *testing.T, e *testEdge, method delivery.DecisioningMethod
 		WithClient(demo.Client),
 		WithOrganizationID(demo.OrganizationID),
 		WithDecisioningMethod(method),
-		WithArtifactPayload(demo.Artifact()),
+		WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())),
 	}
 	return e.newClient(append(base, opts...)...)
 }
@@ -135,15 +135,22 @@ func TestOnDeviceErrors(t *testing.T) {
 		t.Errorf("on-device call on a server-side client: %v; want ErrNotReady", err)
 	}
 	_, err = New(WithClient("c"), WithOrganizationID("o"), WithDecisioningMethod(delivery.DecisioningOnDevice),
-		WithArtifactPayload([]byte(`{"version":"99.0.0"}`)))
+		WithOnDevice(ondevice.WithArtifactPayload([]byte(`{"version":"99.0.0"}`))))
 	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Field != "artifact" {
-		t.Errorf("unsupported artifact: %v; want a ConfigError for artifact", err)
+	if !errors.As(err, &ce) || ce.Field != "artifactPayload" || !errors.Is(err, ondevice.ErrUnsupportedArtifactVersion) {
+		t.Errorf("unsupported artifact: %v; want a ConfigError for artifactPayload", err)
 	}
-	_, err = New(WithClient("c"), WithOrganizationID("o"), WithDecisioningMethod(delivery.DecisioningOnDevice),
-		WithArtifactLocation("http://127.0.0.1:1/rules.json"), WithMaximumWaitReady(time.Second), WithPollingInterval(0))
-	if !errors.As(err, &ce) {
-		t.Errorf("unreachable artifact: %v; want a ConfigError", err)
+	unreachable, err := New(WithClient("c"), WithOrganizationID("o"), WithDecisioningMethod(delivery.DecisioningOnDevice),
+		WithOnDevice(ondevice.WithArtifactURL("http://127.0.0.1:1/rules.json"), ondevice.WithRetry(1, 0), ondevice.WithPollingInterval(0)))
+	if err != nil {
+		t.Fatalf("New with an unreachable artifact: %v; want a client at once", err)
+	}
+	defer unreachable.Close()
+	if err := unreachable.WaitReady(t.Context()); !errors.Is(err, ErrNotReady) {
+		t.Errorf("unreachable artifact: WaitReady = %v; want ErrNotReady", err)
+	}
+	if _, err := unreachable.GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")}); !errors.Is(err, ErrNotReady) {
+		t.Errorf("unreachable artifact: GetOffers = %v; want ErrNotReady", err)
 	}
 }
 

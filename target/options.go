@@ -19,6 +19,12 @@ type GetOffersOptions struct {
 	// TargetLocationHint is the value of the visitor's incoming
 	// "mboxEdgeCluster" cookie: the edge cluster to call.
 	TargetLocationHint string
+	// VisitorCookie is the value of the visitor's incoming AMCV_ cookie
+	// (VisitorCookieName, VisitorCookieFromRequest), raw or URL-encoded: its
+	// Experience Cloud ID becomes id.marketingCloudVisitorId unless the
+	// request has one, and its Audience Manager location hint and blob fill
+	// experienceCloud.audienceManager. See ParseVisitorCookie.
+	VisitorCookie string
 	// SessionID links the requests of one visit; used when TargetCookie has
 	// no session entry. When both are absent a new one is made.
 	SessionID string
@@ -41,10 +47,12 @@ type SendNotificationsOptions struct {
 	// Request is the Delivery API request (required) carrying the
 	// notifications.
 	Request *delivery.DeliveryRequest
-	// TargetCookie, TargetLocationHint, SessionID, CustomerIDs, ConsumerID
-	// and SupplementalData mean what they mean in GetOffersOptions.
+	// TargetCookie, TargetLocationHint, VisitorCookie, SessionID,
+	// CustomerIDs, ConsumerID and SupplementalData mean what they mean in
+	// GetOffersOptions.
 	TargetCookie       string
 	TargetLocationHint string
+	VisitorCookie      string
 	SessionID          string
 	CustomerIDs        []delivery.CustomerID
 	ConsumerID         string
@@ -58,6 +66,7 @@ type callOptions struct {
 	request           *delivery.DeliveryRequest
 	targetCookie      string
 	locationHint      string
+	visitorCookie     string
 	sessionID         string
 	customerIDs       []delivery.CustomerID
 	consumerID        string
@@ -71,6 +80,7 @@ func (o *GetOffersOptions) call(method string) callOptions {
 		request:           o.Request,
 		targetCookie:      o.TargetCookie,
 		locationHint:      o.TargetLocationHint,
+		visitorCookie:     o.VisitorCookie,
 		sessionID:         o.SessionID,
 		customerIDs:       o.CustomerIDs,
 		consumerID:        o.ConsumerID,
@@ -85,6 +95,7 @@ func (o *SendNotificationsOptions) call() callOptions {
 		request:           o.Request,
 		targetCookie:      o.TargetCookie,
 		locationHint:      o.TargetLocationHint,
+		visitorCookie:     o.VisitorCookie,
 		sessionID:         o.SessionID,
 		customerIDs:       o.CustomerIDs,
 		consumerID:        o.ConsumerID,

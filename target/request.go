@@ -18,6 +18,9 @@ type callPlan struct {
 	cluster string
 	host    string
 	request *delivery.DeliveryRequest
+	// visitorState is the Experience Cloud visitor state the call leaves
+	// (visitorstate.go).
+	visitorState VisitorState
 }
 
 // planCall parses the incoming cookies, routes the call and completes the
@@ -26,7 +29,8 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 	now := c.cfg.now()
 	cookieSessionID, deviceID := sessionAndDeviceID(opts.targetCookie, now)
 
-	request := c.completeRequest(opts, deviceID)
+	var sdid SupplementalDataState
+	request := c.completeRequest(opts, deviceID, &sdid)
 
 	locationHint := opts.locationHint
 	if locationHint != "" && !validCluster(locationHint) {
@@ -59,6 +63,8 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 		cluster:   cluster,
 		host:      targetHost(c.cfg.serverDomain, cluster, c.cfg.clientCode),
 		request:   request,
+
+		visitorState: newVisitorState(c.cfg.organizationID, opts.customerIDs, sdid),
 	}
 }
 
@@ -67,8 +73,10 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 // (tntId from the PC cookie entry when the request has none, customer ids
 // merged), context defaults (channel web, timeOffsetInMinutes), Analytics
 // logging server_side with a supplemental data id, the property token, the
-// environment id, and without invalid mboxes and notifications.
-func (c *Client) completeRequest(opts callOptions, deviceID string) *delivery.DeliveryRequest {
+// environment id, and without invalid mboxes and notifications; the
+// visitor's AMCV_ cookie fills the Experience Cloud ID and Audience Manager
+// data (visitor.go). sdid receives the SDID state the call leaves.
+func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *SupplementalDataState) *delivery.DeliveryRequest {
 	r := opts.request.Clone()
 	if r.RequestID == "" {
 		r.RequestID = newUUID()
@@ -77,9 +85,10 @@ func (c *Client) completeRequest(opts callOptions, deviceID string) *delivery.De
 		r.EnvironmentID = c.cfg.environmentID
 	}
 	r.ID = completeVisitorID(r.ID, deviceID, opts.customerIDs)
+	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.Property = c.completeProperty(r.Property)
 	r.Context = completeContext(r.Context, c.cfg.now())
-	r.ExperienceCloud = completeExperienceCloud(r.ExperienceCloud, opts)
+	r.ExperienceCloud = completeExperienceCloud(r.ExperienceCloud, opts, sdid)
 	r.Execute = c.completeExecute(r.Execute)
 	r.Prefetch = c.completePrefetch(r.Prefetch)
 	r.Notifications = c.validNotifications(r.Notifications)
@@ -151,7 +160,7 @@ func completeContext(ctx *delivery.Context, now time.Time) *delivery.Context {
 	return ctx
 }
 
-func completeExperienceCloud(ec *delivery.ExperienceCloud, opts callOptions) *delivery.ExperienceCloud {
+func completeExperienceCloud(ec *delivery.ExperienceCloud, opts callOptions, sdid *SupplementalDataState) *delivery.ExperienceCloud {
 	if ec == nil {
 		ec = &delivery.ExperienceCloud{}
 	}
@@ -161,13 +170,7 @@ func completeExperienceCloud(ec *delivery.ExperienceCloud, opts callOptions) *de
 	if ec.Analytics.Logging == "" {
 		ec.Analytics.Logging = delivery.LoggingServerSide
 	}
-	if ec.Analytics.SupplementalDataID == "" {
-		if opts.supplementalData != nil {
-			ec.Analytics.SupplementalDataID = opts.supplementalData.For(opts.consumerID)
-		} else {
-			ec.Analytics.SupplementalDataID = newSupplementalDataID()
-		}
-	}
+	ec.Analytics.SupplementalDataID, *sdid = supplementalDataID(ec.Analytics.SupplementalDataID, opts)
 	if am := ec.AudienceManager; am != nil && am.LocationHint == 0 && am.Blob == "" {
 		ec.AudienceManager = nil
 	}

@@ -29,6 +29,10 @@ type Response struct {
 	// ResponseTokens holds the response tokens of every option, in the same
 	// order; nil when there are none.
 	ResponseTokens []delivery.ResponseTokens
+	// VisitorState is the Experience Cloud visitor state the call leaves,
+	// for the page's Visitor.getInstance(org, {serverState: …}); it marshals
+	// to the Node.js SDK's visitorState. See also ServerState.
+	VisitorState VisitorState
 	// Meta says how the answer was decided.
 	Meta ResponseMeta
 	// Notifications are the display notifications an on-device decision
@@ -61,6 +65,7 @@ func processResponse(plan *callPlan, answer *delivery.DeliveryResponse, now time
 		AnalyticsDetails:         analyticsDetails(answer),
 		Trace:                    traceDetails(answer),
 		ResponseTokens:           responseTokens(answer),
+		VisitorState:             plan.visitorState,
 		Meta: ResponseMeta{
 			DecisioningMethod: plan.method,
 			RemoteMboxes:      []string{},

@@ -93,8 +93,8 @@ func TestRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			edge := newTestEdge(t)
-			c := edge.newClient(tt.clientOp...)
+			e := newTestEdge(t)
+			c := e.newClient(tt.clientOp...)
 			opts := tt.opts
 			if opts.Request == nil {
 				opts.Request = executeMboxes("hero")
@@ -102,7 +102,7 @@ func TestRouting(t *testing.T) {
 			if _, err := c.GetOffers(t.Context(), opts); err != nil {
 				t.Fatal(err)
 			}
-			if got := edge.last().Host; got != tt.want {
+			if got := e.last().Host; got != tt.want {
 				t.Errorf("host %q, want %q", got, tt.want)
 			}
 		})

@@ -127,7 +127,12 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 	default:
 		opts = append(opts, ondevice.WithArtifactFile(f.artifact))
 	}
-	engine, err := ondevice.New(ctx, opts...)
+	engine, err := ondevice.New(opts...)
+	if err == nil {
+		if err = engine.WaitReady(ctx); err != nil {
+			engine.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow decide: artifact: %v\n", err)
 		return exitUsage
@@ -239,11 +244,11 @@ func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out
 	chunks := sync.Pool{New: func() any { return new(decideChunk) }}
 	src := pipeline.NewSource("requests", func(ctx context.Context, emit pipeline.Emit[*decideChunk]) error {
 		return decideReadChunks(ctx, in, &chunks, emit)
-	}, pipeline.Buffer(2*workers))
+	}, pipeline.Buffer(1))
 	decide := pipeline.NewStage("decide", func(ctx context.Context, it *pipeline.Item[*decideChunk]) error {
 		decideChunkLinesTo(ctx, engine, it.Value)
 		return nil
-	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(workers))
+	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(1))
 	write := pipeline.NewSink("output", func(_ context.Context, it *pipeline.Item[*decideChunk]) error {
 		chunk := it.Value
 		failed += chunk.failed
@@ -254,7 +259,7 @@ func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out
 			return fmt.Errorf("writing output: %w", err)
 		}
 		return nil
-	}, pipeline.Buffer(workers))
+	}, pipeline.Buffer(1))
 	_, err = pipeline.From(src, pipeline.WithGrace(0)).Via(decide).To(write).Run(ctx)
 	return failed, err
 }
@@ -380,10 +385,10 @@ func decideChunkLinesTo(ctx context.Context, engine *ondevice.Engine, chunk *dec
 			decideWriteError(&chunk.out, n, fmt.Sprintf("line is longer than %d bytes", decideMaxLine))
 			continue
 		}
-		req, err := ondevice.DecodeRequest(line)
+		req, err := delivery.DecodeRequest(line)
 		if err != nil {
 			chunk.failed++
-			decideWriteError(&chunk.out, n, strings.TrimPrefix(err.Error(), "ondevice: "))
+			decideWriteError(&chunk.out, n, err.Error())
 			continue
 		}
 		decision, err := engine.Decide(ctx, req)

@@ -51,7 +51,8 @@ func TestDecideLinesInOrderWithErrors(t *testing.T) {
 	if len(lines) != 7 {
 		t.Fatalf("got %d output lines; want 7:\n%s", len(lines), stdout)
 	}
-	wantErrors := map[int]string{2: "invalid request: is not a JSON object", 4: "context is required", 5: "execute.mboxes[0].index must be int, not a JSON string", 6: "invalid request: is not a JSON object"}
+	wantErrors := map[int]string{2: "invalid request: the body is not valid JSON", 4: "context is required",
+		5: `execute.mboxes[0].index "one" must be an integer, not a string`, 6: "invalid request: the body is an array"}
 	for i, line := range lines {
 		n := i + 1
 		var out struct {
@@ -82,7 +83,7 @@ func TestDecideLinesInOrderWithErrors(t *testing.T) {
 func TestDecideMatchesTheEngine(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var requests bytes.Buffer
-	engine, err := ondevice.New(context.Background(), ondevice.WithClient(demo.Client), ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
+	engine, err := ondevice.New(ondevice.WithClient(demo.Client), ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestDecideMatchesTheEngine(t *testing.T) {
 		if !out.Scan() {
 			t.Fatalf("output ends at line %d", n)
 		}
-		req, err := ondevice.DecodeRequest(in.Bytes())
+		req, err := delivery.DecodeRequest(in.Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +232,7 @@ func TestDecideGenerate(t *testing.T) {
 		t.Fatalf("%d lines; want 50", len(lines))
 	}
 	for i, l := range lines {
-		if _, err := ondevice.DecodeRequest([]byte(l)); err != nil {
+		if _, err := delivery.DecodeRequest([]byte(l)); err != nil {
 			t.Errorf("line %d: %v", i+1, err)
 		}
 	}
@@ -287,7 +288,7 @@ func TestDecideReadLine(t *testing.T) {
 // generated requests against the demo artifact. Target: ≥ 60,000 req/s on
 // 2 cores.
 func BenchmarkDecideCommand(b *testing.B) {
-	engine, err := ondevice.New(context.Background(), ondevice.WithClient(demo.Client),
+	engine, err := ondevice.New(ondevice.WithClient(demo.Client),
 		ondevice.WithArtifactPayload(demo.Artifact()), ondevice.WithTelemetry(false))
 	if err != nil {
 		b.Fatal(err)

@@ -106,14 +106,13 @@ func (f *edgeFlags) options(artifact []byte, logger *zap.Logger) ([]edge.Option,
 			StallRate: f.stallRate, Stall: f.stall, RetryAfter: f.retryAfter,
 		}),
 	}
-	if artifact != nil {
-		opts = append(opts, edge.WithArtifact(artifact))
-	}
 	if f.client != "" {
 		opts = append(opts, edge.WithClient(f.client))
 	}
 	if f.organizationID != "" {
 		opts = append(opts, edge.WithOrganizationID(f.organizationID))
+	} else if artifact == nil {
+		opts = append(opts, edge.WithOrganizationID(demo.OrganizationID))
 	}
 	return opts, nil
 }
@@ -177,7 +176,10 @@ func serveEdge(ctx context.Context, args []string, std stdio, reload <-chan os.S
 		fmt.Fprintf(std.Err, "targetflow edge: %v\n", err)
 		return exitUsage
 	}
-	server, err := edge.New(opts...)
+	if artifact == nil {
+		artifact = demo.Artifact()
+	}
+	server, err := edge.New(artifact, opts...)
 	if err != nil {
 		fmt.Fprintf(std.Err, "targetflow edge: %v\n", err)
 		return exitUsage

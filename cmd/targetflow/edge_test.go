@@ -286,7 +286,7 @@ func TestEdgeDecidesAsDecideCommand(t *testing.T) {
 		stdio{In: strings.NewReader(requests.String()), Out: &decided, Err: &stderr}); code != exitOK {
 		t.Fatalf("decide exit %d: %s", code, stderr.String())
 	}
-	server, err := edge.New()
+	server, err := edge.New(demo.Artifact())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestEdgeBannerNamesRulesBinOnlyWhenServed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			server, err := edge.New(opts...)
+			server, err := edge.New(demo.Artifact(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

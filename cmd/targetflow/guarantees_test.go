@@ -20,6 +20,7 @@ import (
 
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgetest"
 	"github.com/targetflow/targetflow/pipeline"
 )
 
@@ -34,22 +35,8 @@ func cliCommand(t *testing.T, args ...string) *exec.Cmd {
 // faultyEdge serves a local edge with latency and faults until the test ends.
 func faultyEdge(t *testing.T) string {
 	t.Helper()
-	srv, err := edge.New(edge.WithSeed(5), edge.WithShutdownTimeout(time.Second),
-		edge.WithLatency(edge.Latency{Fixed: 2 * time.Millisecond}),
+	_, addr := edgetest.Start(t, edge.WithSeed(5), edge.WithLatency(edge.Latency{Fixed: 2 * time.Millisecond}),
 		edge.WithFaults(edge.Faults{ErrorRate: 0.005, ResetRate: 0.01, StallRate: 0.003, Stall: 300 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop()
-		_ = srv.Wait()
-	})
 	return addr
 }
 
@@ -227,8 +214,9 @@ func TestInterruptWithCheckpoint(t *testing.T) {
 // it, so resuming with --skip N (which appends) gives every record once.
 func TestInterruptSkipResumeIsExact(t *testing.T) {
 	t.Parallel()
-	srv, addr := startSlowEdge(t)
-	_ = srv
+	// Calls take 5 ms, and 2% stall for 2 s: past the 100 ms grace, cut.
+	_, addr := edgetest.Start(t, edge.WithSeed(3), edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}),
+		edge.WithFaults(edge.Faults{StallRate: 0.02, Stall: 2 * time.Second}))
 	const n = 2000
 	input := writeFile(t, "v.jsonl", visitorLines(n, func(i int) string { return fmt.Sprintf(`{"id":{"thirdPartyId":"x%d"}}`, i+1) }))
 	for _, ordered := range []bool{false, true} {
@@ -279,27 +267,6 @@ func TestInterruptSkipResumeIsExact(t *testing.T) {
 			}
 		})
 	}
-}
-
-func startSlowEdge(t *testing.T) (*edge.Server, string) {
-	t.Helper()
-	srv, err := edge.New(edge.WithSeed(3), edge.WithShutdownTimeout(time.Second),
-		edge.WithLatency(edge.Latency{Fixed: 5 * time.Millisecond}),
-		edge.WithFaults(edge.Faults{StallRate: 0.02, Stall: 2 * time.Second}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop()
-		_ = srv.Wait()
-	})
-	return srv, addr
 }
 
 // TestFullDisk writes the output to a size-limited tmpfs: the run fails
@@ -456,7 +423,8 @@ func TestSkipAppends(t *testing.T) {
 // are each one dead-lettered record with their exact bytes, and the records
 // after them are read.
 func TestBadInputsAreRecords(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its 50 MB lines would slow the parallel tests' calls
+	// past their timeouts.
 	long := `{"id":{"tntId":"` + strings.Repeat("y", 50<<20) + `"}}`
 	badUTF8 := "{\"id\":{\"tntId\":\"caf\xe9\"}}"
 	tests := []struct {
@@ -473,7 +441,6 @@ func TestBadInputsAreRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			input := writeFile(t, "v."+tt.format, tt.input)
 			dead := filepath.Join(t.TempDir(), "dead.jsonl")
 			out := filepath.Join(t.TempDir(), "out.jsonl")
@@ -527,5 +494,59 @@ func TestArtifactDemo(t *testing.T) {
 	code, out, stderr := runCLI(t, context.Background(), []string{"--input", input, "--decisioning", "on-device", "--artifact", "demo", "--prefetch", "hero"}, nil, false)
 	if code != exitOK || len(parseResults(t, out)) != 10 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestCheckpointMismatchRefused: a checkpoint is refused (exit 2, naming
+// what does not match) when the input is another file, or an output is
+// shorter than recorded or has other bytes; the output is not truncated.
+func TestCheckpointMismatchRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	input := writeFile(t, "v.jsonl", visitorLines(30, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"c%d"}}`, i) }))
+	other := writeFile(t, "w.jsonl", visitorLines(31, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"c%d"}}`, i) }))
+	out, ckpt := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "run.checkpoint")
+	args := func(in string) []string {
+		return []string{"--input", in, "--output", out, "--checkpoint", ckpt, "--execute", "hero"}
+	}
+	if code, _, stderr := runCLI(t, context.Background(), args(input), nil, false); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	good, _ := os.ReadFile(out)
+	// The input replaced by another file of the same name.
+	if err := os.Rename(other, input+".other"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		break_ func()
+		in     string
+		want   string
+	}{
+		{"another input", func() {}, input + ".other", "the checkpoint is of input"},
+		{"input changed", func() {
+			data, _ := os.ReadFile(input)
+			_ = os.WriteFile(input, append(data, []byte(`{"id":{"tntId":"new"}}`+"\n")...), 0o644)
+		}, input, "another file, or changed"},
+		{"output shorter", func() { _ = os.WriteFile(out, good[:len(good)/2], 0o644) }, input, "shorter than the"},
+		{"output changed", func() {
+			changed := bytes.Clone(good)
+			changed[len(changed)-10] = 'X'
+			_ = os.WriteFile(out, changed, 0o644)
+		}, input, "not those the checkpoint recorded"},
+	}
+	inputData, _ := os.ReadFile(input)
+	for _, tt := range tests {
+		_ = os.WriteFile(input, inputData, 0o644)
+		_ = os.WriteFile(out, good, 0o644)
+		tt.break_()
+		before, _ := os.ReadFile(out)
+		code, _, stderr := runCLI(t, context.Background(), args(tt.in), nil, false)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, ckpt) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 naming the checkpoint and %q", tt.name, code, stderr, tt.want)
+		}
+		if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+			t.Errorf("%s: the output was changed by a refused run", tt.name)
+		}
 	}
 }

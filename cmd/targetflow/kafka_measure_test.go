@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/demo"
 )
 
 // TestMeasureKafkaWorkers measures, side by side, what the README reports
@@ -40,7 +41,7 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	srv, err := edge.New(edge.WithLatency(edge.Latency{Fixed: 20 * time.Millisecond}), edge.WithLogger(zap.NewNop()))
+	srv, err := edge.New(demo.Artifact(), edge.WithLatency(edge.Latency{Fixed: 20 * time.Millisecond}), edge.WithLogger(zap.NewNop()))
 	if err != nil {
 		t.Fatal(err)
 	}

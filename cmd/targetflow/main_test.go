@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // TestMain lets a test run the targetflow command as a child process: the
@@ -19,5 +21,5 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/kafka"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
 	"github.com/targetflow/targetflow/source"
@@ -509,6 +510,9 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		return nil, err
 	}
 	r.closers = append(r.closers, client.Close)
+	if err := client.WaitReady(ctx); err != nil {
+		return nil, err
+	}
 	return client, nil
 }
 
@@ -519,15 +523,15 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 	a := r.flags.artifact
 	switch {
 	case strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://"):
-		return []target.Option{target.WithArtifactLocation(a)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactURL(a))}, nil
 	case a == demoArtifact || (a == "" && r.flags.serverDomain == ""):
-		return []target.Option{target.WithArtifactPayload(demo.Artifact()), target.WithPollingInterval(0)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact()))}, nil
 	case a != "":
 		data, err := os.ReadFile(a)
 		if err != nil {
 			return nil, fmt.Errorf("--artifact: %w", err)
 		}
-		return []target.Option{target.WithArtifactPayload(data), target.WithPollingInterval(0)}, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactPayload(data))}, nil
 	}
 	return nil, nil
 }
@@ -536,17 +540,21 @@ func (r *runner) artifactOptions() ([]target.Option, error) {
 // cancelled: in-flight calls still need it during the grace period).
 func (r *runner) startEdge(ctx context.Context) (addr, clientCode string, err error) {
 	opts := []edge.Option{edge.WithLogger(r.log)}
+	artifact := demo.Artifact()
 	if a := r.flags.artifact; a != "" && a != demoArtifact {
-		if strings.HasPrefix(a, "http://") || strings.HasPrefix(a, "https://") {
-			opts = append(opts, edge.WithArtifactURL(a))
-		} else {
-			opts = append(opts, edge.WithArtifactFile(a))
+		loadCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		artifact, err = edge.LoadArtifact(loadCtx, nil, a)
+		cancel()
+		if err != nil {
+			return "", "", fmt.Errorf("embedded edge: %w", err)
 		}
+	} else {
+		opts = append(opts, edge.WithOrganizationID(demo.OrganizationID))
 	}
 	if r.flags.client != "" {
 		opts = append(opts, edge.WithClient(r.flags.client))
 	}
-	srv, err := edge.New(opts...)
+	srv, err := edge.New(artifact, opts...)
 	if err != nil {
 		return "", "", fmt.Errorf("embedded edge: %w", err)
 	}

@@ -297,7 +297,7 @@ func TestRunInterruptedReportsResumePoint(t *testing.T) {
 func TestRunFaults(t *testing.T) {
 	// Not parallel: goleak checks that nothing of the run survives it.
 	defer goleak.VerifyNone(t)
-	srv, err := edge.New(edge.WithSeed(11), edge.WithShutdownTimeout(time.Second), edge.WithFaults(edge.Faults{
+	srv, err := edge.New(demo.Artifact(), edge.WithSeed(11), edge.WithShutdownTimeout(time.Second), edge.WithFaults(edge.Faults{
 		ErrorRate: 0.1, ResetRate: 0.02, StallRate: 0.01, Stall: 3 * time.Second,
 	}))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -31,7 +31,7 @@ type app struct {
 	// artifactSource says where the on-device artifact came from.
 	artifactSource string
 	page           *template.Template
-	index          []byte
+	index          *template.Template
 	handler        http.Handler
 	// now and newID are the clock and id source of notifications.
 	now   func() time.Time
@@ -50,13 +50,9 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	page, err := pageTemplate()
+	index, page, err := pageTemplates()
 	if err != nil {
-		return nil, fmt.Errorf("parsing the page template: %w", err)
-	}
-	index, err := fs.ReadFile(staticFiles, "static/index.html")
-	if err != nil {
-		return nil, fmt.Errorf("reading the embedded index page: %w", err)
+		return nil, fmt.Errorf("parsing the page templates: %w", err)
 	}
 	a := &app{
 		cfg:    cfg,
@@ -93,7 +89,7 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 			target.WithSecure(false),
 			target.WithTransport(a.edge.Transport()))
 		if cfg.Decisioning != delivery.DecisioningServerSide {
-			opts = append(opts, target.WithArtifactPayload(artifact))
+			opts = append(opts, target.WithOnDevice(ondevice.WithArtifactPayload(artifact)))
 		}
 	} else {
 		opts = append(opts, target.WithServerDomain(cfg.ServerDomain), target.WithSecure(!cfg.Insecure))
@@ -107,6 +103,11 @@ func newApp(ctx context.Context, cfg config, logger *zap.Logger, edgeOpts ...edg
 
 	a.client, err = target.New(opts...)
 	if err != nil {
+		_ = a.closeEdge()
+		return nil, fmt.Errorf("creating the Target client: %w", err)
+	}
+	if err := a.client.WaitReady(ctx); err != nil {
+		_ = a.client.Close()
 		_ = a.closeEdge()
 		return nil, fmt.Errorf("creating the Target client: %w", err)
 	}
@@ -158,16 +159,18 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /prefetchViewAsyncio", a.prefetchViewFuture)
 	mux.HandleFunc("POST /sendNotifications", a.sendNotifications)
 	mux.HandleFunc("GET /page", a.renderPage)
+	mux.HandleFunc("GET /img/{name}", a.serveImage)
 	return mux
 }
 
 // getOffersOptions is the sample's initialize_options: the incoming Target
-// cookies, with the request to send.
+// cookies (and the visitor's AMCV_ cookie), with the request to send.
 func (vr *visitorRequest) getOffersOptions(req *delivery.DeliveryRequest) target.GetOffersOptions {
 	return target.GetOffersOptions{
 		Request:            req,
 		TargetCookie:       vr.targetCookie,
 		TargetLocationHint: vr.locationHint,
+		VisitorCookie:      vr.visitorCookie,
 	}
 }
 

@@ -14,9 +14,12 @@
 //	POST /sendNotifications                           display notifications
 //
 // and, beyond the sample, GET / (an HTML page that calls the endpoints and
-// shows offers, cookies and timings) and GET /page?mbox=... (a rendered page
-// whose Target call runs in parallel with simulated server work, with a
-// Server-Timing header).
+// shows offers, cookies and timings) and GET /page?mbox=...&view=...&prefetch=...
+// (a rendered page whose Target call runs in parallel with simulated server
+// work, with a Server-Timing header and its waterfall drawn in SVG, the
+// offers in place, and the visitorState and serverState handed to
+// VisitorAPI.js and at.js in its one script). Every endpoint passes the
+// visitor's AMCV_ cookie (Experience Cloud ID) on to Target.
 //
 // By default it runs offline: on-device decisioning from the bundled demo
 // artifact, and an embedded local Delivery API edge on loopback for

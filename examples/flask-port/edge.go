@@ -14,6 +14,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -48,13 +49,13 @@ func remoteArtifactOptions(ctx context.Context, cfg config) ([]target.Option, st
 	case cfg.Artifact == "":
 		return nil, "the Target CDN", nil
 	case isURL(cfg.Artifact):
-		return []target.Option{target.WithArtifactLocation(cfg.Artifact)}, cfg.Artifact, nil
+		return []target.Option{target.WithOnDevice(ondevice.WithArtifactURL(cfg.Artifact))}, cfg.Artifact, nil
 	}
 	data, source, err := loadArtifact(ctx, cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	return []target.Option{target.WithArtifactPayload(data)}, source, nil
+	return []target.Option{target.WithOnDevice(ondevice.WithArtifactPayload(data))}, source, nil
 }
 
 // isURL reports whether an --artifact names an http(s) URL rather than a
@@ -79,12 +80,11 @@ type embeddedEdge struct {
 // Close.
 func startEmbeddedEdge(ctx context.Context, cfg config, artifact []byte, logger *zap.Logger, opts ...edge.Option) (*embeddedEdge, error) {
 	base := []edge.Option{
-		edge.WithArtifact(artifact),
 		edge.WithClient(cfg.Client),
 		edge.WithOrganizationID(cfg.OrganizationID),
 		edge.WithLogger(logger),
 	}
-	server, err := edge.New(append(base, opts...)...)
+	server, err := edge.New(artifact, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded edge: %w", err)
 	}

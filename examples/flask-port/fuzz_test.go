@@ -16,11 +16,12 @@ func FuzzVisitorRequest(f *testing.F) {
 	f.Add("view=%zz&async=maybe", "mbox=%")
 	f.Add("mbox=,,,&prefetch=;", "mbox=\"\"; =; ;;")
 	f.Add(strings.Repeat("mbox=x,", 60), "mboxEdgeCluster="+strings.Repeat("9", 100))
+	f.Add("mbox=hero", "AMCV_1234567890%40AdobeOrg=-1%7CMCMID%7C42; AMCV_1234567890@AdobeOrg=%E0%A4%A")
 	f.Fuzz(func(t *testing.T, rawQuery, cookieHeader string) {
 		r := &http.Request{Method: http.MethodGet, Host: "127.0.0.1:5000",
 			URL: &url.URL{Path: "/executeMbox", RawQuery: rawQuery}, Header: http.Header{}}
 		r.Header.Set("Cookie", cookieHeader)
-		vr, err := readVisitorRequest(r)
+		vr, err := readVisitorRequest(r, defaultOrganizationID)
 		var in *inputError
 		if err != nil {
 			if !errors.As(err, &in) {

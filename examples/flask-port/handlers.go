@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/sourcegraph/conc"
 	"go.uber.org/zap"
@@ -13,28 +19,63 @@ import (
 	"github.com/targetflow/targetflow/target"
 )
 
-// Content security policies of the two HTML pages: the explorer runs its
-// own inline script and calls this server only; the rendered page runs no
-// script at all (offer content is shown as text).
+// Content security policies of the HTML pages: the explorer runs its own
+// inline script and calls this server only; the rendered page runs only its
+// own script, the one carrying the visitor state and the serverState,
+// allowed by a nonce made for each answer, so that no script in offer
+// content can run; its images are the app's (or, against a real edge,
+// https ones). Nothing loads a script or a style from outside the app.
 const (
-	indexCSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'"
-	pageCSP  = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
+	indexCSP      = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'"
+	pageCSPFormat = "default-src 'none'; script-src 'nonce-%s'; style-src 'unsafe-inline'; img-src 'self' https:"
+	imageCSP      = "default-src 'none'; style-src 'unsafe-inline'"
 )
 
-// serveIndex serves the embedded endpoint explorer page.
+// serveIndex renders the endpoint explorer page, with what the visitor's
+// AMCV_ cookie says (the endpoints it calls pass that cookie on).
 func (a *app) serveIndex(w http.ResponseWriter, r *http.Request) {
+	cookie := target.ParseVisitorCookie(target.VisitorCookieFromRequest(r, a.cfg.OrganizationID), a.now())
+	view := indexView{
+		VisitorCookieName: target.VisitorCookieName(a.cfg.OrganizationID),
+		ECID:              cookie.MarketingCloudVisitorID,
+		OptedOut:          cookie.OptedOut,
+		Malformed:         cookie.Malformed,
+	}
+	var html bytes.Buffer
+	if err := a.index.Execute(&html, view); err != nil {
+		writeError(w, http.StatusInternalServerError, "rendering the page: "+err.Error())
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", indexCSP)
-	_, _ = w.Write(a.index)
+	_, _ = w.Write(html.Bytes())
+}
+
+// serveImage serves the stand-in pictures of the demo artifact's offers
+// (/img/hero-season.jpg …): drawings embedded in the app, as SVG.
+func (a *app) serveImage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	base := strings.TrimSuffix(name, path.Ext(name))
+	data, err := fs.ReadFile(staticFiles, "static/img/"+base+".svg")
+	if base == "" || strings.ContainsAny(base, "/.") || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", imageCSP)
+	_, _ = w.Write(data)
 }
 
 // executePageLoad executes the page load (the global mbox): all the offers
 // of a page at load time.
 func (a *app) executePageLoad(w http.ResponseWriter, r *http.Request) {
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, a.cfg.OrganizationID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
@@ -47,7 +88,7 @@ func (a *app) executePageLoad(w http.ResponseWriter, r *http.Request) {
 // executeMbox executes the mboxes of ?mbox=a,b (index = position); 204
 // without mbox.
 func (a *app) executeMbox(w http.ResponseWriter, r *http.Request) {
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, a.cfg.OrganizationID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
@@ -69,7 +110,7 @@ func (a *app) executeMbox(w http.ResponseWriter, r *http.Request) {
 // prefetchMbox executes ?mbox=... and prefetches ?prefetch=... in one
 // request; 204 when both are absent.
 func (a *app) prefetchMbox(w http.ResponseWriter, r *http.Request) {
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, a.cfg.OrganizationID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
@@ -111,8 +152,8 @@ func (a *app) getOffers(w http.ResponseWriter, r *http.Request, opts target.GetO
 // prefetchViewOptions reads ?view=a,b and builds the sample's view
 // prefetch: a fresh request id and the sample's customer ids. A nil
 // options with a nil error means there is nothing to prefetch (204).
-func prefetchViewOptions(r *http.Request, newID func() string) (*target.GetOffersOptions, bool, error) {
-	vr, err := readVisitorRequest(r)
+func prefetchViewOptions(r *http.Request, orgID string, newID func() string) (*target.GetOffersOptions, bool, error) {
+	vr, err := readVisitorRequest(r, orgID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -141,7 +182,7 @@ func prefetchViewOptions(r *http.Request, newID func() string) (*target.GetOffer
 // and the handler waits for the callback as the sample waits on its
 // AsyncResult.
 func (a *app) prefetchView(w http.ResponseWriter, r *http.Request) {
-	opts, async, err := prefetchViewOptions(r, a.newID)
+	opts, async, err := prefetchViewOptions(r, a.cfg.OrganizationID, a.newID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
@@ -164,7 +205,7 @@ func (a *app) prefetchView(w http.ResponseWriter, r *http.Request) {
 // prefetchViewFuture is /prefetchViewAsyncio: with async=true the call is
 // started as a future (the Go rendering of asyncio.to_thread) and awaited.
 func (a *app) prefetchViewFuture(w http.ResponseWriter, r *http.Request) {
-	opts, async, err := prefetchViewOptions(r, a.newID)
+	opts, async, err := prefetchViewOptions(r, a.cfg.OrganizationID, a.newID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
@@ -209,7 +250,7 @@ func getOffersWithCallbacks(ctx context.Context, client *target.Client, opts tar
 // sendNotifications turns the sample's body into one display notification
 // per displayed mbox and view and sends them.
 func (a *app) sendNotifications(w http.ResponseWriter, r *http.Request) {
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, a.cfg.OrganizationID)
 	if err != nil {
 		writeFailure(w, "send_notifications", err)
 		return
@@ -225,6 +266,7 @@ func (a *app) sendNotifications(w http.ResponseWriter, r *http.Request) {
 		Request:            req,
 		TargetCookie:       vr.targetCookie,
 		TargetLocationHint: vr.locationHint,
+		VisitorCookie:      vr.visitorCookie,
 	})
 	if err != nil {
 		a.targetFailed(w, r, "send_notifications", err)
@@ -234,21 +276,33 @@ func (a *app) sendNotifications(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderPage renders a page whose Target call (execute the page load and
-// the mboxes of ?mbox=...) runs in parallel with the simulated other work
-// of --work, and reports both in a Server-Timing header.
+// the mboxes of ?mbox=..., prefetch the views of ?view=... and the mboxes
+// of ?prefetch=... for at.js) runs in parallel with the simulated other
+// work of --work, and reports both in a Server-Timing header. The page
+// shows the offers as a visitor would see them and carries the visitor
+// state and the serverState in its script.
 func (a *app) renderPage(w http.ResponseWriter, r *http.Request) {
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, a.cfg.OrganizationID)
 	if err != nil {
 		writeFailure(w, "get_offers", err)
 		return
 	}
-	mboxes, err := names(vr.query, "mbox")
-	if err != nil {
-		writeFailure(w, "get_offers", err)
-		return
+	var lists [3][]string
+	for i, param := range []string{"mbox", "view", "prefetch"} {
+		if lists[i], err = names(vr.query, param); err != nil {
+			writeFailure(w, "get_offers", err)
+			return
+		}
 	}
+	mboxes, views, prefetch := lists[0], lists[1], lists[2]
 	req := vr.deliveryRequest()
 	req.Execute = &delivery.ExecuteRequest{PageLoad: &delivery.RequestDetails{}, Mboxes: mboxRequests(mboxes)}
+	if len(views) > 0 || len(prefetch) > 0 {
+		req.Prefetch = &delivery.PrefetchRequest{Mboxes: mboxRequests(prefetch)}
+		if len(views) > 0 {
+			req.Prefetch.Views = viewRequests(views)
+		}
+	}
 
 	var resp *target.Response
 	timings, err := runAlongside(r.Context(), a.cfg.Work, func(ctx context.Context) error {
@@ -261,8 +315,13 @@ func (a *app) renderPage(w http.ResponseWriter, r *http.Request) {
 		a.targetFailed(w, r, "get_offers", err)
 		return
 	}
+	nonce := newNonce()
+	view, err := newPageView(resp, timings, nonce)
 	var html bytes.Buffer
-	if err := a.page.Execute(&html, newPageView(resp.Response, timings)); err != nil {
+	if err == nil {
+		err = a.page.Execute(&html, view)
+	}
+	if err != nil {
 		writeError(w, http.StatusInternalServerError, "rendering the page: "+err.Error())
 		return
 	}
@@ -270,8 +329,15 @@ func (a *app) renderPage(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Content-Security-Policy", fmt.Sprintf(pageCSPFormat, nonce))
 	_, _ = w.Write(html.Bytes())
+}
+
+// newNonce returns a fresh Content-Security-Policy nonce: 128 random bits.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return base64.StdEncoding.EncodeToString(b[:])
 }
 
 // targetFailed logs a failed Target call and answers it: 500 with the

@@ -499,7 +499,7 @@ func TestPrefetchViewOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts, async, err := prefetchViewOptions(r, func() string { return "req-1" })
+	opts, async, err := prefetchViewOptions(r, defaultOrganizationID, func() string { return "req-1" })
 	if err != nil || opts == nil || !async {
 		t.Fatalf("prefetchViewOptions = %+v, %v, %v", opts, async, err)
 	}
@@ -542,7 +542,7 @@ func TestPageServerTiming(t *testing.T) {
 	if total < target || total < work {
 		t.Fatalf("Server-Timing %v: total is below one of its parts", timings)
 	}
-	for _, want := range []string{"mbox hero", "mbox cart", "page load", `id="timing-hidden"`} {
+	for _, want := range []string{"mbox hero", "mbox cart", `id="promo-bar"`, `id="timing-hidden"`, `<svg class="waterfall"`} {
 		if !strings.Contains(string(a.body), want) {
 			t.Errorf("page does not show %q", want)
 		}
@@ -550,8 +550,8 @@ func TestPageServerTiming(t *testing.T) {
 	if a.cookie("mbox") == nil {
 		t.Error("page did not set the mbox cookie")
 	}
-	if csp := a.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
-		t.Errorf("page Content-Security-Policy %q, want one that runs no script", csp)
+	if csp := a.header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'; script-src 'nonce-") || strings.Contains(csp, "unsafe-inline'; img") && strings.Contains(csp, "script-src 'unsafe") {
+		t.Errorf("page Content-Security-Policy %q, want one that runs the page's own script only", csp)
 	}
 }
 
@@ -577,6 +577,8 @@ func TestNoPanicOnOddQueriesAndCookies(t *testing.T) {
 	cookies := []string{
 		"", "mbox=", "mbox=garbage", "mbox=session#%zz#1|PC##x", "mbox=" + strings.Repeat("|#", 500),
 		"mboxEdgeCluster=-1", "mboxEdgeCluster=" + strings.Repeat("9", 40), "mbox=\"quoted\"; mboxEdgeCluster=abc",
+		"AMCV_1234567890%40AdobeOrg=%E0%A4%A", "AMCV_1234567890@AdobeOrg=MCMID|</script>|MCAAMB|%ZZ",
+		"AMCV_1234567890%40AdobeOrg=" + strings.Repeat("%7C", 2000), "AMCV_1234567890%40AdobeOrg=MCOPTOUT%7Cglobal%7CMCAAMLH%7C-9",
 	}
 	paths := []string{"/executePageLoad", "/executeMbox", "/prefetchMbox", "/prefetchView", "/prefetchViewAsyncio", "/page"}
 	for _, p := range paths {

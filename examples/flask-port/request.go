@@ -56,28 +56,34 @@ func (e *inputError) status() int {
 
 // visitorRequest is what every endpoint reads from the incoming request, as
 // the sample's target_request_utils.py does: the query, the Target cookies,
-// the visitor id and the Delivery API context.
+// the visitor id and the Delivery API context; and, beyond the sample, the
+// visitor's Experience Cloud ID cookie (AMCV_{organization id}), which the
+// Python SDK does not read and targetflow passes on as the Node.js SDK does.
 type visitorRequest struct {
-	query        url.Values
-	targetCookie string
-	locationHint string
-	visitorID    *delivery.VisitorID
-	context      *delivery.Context
+	query         url.Values
+	targetCookie  string
+	locationHint  string
+	visitorCookie string
+	visitorID     *delivery.VisitorID
+	context       *delivery.Context
 }
 
-// readVisitorRequest parses r. A malformed query string is an inputError;
-// cookies that do not parse are ignored, as a browser would.
-func readVisitorRequest(r *http.Request) (*visitorRequest, error) {
+// readVisitorRequest parses r; orgID names the visitor's AMCV_ cookie. A
+// malformed query string is an inputError; cookies that do not parse are
+// ignored, as a browser would (a malformed AMCV_ cookie is the client's to
+// read around).
+func readVisitorRequest(r *http.Request, orgID string) (*visitorRequest, error) {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, &inputError{Field: "query string", Value: truncate(r.URL.RawQuery, 200), Reason: "malformed: " + err.Error()}
 	}
 	vr := &visitorRequest{
-		query:        query,
-		targetCookie: cookieValue(r, target.TargetCookieName),
-		locationHint: cookieValue(r, target.LocationHintCookieName),
-		visitorID:    visitorIDFromQuery(query),
-		context:      requestContext(r),
+		query:         query,
+		targetCookie:  cookieValue(r, target.TargetCookieName),
+		locationHint:  cookieValue(r, target.LocationHintCookieName),
+		visitorCookie: target.VisitorCookieFromRequest(r, orgID),
+		visitorID:     visitorIDFromQuery(query),
+		context:       requestContext(r),
 	}
 	return vr, nil
 }

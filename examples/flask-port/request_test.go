@@ -81,7 +81,7 @@ func TestReadVisitorRequest(t *testing.T) {
 	r.AddCookie(&http.Cookie{Name: "mbox", Value: "session#abc#1999999999|PC#t1#1999999999"})
 	r.AddCookie(&http.Cookie{Name: "mboxEdgeCluster", Value: "35"})
 
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, defaultOrganizationID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestReadVisitorRequest(t *testing.T) {
 func TestReadVisitorRequestWithoutIDs(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/executeMbox?mbox=hero&tntId=", nil)
-	vr, err := readVisitorRequest(r)
+	vr, err := readVisitorRequest(r, defaultOrganizationID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestReadVisitorRequestMalformedQuery(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest(http.MethodGet, "/executeMbox", nil)
 	r.URL.RawQuery = "mbox=%zz"
-	_, err := readVisitorRequest(r)
+	_, err := readVisitorRequest(r, defaultOrganizationID)
 	var in *inputError
 	if !errors.As(err, &in) || in.status() != http.StatusBadRequest || !strings.Contains(err.Error(), "query string") {
 		t.Fatalf("error = %v, want a 400 inputError about the query string", err)

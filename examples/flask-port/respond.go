@@ -48,16 +48,21 @@ func writeInputError(w http.ResponseWriter, err *inputError) {
 	writeError(w, err.status(), err.Error())
 }
 
-// writeFailure answers err: bad input as 400/413, and a failed Target call
-// as 500 with the message the sample's error callback gives ("Exception
-// during get_offers call: ...").
+// writeFailure answers err: bad input as 400/413 (a request the client
+// refused included), and a failed Target call as 500, with the message the
+// sample's error callback gives ("Exception during get_offers call: ...").
 func writeFailure(w http.ResponseWriter, call string, err error) {
 	var in *inputError
 	if errors.As(err, &in) {
 		writeInputError(w, in)
 		return
 	}
-	writeError(w, http.StatusInternalServerError, "Exception during "+call+" call: "+err.Error())
+	status := http.StatusInternalServerError
+	var invalid *target.ValidationError
+	if errors.As(err, &invalid) {
+		status = http.StatusBadRequest
+	}
+	writeError(w, status, "Exception during "+call+" call: "+err.Error())
 }
 
 // setTargetCookies sets the Target cookie and the location-hint cookie of

@@ -2,6 +2,8 @@ package demo
 
 import (
 	_ "embed"
+
+	"github.com/targetflow/targetflow/delivery"
 )
 
 //go:generate sh -c "go run ./gen > artifact.json"
@@ -16,7 +18,7 @@ const (
 	// Environment is the environment the artifact is published for.
 	Environment = "production"
 	// GlobalMbox is the artifact's global (pageLoad) mbox.
-	GlobalMbox = "target-global-mbox"
+	GlobalMbox = delivery.GlobalMbox
 )
 
 // Locations of the demo site, as named in the artifact.

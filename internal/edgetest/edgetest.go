@@ -5,37 +5,20 @@
 package edgetest
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/edgeserver"
 	"github.com/targetflow/targetflow/target"
 )
 
-// Start serves an edge made with opts (by default the bundled demo
-// artifact) on a free loopback port until the test ends, and returns it
-// with its address. In-flight requests get a second to finish at the end.
+// Start serves an edge of the bundled demo artifact (rules.bin for the
+// demo's organization id) made with opts on a free loopback port until the
+// test ends, and returns it with its address (edgeserver.Start).
 func Start(t testing.TB, opts ...edge.Option) (*edge.Server, string) {
 	t.Helper()
-	srv, err := edge.New(append([]edge.Option{edge.WithShutdownTimeout(time.Second)}, opts...)...)
-	if err != nil {
-		t.Fatalf("edge.New: %v", err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addr, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		stop()
-		t.Fatalf("edge Start: %v", err)
-	}
-	t.Cleanup(func() {
-		stop()
-		if err := srv.Wait(); err != nil {
-			t.Errorf("edge stopped with %v", err)
-		}
-	})
-	return srv, addr
+	return edgeserver.Start(t, opts...)
 }
 
 // Client returns a client of the demo site calling the edge at addr over

@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/targetflow/targetflow/delivery"
 )
+
+// globalMbox is the demo's pageLoad location: the default one.
+const globalMbox = delivery.GlobalMbox
 
 // Identity of the demo site, mirrored by the constants of package demo.
 const (
 	clientCode   = "targetflow-demo"
-	globalMbox   = "target-global-mbox"
 	generatedAt  = "2026-11-01T00:00:00.000Z"
 	remoteMbox   = "recommendations"
 	artifactVers = "1.0.0"

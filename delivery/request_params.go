@@ -1,4 +1,4 @@
-package ondevice
+package delivery
 
 import (
 	"bytes"
@@ -6,29 +6,17 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/targetflow/targetflow/delivery"
-)
-
-// parametersDecodeOptions are requestDecodeOptions with parameters decoded
-// by decodeParameters. They decode the requests quickRequest leaves to the
-// engine; with a function of its own the engine looks every member's type
-// up in it, which costs such a request without parameters about a sixth
-// more, but those are rare there.
-var parametersDecodeOptions = jsonv2.JoinOptions(
-	requestDecodeOptions,
-	jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(decodeParameters)),
 )
 
 // decodeParameters decodes a parameters object as
-// delivery.Parameters.UnmarshalJSON does, and is the same to the engine: a
+// Parameters.UnmarshalJSON does, and is the same to the engine: a
 // value it refuses is reported as the engine reports the method's refusal.
 // The method decodes the object with encoding/json (twice when a value is
 // a number or a boolean), which was a third of decoding a request; objects
 // of plain names and values are read here in one pass over the bytes
 // instead, and anything else (escapes, non-ASCII text, objects, arrays, a
 // value that is no object) is left to the method.
-func decodeParameters(dec *jsontext.Decoder, p *delivery.Parameters) error {
+func decodeParameters(dec *jsontext.Decoder, p *Parameters) error {
 	value, err := dec.ReadValue()
 	if err != nil {
 		return err // a syntactic or I/O error, returned as the engine does
@@ -38,7 +26,7 @@ func decodeParameters(dec *jsontext.Decoder, p *delivery.Parameters) error {
 		return nil
 	}
 	if err := p.UnmarshalJSON(value); err != nil {
-		return &jsonv2.SemanticError{GoType: reflect.TypeFor[delivery.Parameters](), JSONKind: value.Kind(), Err: err}
+		return &jsonv2.SemanticError{GoType: reflect.TypeFor[Parameters](), JSONKind: value.Kind(), Err: err}
 	}
 	return nil
 }
@@ -46,9 +34,9 @@ func decodeParameters(dec *jsontext.Decoder, p *delivery.Parameters) error {
 // plainParameters decodes value, a valid JSON value, when it is null or an
 // object whose names and string values are ASCII without escapes and whose
 // values are strings, numbers, booleans or null; ok is false otherwise.
-// Values are decoded as delivery.Parameters.UnmarshalJSON decodes them:
+// Values are decoded as Parameters.UnmarshalJSON decodes them:
 // numbers and booleans as their JSON text, null as "".
-func plainParameters(value jsontext.Value) (params delivery.Parameters, ok bool) {
+func plainParameters(value jsontext.Value) (params Parameters, ok bool) {
 	rest := skipSpace(value)
 	if bytes.HasPrefix(rest, []byte("null")) {
 		return nil, true
@@ -57,7 +45,7 @@ func plainParameters(value jsontext.Value) (params delivery.Parameters, ok bool)
 		return nil, false
 	}
 	rest = skipSpace(rest[1:])
-	params = make(delivery.Parameters, min(bytes.Count(rest, []byte(":")), maxParametersHint))
+	params = make(Parameters, min(bytes.Count(rest, []byte(":")), maxParametersHint))
 	if len(rest) > 0 && rest[0] == '}' {
 		return params, true
 	}

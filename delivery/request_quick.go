@@ -1,11 +1,9 @@
-package ondevice
+package delivery
 
 import (
 	"bytes"
 	"slices"
 	"strconv"
-
-	"github.com/targetflow/targetflow/delivery"
 )
 
 // quickRequest decodes the requests SDKs send most (the common members of
@@ -15,7 +13,7 @@ import (
 // engine decodes it; for anything else (another member, another case, an
 // escape, null, an empty array, invalid JSON) it reports false and the
 // engine decodes data, errors included.
-func quickRequest(data []byte) (req *delivery.DeliveryRequest, ok bool) {
+func quickRequest(data []byte) (req *DeliveryRequest, ok bool) {
 	block := new(requestBlock)
 	s := quickScanner{data: data, block: block}
 	req = &block.request
@@ -71,17 +69,17 @@ type quickScanner struct {
 // requestBlock holds a request and the parts of it that it has at most once,
 // allocated together: one allocation instead of up to ten.
 type requestBlock struct {
-	request         delivery.DeliveryRequest
-	id              delivery.VisitorID
-	property        delivery.Property
-	context         delivery.Context
+	request         DeliveryRequest
+	id              VisitorID
+	property        Property
+	context         Context
 	timeOffset      float64
-	address         delivery.Address // of the context
-	experienceCloud delivery.ExperienceCloud
-	analytics       delivery.AnalyticsRequest
-	execute         delivery.ExecuteRequest
-	prefetch        delivery.PrefetchRequest
-	telemetry       delivery.Telemetry
+	address         Address // of the context
+	experienceCloud ExperienceCloud
+	analytics       AnalyticsRequest
+	execute         ExecuteRequest
+	prefetch        PrefetchRequest
+	telemetry       Telemetry
 }
 
 // once marks member bit of an object as seen, and reports whether it had
@@ -321,8 +319,8 @@ func (s *quickScanner) float64(dst *float64) bool {
 
 // parameters reads a parameters object as decodeParameters does:
 // numbers and booleans as their JSON text.
-func (s *quickScanner) parameters(dst *delivery.Parameters) bool {
-	params := make(delivery.Parameters)
+func (s *quickScanner) parameters(dst *Parameters) bool {
+	params := make(Parameters)
 	*dst = params
 	return s.object(func(name []byte) bool {
 		var text string
@@ -358,7 +356,7 @@ func (s *quickScanner) parameters(dst *delivery.Parameters) bool {
 	})
 }
 
-func (s *quickScanner) visitorID(id *delivery.VisitorID) bool {
+func (s *quickScanner) visitorID(id *VisitorID) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -373,14 +371,14 @@ func (s *quickScanner) visitorID(id *delivery.VisitorID) bool {
 	})
 }
 
-func (s *quickScanner) property(p *delivery.Property) bool {
+func (s *quickScanner) property(p *Property) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		return string(name) == "token" && s.once(&seen, 0) && s.str(&p.Token)
 	})
 }
 
-func (s *quickScanner) address(a *delivery.Address) bool {
+func (s *quickScanner) address(a *Address) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -393,7 +391,7 @@ func (s *quickScanner) address(a *delivery.Address) bool {
 	})
 }
 
-func (s *quickScanner) context(c *delivery.Context) bool {
+func (s *quickScanner) context(c *Context) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -414,7 +412,7 @@ func (s *quickScanner) context(c *delivery.Context) bool {
 	})
 }
 
-func (s *quickScanner) experienceCloud(e *delivery.ExperienceCloud) bool {
+func (s *quickScanner) experienceCloud(e *ExperienceCloud) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		if string(name) != "analytics" || !s.once(&seen, 0) {
@@ -441,10 +439,10 @@ func (s *quickScanner) experienceCloud(e *delivery.ExperienceCloud) bool {
 
 // details reads the members of a page load, mbox or view request that the
 // quick path knows, at bits 8 and up of seen.
-func (s *quickScanner) details(name []byte, seen *uint32, d *delivery.RequestDetails) bool {
+func (s *quickScanner) details(name []byte, seen *uint32, d *RequestDetails) bool {
 	switch string(name) {
 	case "address":
-		d.Address = new(delivery.Address)
+		d.Address = new(Address)
 		return s.once(seen, 8) && s.address(d.Address)
 	case "parameters":
 		return s.once(seen, 9) && s.parameters(&d.Parameters)
@@ -454,8 +452,8 @@ func (s *quickScanner) details(name []byte, seen *uint32, d *delivery.RequestDet
 	return false
 }
 
-func (s *quickScanner) pageLoad(dst **delivery.RequestDetails) bool {
-	d := new(delivery.RequestDetails)
+func (s *quickScanner) pageLoad(dst **RequestDetails) bool {
+	d := new(RequestDetails)
 	*dst = d
 	var seen uint32
 	return s.object(func(name []byte) bool { return s.details(name, &seen, d) })
@@ -463,12 +461,12 @@ func (s *quickScanner) pageLoad(dst **delivery.RequestDetails) bool {
 
 // mboxes reads mbox requests into a slice of their number (the engine
 // grows one by doubling).
-func (s *quickScanner) mboxes(dst *[]delivery.MboxRequest) bool {
-	read := make([]delivery.MboxRequest, 0, 8)
+func (s *quickScanner) mboxes(dst *[]MboxRequest) bool {
+	read := make([]MboxRequest, 0, 8)
 	defer func() { *dst = slices.Clone(read) }()
 	return s.array(func() bool {
-		var m delivery.MboxRequest
-		var d delivery.RequestDetails
+		var m MboxRequest
+		var d RequestDetails
 		var seen uint32
 		ok := s.object(func(name []byte) bool {
 			switch string(name) {
@@ -485,7 +483,7 @@ func (s *quickScanner) mboxes(dst *[]delivery.MboxRequest) bool {
 	})
 }
 
-func (s *quickScanner) execute(x *delivery.ExecuteRequest) bool {
+func (s *quickScanner) execute(x *ExecuteRequest) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -498,7 +496,7 @@ func (s *quickScanner) execute(x *delivery.ExecuteRequest) bool {
 	})
 }
 
-func (s *quickScanner) prefetch(p *delivery.PrefetchRequest) bool {
+func (s *quickScanner) prefetch(p *PrefetchRequest) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -508,8 +506,8 @@ func (s *quickScanner) prefetch(p *delivery.PrefetchRequest) bool {
 			return s.once(&seen, 1) && s.mboxes(&p.Mboxes)
 		case "views":
 			return s.once(&seen, 2) && s.array(func() bool {
-				var v delivery.ViewRequest
-				var d delivery.RequestDetails
+				var v ViewRequest
+				var d RequestDetails
 				var seenView uint32
 				ok := s.object(func(name []byte) bool {
 					switch string(name) {
@@ -529,11 +527,11 @@ func (s *quickScanner) prefetch(p *delivery.PrefetchRequest) bool {
 	})
 }
 
-func (s *quickScanner) telemetry(t *delivery.Telemetry) bool {
+func (s *quickScanner) telemetry(t *Telemetry) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		return string(name) == "entries" && s.once(&seen, 0) && s.array(func() bool {
-			var e delivery.TelemetryEntry
+			var e TelemetryEntry
 			ok := s.telemetryEntry(&e)
 			t.Entries = append(t.Entries, e)
 			return ok
@@ -541,7 +539,7 @@ func (s *quickScanner) telemetry(t *delivery.Telemetry) bool {
 	})
 }
 
-func (s *quickScanner) telemetryEntry(e *delivery.TelemetryEntry) bool {
+func (s *quickScanner) telemetryEntry(e *TelemetryEntry) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {
@@ -558,10 +556,10 @@ func (s *quickScanner) telemetryEntry(e *delivery.TelemetryEntry) bool {
 		case "telemetryServerToken":
 			return s.once(&seen, 5) && s.str(&e.TelemetryServerToken)
 		case "features":
-			e.Features = new(delivery.TelemetryFeatures)
+			e.Features = new(TelemetryFeatures)
 			return s.once(&seen, 6) && s.telemetryFeatures(e.Features)
 		case "request":
-			r := new(delivery.TelemetryRequest)
+			r := new(TelemetryRequest)
 			e.Request = r
 			var seenRequest uint32
 			return s.once(&seen, 7) && s.object(func(name []byte) bool {
@@ -584,7 +582,7 @@ func (s *quickScanner) telemetryEntry(e *delivery.TelemetryEntry) bool {
 	})
 }
 
-func (s *quickScanner) telemetryFeatures(f *delivery.TelemetryFeatures) bool {
+func (s *quickScanner) telemetryFeatures(f *TelemetryFeatures) bool {
 	var seen uint32
 	return s.object(func(name []byte) bool {
 		switch string(name) {

@@ -1,4 +1,4 @@
-package ondevice
+package delivery
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
-
-	"github.com/targetflow/targetflow/delivery"
 )
 
 // requestWithParameters puts a parameters value wherever a request has
@@ -21,14 +19,14 @@ func requestWithParameters(params string) string {
 }
 
 // checkSameAsMethod decodes body with and without decodeParameters (with
-// requestDecodeOptions, parameters are decoded by
-// delivery.Parameters.UnmarshalJSON) and fails unless the requests, or the
+// v1DecodeOptions, parameters are decoded by
+// Parameters.UnmarshalJSON) and fails unless the requests, or the
 // errors, are the same.
 func checkSameAsMethod(t *testing.T, body string) {
 	t.Helper()
-	var viaMethod, viaFunc delivery.DeliveryRequest
-	errMethod := jsonv2.Unmarshal([]byte(body), &viaMethod, requestDecodeOptions)
-	errFunc := jsonv2.Unmarshal([]byte(body), &viaFunc, parametersDecodeOptions)
+	var viaMethod, viaFunc DeliveryRequest
+	errMethod := jsonv2.Unmarshal([]byte(body), &viaMethod, v1DecodeOptions)
+	errFunc := jsonv2.Unmarshal([]byte(body), &viaFunc, requestDecodeOptions)
 	if (errMethod == nil) != (errFunc == nil) {
 		t.Fatalf("%s\nmethod error: %v\nfunc error: %v", body, errMethod, errFunc)
 	}
@@ -88,16 +86,17 @@ func TestDecodeRequestParameterErrorNamesTheField(t *testing.T) {
 	tests := []struct {
 		name, params, field, reason string
 	}{
-		{"object value", `{"a":{"b":"c"}}`, "execute.mboxes[0].parameters", "must be delivery.Parameters, not a JSON object"},
-		{"string", `"a"`, "execute.mboxes[0].parameters", "must be delivery.Parameters, not a JSON string"},
-		{"array", `[1]`, "execute.mboxes[0].parameters", "must be delivery.Parameters, not a JSON array"},
+		{"object value", `{"a":{"b":"c"}}`, "execute.mboxes[0].parameters.a", "must be a string, number or boolean, not an object"},
+		{"array value", `{"z":"ok","a":[1]}`, "execute.mboxes[0].parameters.a", "must be a string, number or boolean, not an array"},
+		{"string", `"a"`, "execute.mboxes[0].parameters", "must be an object, not a string"},
+		{"array", `[1]`, "execute.mboxes[0].parameters", "must be an object, not an array"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			body := `{"context":{"channel":"web"},"execute":{"mboxes":[{"index":0,"name":"m","parameters":` + tc.params + `}]}}`
 			_, err := DecodeRequest([]byte(body))
-			var reqErr *RequestError
+			var reqErr *FieldError
 			if !errors.As(err, &reqErr) || reqErr.Field != tc.field || reqErr.Reason != tc.reason {
 				t.Fatalf("error %#v, want field %q reason %q", err, tc.field, tc.reason)
 			}

@@ -1,4 +1,4 @@
-package ondevice
+package delivery
 
 import (
 	"reflect"
@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
-
-	"github.com/targetflow/targetflow/delivery"
 )
 
 // clientRequestBody is a request as target.Client sends it, telemetry
@@ -27,8 +25,8 @@ func checkQuickMatchesEngine(t *testing.T, body string) bool {
 	if !ok {
 		return false
 	}
-	var engine delivery.DeliveryRequest
-	if err := jsonv2.Unmarshal([]byte(body), &engine, parametersDecodeOptions); err != nil {
+	var engine DeliveryRequest
+	if err := jsonv2.Unmarshal([]byte(body), &engine, requestDecodeOptions); err != nil {
 		t.Fatalf("quick path accepted what the engine refuses (%v):\n%s", err, body)
 	}
 	if !reflect.DeepEqual(quick, &engine) {
@@ -111,7 +109,7 @@ func TestDecodeRequestQuickErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		_, err := DecodeRequest([]byte(tc.body))
-		reqErr, ok := err.(*RequestError)
+		reqErr, ok := err.(*FieldError)
 		if !ok || reqErr.Field != tc.field {
 			t.Errorf("%s: error %v, want one naming %s", tc.body, err, tc.field)
 		}
@@ -126,14 +124,4 @@ func FuzzQuickRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		checkQuickMatchesEngine(t, body)
 	})
-}
-
-func BenchmarkDecodeClientRequest(b *testing.B) {
-	body := []byte(clientRequestBody)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeRequest(body); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
