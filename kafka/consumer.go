@@ -61,6 +61,8 @@ type Consumer[T any] struct {
 	nacked   atomic.Bool // a record was given back since the transaction began
 	blocked  atomic.Bool // a rebalance waits for the transaction to end
 	caughtUp atomic.Bool
+	// poison is the first produce failure of the open transaction.
+	poison atomic.Pointer[error]
 
 	// targets are, with UntilCaughtUp, where each partition ended when the
 	// consumer started, and starts where it began.
@@ -292,6 +294,7 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 // it has been acknowledged by the sinks, whose results are in the
 // transaction, the consumed offsets are committed with them.
 func (c *Consumer[T]) runTransactions(ctx, pollCtx context.Context, stop context.CancelFunc, emit pipeline.Emit[T]) error {
+	failures := 0 // transactions aborted in a row because a record was refused
 	for pollCtx.Err() == nil {
 		if err := c.sess.Begin(); err != nil {
 			return fmt.Errorf("kafka: beginning a transaction: %w", err)
@@ -314,7 +317,8 @@ func (c *Consumer[T]) runTransactions(ctx, pollCtx context.Context, stop context
 			}
 		}
 		drained := c.waitInflight(c.cfg.drainTimeout)
-		commit := drained && all && fatal == nil && !c.nacked.Load()
+		poisoned := c.poison.Swap(nil)
+		commit := drained && all && fatal == nil && !c.nacked.Load() && poisoned == nil
 		committed, err := c.end(ctx, commit)
 		switch {
 		case err != nil:
@@ -331,6 +335,20 @@ func (c *Consumer[T]) runTransactions(ctx, pollCtx context.Context, stop context
 			if commit {
 				c.log.Info("kafka transaction aborted by a rebalance: its records will be processed again")
 			}
+		}
+		if poisoned != nil {
+			// A record of the transaction was refused: the transaction is
+			// aborted and its records done again, a few times; a refusal
+			// that keeps coming is fatal.
+			failures++
+			c.log.Warn("kafka transaction aborted: the brokers refused a record of it; its records will be processed again",
+				zap.Int("attempt", failures), zap.Error(*poisoned))
+			if failures >= maxPoisonedTransactions {
+				c.sess.AllowRebalance()
+				return fmt.Errorf("kafka: %d transactions in a row aborted because the brokers refused a record: %w", failures, *poisoned)
+			}
+		} else if committed {
+			failures = 0
 		}
 		c.blocked.Store(false)
 		c.sess.AllowRebalance()
@@ -373,6 +391,15 @@ func (c *Consumer[T]) end(ctx context.Context, commit bool) (bool, error) {
 	watcher.Wait()
 	return committed, err
 }
+
+// maxPoisonedTransactions bounds the transactions aborted in a row because
+// the brokers refused one of their records before the run fails.
+const maxPoisonedTransactions = 3
+
+// poisonTransaction makes the open transaction abort: a producer of the
+// consumer could not produce one of its records. The records are done
+// again in the next transaction.
+func (c *Consumer[T]) poisonTransaction(err error) { c.poison.CompareAndSwap(nil, &err) }
 
 // noteCommitted records the offsets a transaction committed.
 func (c *Consumer[T]) noteCommitted() {
@@ -569,7 +596,13 @@ func (c *Consumer[T]) commit(parts []*partition) {
 						continue
 					}
 					if p := byID[rp.Partition]; p != nil {
-						p.committed.Store(offsets[rp.Partition].Offset)
+						at := offsets[rp.Partition].Offset
+						from := p.committed.Load()
+						if from < 0 {
+							from = p.first.Load()
+						}
+						c.counters.committedRecords.Add(max(at-from, 0))
+						p.committed.Store(at)
 					}
 				}
 			}

@@ -80,11 +80,22 @@ func TestFaults(t *testing.T) {
 					t.Errorf("fault %d never hit", i)
 				}
 			}
-			seen := count(readAll(t, addrs, "out", true))
+			out := readAll(t, addrs, "out", true)
+			seen := count(out)
 			for i := range n {
-				if seen[i] != 1 {
-					t.Fatalf("input %d answered %d times", i, seen[i])
+				if seen[i] == 0 {
+					t.Fatalf("input %d never answered", i)
 				}
+			}
+			// At least once, a record is answered again only if it was
+			// taken again (partitions lost to a slow heartbeat, say): the
+			// producer itself writes nothing twice (it is idempotent), and
+			// what it produced again after its producer id was reset is
+			// counted.
+			s, ps := w.consumer.Stats(), w.out.Stats()
+			if extra := int64(len(out) - n); extra > s.Consumed-n+ps.Reproduced {
+				t.Errorf("%d results for %d inputs: %d more than records taken again (%d) and produced again (%d)",
+					len(out), n, extra, s.Consumed-n, ps.Reproduced)
 			}
 			var committed int64
 			for _, o := range groupOffsets(t, addrs, "g", "in") {
@@ -148,5 +159,53 @@ func TestUnretriableProduceFailureIsFatal(t *testing.T) {
 		if seen[i] == 0 {
 			t.Fatalf("input %d lost", i)
 		}
+	}
+}
+
+// Exactly-once, a record the brokers refuse aborts its transaction, whose
+// records are done again: the output still has each once. Refusals that
+// keep coming end the run.
+func TestExactlyOnceRefusedRecordAbortsTheTransaction(t *testing.T) {
+	t.Parallel()
+	for _, forever := range []bool{false, true} {
+		t.Run(map[bool]string{false: "twice", true: "always"}[forever], func(t *testing.T) {
+			t.Parallel()
+			const n = 2000
+			c, addrs := cluster(t, 4, inOutDLQ)
+			produceInputs(t, addrs, "in", 0, n, 60, nil)
+			refusals := 2
+			if forever {
+				refusals = -1
+			}
+			h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "out", Err: kerr.MessageTooLarge, Count: refusals})
+			w := newWorker(t, "w", workerConfig{addrs: addrs, in: "in", out: "out", dlq: "dlq", group: "g", concurrency: 8,
+				exactlyOnce: true, source: []kafka.SourceOpt{kafka.UntilCaughtUp()}})
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var wg sync.WaitGroup
+			w.start(ctx, &wg)
+			wg.Wait()
+			if h.Hits() == 0 {
+				t.Fatal("the fault was never hit")
+			}
+			if forever {
+				if w.err == nil || !strings.Contains(w.err.Error(), "MESSAGE_TOO_LARGE") {
+					t.Fatalf("run error %v; want the refusal", w.err)
+				}
+				return
+			}
+			if w.err != nil {
+				t.Fatal(w.err)
+			}
+			if s := w.consumer.Stats(); s.TransactionsAborted == 0 {
+				t.Errorf("no transaction aborted: %+v", s)
+			}
+			seen := count(readAll(t, addrs, "out", true))
+			for i := range n {
+				if seen[i] != 1 {
+					t.Fatalf("input %d answered %d times", i, seen[i])
+				}
+			}
+		})
 	}
 }

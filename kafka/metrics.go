@@ -10,6 +10,7 @@ import (
 
 type consumerCounters struct {
 	consumed, undecodable, skipped, givenBack atomic.Int64
+	committedRecords                          atomic.Int64
 	commits, commitErrors, fetchErrors        atomic.Int64
 	rebalances, assigned, revoked, lost       atomic.Int64
 	txnCommitted, txnAborted                  atomic.Int64
@@ -31,6 +32,10 @@ type ConsumerStats struct {
 	Consumed    int64 `json:"consumed"`
 	Undecodable int64 `json:"undecodable"`
 	GivenBack   int64 `json:"givenBack"`
+	// CommittedRecords counts the offsets this worker's commits moved past
+	// (at least once): what it took and did not commit is at most
+	// Consumed - CommittedRecords, all that another worker can repeat.
+	CommittedRecords int64 `json:"committedRecords"`
 	// Commits counts successful offset commits (exactly-once: committed
 	// transactions); CommitErrors failed ones (retried).
 	Commits      int64 `json:"commits"`
@@ -67,7 +72,8 @@ func (c *Consumer[T]) Stats() ConsumerStats {
 	s := ConsumerStats{
 		Topic: c.topic, Group: c.cfg.group, InFlight: c.inflight.Load(),
 		Consumed: k.consumed.Load(), Undecodable: k.undecodable.Load(), GivenBack: k.givenBack.Load(),
-		Commits: k.commits.Load(), CommitErrors: k.commitErrors.Load(), FetchErrors: k.fetchErrors.Load(),
+		CommittedRecords: k.committedRecords.Load(),
+		Commits:          k.commits.Load(), CommitErrors: k.commitErrors.Load(), FetchErrors: k.fetchErrors.Load(),
 		Rebalances: k.rebalances.Load(), Assigned: k.assigned.Load(), Revoked: k.revoked.Load(), Lost: k.lost.Load(),
 		TransactionsCommitted: k.txnCommitted.Load(), TransactionsAborted: k.txnAborted.Load(),
 	}

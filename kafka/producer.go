@@ -27,10 +27,11 @@ type Producer[T any] struct {
 	cfg    sinkConfig
 	cl     *kgo.Client
 	own    bool
-	// transactional producers produce in their consumer's transactions;
-	// a failed record aborts the transaction instead of being retried.
-	transactional bool
-	sink          *pipeline.Sink[T]
+	// abort, for a producer of an exactly-once consumer, aborts the open
+	// transaction: a refused record is done again in the next one instead
+	// of failing the run (the consumer fails it when refusals persist).
+	abort func(error)
+	sink  *pipeline.Sink[T]
 
 	closed   sync.Once
 	counters producerCounters
@@ -79,7 +80,9 @@ func (c *Consumer[T]) NewProducer(topic string, encode EncodeFunc[T], opts ...Si
 		return nil, err
 	}
 	p.cl = c.cl
-	p.transactional = c.sess != nil
+	if c.sess != nil {
+		p.abort = c.poisonTransaction
+	}
 	return p, nil
 }
 
@@ -121,7 +124,7 @@ func (p *Producer[T]) write(ctx context.Context, it *pipeline.Item[T], acks *pip
 	var promise func(r *kgo.Record, err error)
 	tries := 0
 	promise = func(r *kgo.Record, err error) {
-		if err != nil && !p.transactional && tries < maxReproduce && producerReset(err) && ctx.Err() == nil {
+		if err != nil && p.abort == nil && tries < maxReproduce && producerReset(err) && ctx.Err() == nil {
 			// The client failed its producer id and starts again with a
 			// new one: producing the record again is the retry that fixes
 			// it (at least once, it may be a duplicate). A promise must
@@ -132,7 +135,14 @@ func (p *Producer[T]) write(ctx context.Context, it *pipeline.Item[T], acks *pip
 			return
 		}
 		p.counters.inflight.Add(-1)
-		if err != nil {
+		if err != nil && p.abort != nil && ctx.Err() == nil {
+			// In a transaction: the record is confirmed to the pipeline as
+			// part of a transaction that will abort, so that the
+			// transaction can end; its input is read again.
+			p.counters.failed.Add(1)
+			p.abort(&RecordError{Op: "produce", Topic: r.Topic, Partition: r.Partition, Offset: -1, Err: err})
+			err = nil
+		} else if err != nil {
 			p.counters.failed.Add(1)
 			err = &RecordError{Op: "produce", Topic: r.Topic, Partition: r.Partition, Offset: -1, Err: err}
 		} else {
