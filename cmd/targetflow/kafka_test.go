@@ -406,11 +406,20 @@ func TestRunKafkaExactlyOnceAcrossSIGKILL(t *testing.T) {
 	// aborts what that one left open) finishes the topic.
 	time.Sleep(2500 * time.Millisecond)
 	killed := time.Since(start)
-	code, _, stderr := runCLI(t, context.Background(), append(args(0), "--until-caught-up"), nil, false)
-	t.Logf("kills for %v, then the last worker for %v", killed, time.Since(start)-killed)
-	if code != exitOK {
-		t.Fatalf("last worker: exit %d: %s", code, stderr)
+	// A worker may fail for good (fenced by the brokers after a storm of
+	// retries on a loaded machine): an operator restarts it, and so does
+	// the test, a few times; what matters is what the output holds.
+	for attempt := 1; ; attempt++ {
+		code, _, stderr := runCLI(t, context.Background(), append(args(0), "--until-caught-up"), nil, false)
+		if code == exitOK {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("last worker: exit %d: %s", code, stderr)
+		}
+		t.Logf("last worker, attempt %d: exit %d: %s", attempt, code, lastLine(stderr, "targetflow run: "))
 	}
+	t.Logf("kills for %v, then the last worker for %v", killed, time.Since(start)-killed)
 	results := readTopic(t, brokers, "results", true)
 	seen := byInput(results)
 	if len(seen) != n {
@@ -423,4 +432,15 @@ func TestRunKafkaExactlyOnceAcrossSIGKILL(t *testing.T) {
 	}
 	all := len(readTopic(t, brokers, "results", false))
 	t.Logf("%d kills; read_committed sees %d results for %d inputs; read_uncommitted %d (aborted transactions' included)", kills, len(results), n, all)
+}
+
+// lastLine returns the last line of s starting with prefix.
+func lastLine(s, prefix string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(strings.TrimSpace(lines[i]), prefix) {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return ""
 }
