@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
+	"github.com/targetflow/targetflow/internal/kafkatest"
 	"github.com/targetflow/targetflow/kafka"
 	"github.com/targetflow/targetflow/pipeline"
 )
@@ -23,22 +22,7 @@ func TestMain(m *testing.M) {
 // groupOffsets returns the group's committed offsets of topic.
 func groupOffsets(t testing.TB, addrs []string, group, topic string) map[int32]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	for p, o := range offs[topic] {
-		out[p] = o.At
-	}
-	return out
+	return kafkatest.GroupOffsets(t, addrs, group, topic)
 }
 
 // One worker, until caught up: every record answered once, in partition

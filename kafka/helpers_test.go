@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/targetflow/targetflow/internal/kafkatest"
 	"github.com/targetflow/targetflow/kafka"
 	"github.com/targetflow/targetflow/pipeline"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -72,26 +72,13 @@ var inOutDLQ = []string{"in", "out", "dlq"}
 // with the given topics, each of partitions partitions.
 func cluster(t testing.TB, partitions int32, topics []string, opts ...kfake.Opt) (*kfake.Cluster, []string) {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(partitions, topics...),
-		kfake.GroupMinSessionTimeout(100 * time.Millisecond)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c, c.ListenAddrs()
+	return kafkatest.Cluster(t, partitions, topics, opts...)
 }
 
 // produceInputs writes n records {"n":i} (i from first), keyed by
 // "visitor-<i mod keys>"; bad lists numbers written as malformed JSON.
 func produceInputs(t testing.TB, addrs []string, topic string, first, n, keys int, bad map[int]bool, extra ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic)}, extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	recs := make([]*kgo.Record, 0, n)
 	for i := first; i < first+n; i++ {
 		v := []byte(`{"n":` + strconv.Itoa(i) + `}`)
@@ -100,62 +87,21 @@ func produceInputs(t testing.TB, addrs []string, topic string, first, n, keys in
 		}
 		recs = append(recs, &kgo.Record{Key: []byte("visitor-" + strconv.Itoa(i%keys)), Value: v})
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.Produce(t, addrs, topic, recs, extra...)
 }
 
-// readAll reads every record of topic up to its current end (the last
+// readAll reads every result of topic up to its current end (the last
 // stable offset for read_committed).
 func readAll(t testing.TB, addrs []string, topic string, readCommitted bool, extra ...kgo.Opt) []result {
 	t.Helper()
-	// Transaction markers are kept: a partition may end with one.
-	opts := []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.KeepControlRecords()}
-	if readCommitted {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(append(opts, extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	adm := kadm.NewClient(cl)
-	list := adm.ListEndOffsets
-	if readCommitted {
-		list = adm.ListCommittedOffsets
-	}
-	ends, err := list(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	for p, o := range ends[topic] {
-		if o.Offset > 0 {
-			left[p] = o.Offset
-		}
-	}
 	var out []result
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("reading %s: %v (still to read: %v)", topic, err, left)
+	for _, r := range kafkatest.ReadAll(t, addrs, topic, readCommitted, extra...) {
+		var res result
+		if err := json.Unmarshal(r.Value, &res); err != nil {
+			t.Errorf("output %s/%d@%d is not JSON: %s", r.Topic, r.Partition, r.Offset, r.Value)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= left[r.Partition] {
-				delete(left, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var res result
-			if err := json.Unmarshal(r.Value, &res); err != nil {
-				t.Errorf("output %s/%d@%d is not JSON: %s", r.Topic, r.Partition, r.Offset, r.Value)
-			}
-			res.key, res.partition, res.offset = string(r.Key), r.Partition, r.Offset
-			out = append(out, res)
-		})
+		res.key, res.partition, res.offset = string(r.Key), r.Partition, r.Offset
+		out = append(out, res)
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/internal/kafkatest"
 )
 
 // TestMeasureKafkaWorkers measures, side by side, what the README reports
@@ -98,6 +99,9 @@ func TestMeasureKafkaWorkers(t *testing.T) {
 	t.Logf("kafka/jsonl %.3f, exactly-once/kafka %.3f", median(rates["kafka → kafka"])/median(rates["jsonl → jsonl"]),
 		median(rates["kafka → kafka --exactly-once"])/median(rates["kafka → kafka"]))
 
+	if os.Getenv("TARGETFLOW_MEASURE_ONLY_RATES") != "" {
+		return
+	}
 	// A backlog of 1,000,000 records: the worker's memory is bounded by its
 	// concurrency and batch sizes, not by the lag.
 	backlog := envInt("TARGETFLOW_MEASURE_BACKLOG", 1000000)
@@ -248,24 +252,12 @@ func parseMeasure(t *testing.T, cmd *exec.Cmd, stderr string, wall time.Duration
 
 func produceLines(t *testing.T, brokers, topic string, lines []string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
+	recs := make([]*kgo.Record, 0, len(lines))
+	for _, l := range lines {
+		key := l[strings.Index(l, `"tntId":"`)+9 : len(l)-3]
+		recs = append(recs, &kgo.Record{Key: []byte(key), Value: []byte(l)})
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	for i := 0; i < len(lines); i += 10000 {
-		batch := make([]*kgo.Record, 0, 10000)
-		for _, l := range lines[i:min(i+10000, len(lines))] {
-			key := l[strings.Index(l, `"tntId":"`)+9 : len(l)-3]
-			batch = append(batch, &kgo.Record{Key: []byte(key), Value: []byte(l)})
-		}
-		if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	kafkatest.Produce(t, strings.Split(brokers, ","), topic, recs)
 }
 
 func envInt(name string, def int) int {

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
+
+	"github.com/targetflow/targetflow/internal/kafkatest"
 )
 
 // kafkaResult is what the Kafka tests read of a result or a dead letter.
@@ -33,29 +34,17 @@ type kafkaResult struct {
 }
 
 // kafkaCluster starts an in-process kfake cluster of three brokers on
-// loopback with the given topics.
+// loopback with the given topics, and returns its addresses as a URL's.
 func kafkaCluster(t testing.TB, partitions int32, topics ...string) (*kfake.Cluster, string) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(partitions, topics...),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c, strings.Join(c.ListenAddrs(), ",")
+	c, addrs := kafkatest.Cluster(t, partitions, topics)
+	return c, strings.Join(addrs, ",")
 }
 
 // produceVisitors writes n visitor records (tntId v<i>, keyed by it) to
 // topic; those in bad are not JSON.
 func produceVisitors(t testing.TB, brokers, topic string, n int, bad map[int]bool) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	recs := make([]*kgo.Record, 0, n)
 	for i := range n {
 		id := fmt.Sprintf("v%d", i)
@@ -65,66 +54,26 @@ func produceVisitors(t testing.TB, brokers, topic string, n int, bad map[int]boo
 		}
 		recs = append(recs, &kgo.Record{Key: []byte(id), Value: []byte(v)})
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.Produce(t, strings.Split(brokers, ","), topic, recs)
 }
 
-// readTopic reads every record of topic up to its end (read_committed: its
+// readTopic reads every result of topic up to its end (read_committed: its
 // last stable offset).
 func readTopic(t testing.TB, brokers, topic string, readCommitted bool) []kafkaResult {
 	t.Helper()
-	opts := []kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...), kgo.ConsumeTopics(topic), kgo.KeepControlRecords()}
-	if readCommitted {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	adm := kadm.NewClient(cl)
-	list := adm.ListEndOffsets
-	if readCommitted {
-		list = adm.ListCommittedOffsets
-	}
-	ends, err := list(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left := map[int32]int64{}
-	for p, o := range ends[topic] {
-		if o.Offset > 0 {
-			left[p] = o.Offset
-		}
-	}
 	var out []kafkaResult
-	for len(left) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v (left: %v)", topic, ctx.Err(), left)
+	for _, r := range kafkatest.ReadAll(t, strings.Split(brokers, ","), topic, readCommitted) {
+		var res kafkaResult
+		if err := json.Unmarshal(r.Value, &res); err != nil {
+			t.Fatalf("%s/%d@%d is not JSON: %v: %s", r.Topic, r.Partition, r.Offset, err, r.Value)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset+1 >= left[r.Partition] {
-				delete(left, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var res kafkaResult
-			if err := json.Unmarshal(r.Value, &res); err != nil {
-				t.Fatalf("%s/%d@%d is not JSON: %v: %s", r.Topic, r.Partition, r.Offset, err, r.Value)
-			}
-			res.key = string(r.Key)
-			out = append(out, res)
-		})
+		res.key = string(r.Key)
+		out = append(out, res)
 	}
 	return out
 }
 
-// byVisitor counts results per input record (topic/partition/offset).
+// byInput counts results per input record (topic/partition/offset).
 func byInput(rs []kafkaResult) map[string]int {
 	seen := map[string]int{}
 	for _, r := range rs {
@@ -137,22 +86,7 @@ func byInput(rs []kafkaResult) map[string]int {
 
 func committedTotal(t testing.TB, brokers, group, topic string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, o := range offs[topic] {
-		total += o.At
-	}
-	return total
+	return kafkatest.Committed(t, strings.Split(brokers, ","), group, topic)
 }
 
 // Kafka to Kafka, one worker, until caught up: one result per record, keyed
