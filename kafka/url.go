@@ -55,6 +55,7 @@ const (
 //	isolation         read_committed (default) or read_uncommitted (inputs)
 //	transactional-id  this worker's transactional id (exactly-once inputs)
 //	transaction-timeout  the brokers' bound on an open transaction (exactly-once inputs; default 10s)
+//	linger            how long a producer waits to fill a batch (outputs; default 20ms)
 type Endpoint struct {
 	Brokers []string
 	Topic   string
@@ -72,10 +73,12 @@ type Endpoint struct {
 	// TransactionTimeout is the transaction-timeout parameter (0 when
 	// absent).
 	TransactionTimeout time.Duration
+	// Linger is the linger parameter (0 when absent).
+	Linger time.Duration
 }
 
 var urlParams = []string{"group", "tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env",
-	"client-id", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout"}
+	"client-id", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout", "linger"}
 
 // IsURL reports whether s is a Kafka URL (starts with kafka://).
 func IsURL(s string) bool { return strings.HasPrefix(s, Scheme+"://") }
@@ -142,7 +145,7 @@ func ParseURL(raw string, getenv func(string) string) (*Endpoint, error) {
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"commit-interval", &e.CommitInterval}, {"session-timeout", &e.SessionTimeout}, {"rebalance-timeout", &e.RebalanceTimeout}, {"transaction-timeout", &e.TransactionTimeout}} {
+	}{{"commit-interval", &e.CommitInterval}, {"session-timeout", &e.SessionTimeout}, {"rebalance-timeout", &e.RebalanceTimeout}, {"transaction-timeout", &e.TransactionTimeout}, {"linger", &e.Linger}} {
 		if v := q.Get(d.name); v != "" {
 			if *d.to, err = time.ParseDuration(v); err != nil || *d.to <= 0 {
 				return nil, &ConfigError{Field: d.name, Value: v, Reason: "must be a positive duration such as 1s"}
@@ -269,11 +272,14 @@ func (e *Endpoint) SourceOptions() []SourceOpt {
 }
 
 // SinkOptions returns the producer options of the endpoint: its
-// connection.
+// connection and linger.
 func (e *Endpoint) SinkOptions() []SinkOpt {
 	var opts []SinkOpt
 	for _, o := range e.Options() {
 		opts = append(opts, o)
+	}
+	if e.Linger > 0 {
+		opts = append(opts, Linger(e.Linger))
 	}
 	return opts
 }
