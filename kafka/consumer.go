@@ -37,9 +37,11 @@ var ErrAlreadyRun = errors.New("kafka: the consumer has already run")
 // CommitInterval, when partitions are revoked and when it stops; with
 // ExactlyOnce it commits offsets and results in one transaction instead.
 //
-// A Consumer is created without connecting (NewConsumer does not block);
-// the connection is made when the pipeline runs its source, and closed
-// when the source ends (the worker leaves the group then).
+// NewConsumer does not block, but its kgo client starts at once, in the
+// background: it connects and joins the group (it may be assigned
+// partitions before the pipeline runs; nothing is polled or committed
+// until then). The client is closed, and the worker leaves its group, when
+// the source ends, or by Close if the source never ran.
 type Consumer[T any] struct {
 	topic  string
 	decode DecodeFunc[T]
@@ -77,7 +79,7 @@ type Consumer[T any] struct {
 
 // NewConsumer returns a consumer of topic in the group given by the Group
 // option, decoding each message with decode. It validates the options and
-// does not connect.
+// returns at once (see Consumer on its client).
 func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (*Consumer[T], error) {
 	cfg := newSourceConfig(opts)
 	if err := validateTopic("topic", topic); err != nil {

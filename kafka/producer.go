@@ -38,8 +38,8 @@ type Producer[T any] struct {
 }
 
 // NewProducer returns a producer to topic with a client of its own (the
-// Brokers option is required). It validates the options and does not
-// connect.
+// Brokers option is required). It validates the options and returns at
+// once; the client connects when the first record is produced.
 func NewProducer[T any](topic string, encode EncodeFunc[T], opts ...SinkOpt) (*Producer[T], error) {
 	cfg := newSinkConfig(opts)
 	if err := cfg.clientConfig.validate("a producer"); err != nil {

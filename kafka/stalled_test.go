@@ -12,7 +12,7 @@ import (
 )
 
 // Against brokers that accept connections and never answer, the
-// constructors return (they do no I/O), a run fails after ConnectTimeout naming the
+// constructors return at once, a run fails after ConnectTimeout naming the
 // brokers, and Close leaves nothing behind (goleak, in TestMain).
 func TestStalledBrokers(t *testing.T) {
 	t.Parallel()
