@@ -70,6 +70,8 @@ type Consumer[T any] struct {
 	// consumer started, and starts where it began.
 	targets, starts map[int32]int64
 
+	// ready is closed once NewConsumer has set the client.
+	ready    chan struct{}
 	stopCtx  context.Context
 	stopFn   context.CancelFunc
 	ran      atomic.Bool
@@ -100,6 +102,10 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 		drained: make(chan struct{}, 1),
 	}
 	c.stopCtx, c.stopFn = context.WithCancel(context.Background())
+	// The client starts its group management at once: its callbacks wait
+	// until c.cl is set.
+	c.ready = make(chan struct{})
+	defer close(c.ready)
 	kopts := append(cfg.kgo(),
 		kgo.ConsumerGroup(cfg.group),
 		kgo.ConsumeTopics(topic),
@@ -622,12 +628,13 @@ func (c *Consumer[T]) commit(parts []*partition) {
 
 // assigned starts tracking newly assigned partitions.
 func (c *Consumer[T]) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	<-c.ready
 	ids := assigned[c.topic]
 	c.counters.assigned.Add(int64(len(ids)))
 	c.counters.rebalances.Add(1)
 	c.mu.Lock()
 	for _, id := range ids {
-		c.parts[id] = newPartition(id, c.seq.Load(), c.sess == nil)
+		c.parts[id] = newPartition(id, c.seq.Load(), !c.cfg.exactlyOnce)
 	}
 	c.mu.Unlock()
 	c.log.Info("kafka partitions assigned", zap.Int32s("partitions", ids))
@@ -639,12 +646,13 @@ func (c *Consumer[T]) assigned(_ context.Context, _ *kgo.Client, assigned map[st
 // transaction that polled them has ended before (the rebalance waits for
 // it), so nothing is in flight and nothing is left to commit.
 func (c *Consumer[T]) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	<-c.ready
 	parts := c.retire(revoked[c.topic])
 	if len(parts) == 0 {
 		return
 	}
 	c.counters.revoked.Add(int64(len(parts)))
-	if c.sess == nil {
+	if !c.cfg.exactlyOnce {
 		deadline := time.Now().Add(c.cfg.revokeTimeout)
 		for busy(parts) && time.Now().Before(deadline) {
 			time.Sleep(2 * time.Millisecond)
@@ -661,6 +669,7 @@ func (c *Consumer[T]) revoked(_ context.Context, _ *kgo.Client, revoked map[stri
 // lost drops partitions the group took away without a revocation: what
 // they had in flight is not committed (the new owner reads it again).
 func (c *Consumer[T]) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	<-c.ready
 	parts := c.retire(lost[c.topic])
 	c.counters.lost.Add(int64(len(parts)))
 	if len(parts) > 0 {
