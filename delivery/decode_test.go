@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -154,6 +155,11 @@ func TestResponsesDecodeAsEncodingJSONDoes(t *testing.T) {
 			t.Errorf("response %d decodes differently:\nencoding/json %s\ndecoders      %s", i,
 				delivery.AppendResponseJSON(nil, &want), delivery.AppendResponseJSON(nil, &got))
 		}
+		// And read from a buffer, by the quick path when it takes it.
+		if read, err := delivery.ReadResponse(bytes.NewBuffer(raw)); err == nil && !reflect.DeepEqual(&want, read) {
+			t.Errorf("response %d reads differently:\nencoding/json %s\nReadResponse  %s", i,
+				delivery.AppendResponseJSON(nil, &want), delivery.AppendResponseJSON(nil, read))
+		}
 	}
 	if compared < len(corpus)/2 {
 		t.Errorf("only %d of %d responses decode with encoding/json", compared, len(corpus))
@@ -291,10 +297,13 @@ func FuzzOptionDecoder(f *testing.F) {
 	})
 }
 
+// responseBenchmarkAnswer is a 2-mbox answer as the demo edge writes it.
+var responseBenchmarkAnswer = []byte(`{"status":200,"requestId":"59d7445b-991a-4d89-b724-74f85f702d74","id":{"tntId":"00000000000000000000000000000008"},"client":"targetflow-demo","edgeHost":"mboxedge28.tt.omtrdc.net","execute":{"mboxes":[` +
+	`{"index":0,"name":"hero","options":[{"type":"json","content":{"cta":"Start shopping","headline":"Free shipping on every order","image":"/img/hero-shipping.jpg"},"responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910001,"activity.name":"Hero banner test","experience.id":1,"experience.name":"Free shipping","offer.id":9100011,"offer.name":"/hero/experiences/1/offer","option.id":3,"option.name":"Offer3"}}]},` +
+	`{"index":1,"name":"cart","options":[{"type":"html","content":"<div class=\"cart-banner\">Free returns within 30 days</div>","responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910002,"activity.name":"Cart incentives","experience.id":2,"experience.name":"Everybody else","offer.id":9100022,"offer.name":"/cart/experiences/2/offer","option.id":4,"option.name":"Offer4"}}]}]}}`)
+
 func BenchmarkDecodeResponse(b *testing.B) {
-	raw := []byte(`{"status":200,"requestId":"59d7445b-991a-4d89-b724-74f85f702d74","id":{"tntId":"00000000000000000000000000000008"},"client":"targetflow-demo","edgeHost":"mboxedge28.tt.omtrdc.net","execute":{"mboxes":[` +
-		`{"index":0,"name":"hero","options":[{"type":"json","content":{"cta":"Start shopping","headline":"Free shipping on every order","image":"/img/hero-shipping.jpg"},"responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910001,"activity.name":"Hero banner test","experience.id":1,"experience.name":"Free shipping","offer.id":9100011,"offer.name":"/hero/experiences/1/offer","option.id":3,"option.name":"Offer3"}}]},` +
-		`{"index":1,"name":"cart","options":[{"type":"html","content":"<div class=\"cart-banner\">Free returns within 30 days</div>","responseTokens":{"activity.decisioningMethod":"server-side","activity.id":910002,"activity.name":"Cart incentives","experience.id":2,"experience.name":"Everybody else","offer.id":9100022,"offer.name":"/cart/experiences/2/offer","option.id":4,"option.name":"Offer4"}}]}]}}`)
+	raw := responseBenchmarkAnswer
 	// The options target.Client decodes with.
 	opts := jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	b.Run("v2 with the decoders", func(b *testing.B) {
@@ -302,6 +311,27 @@ func BenchmarkDecodeResponse(b *testing.B) {
 		for b.Loop() {
 			var r delivery.DeliveryResponse
 			if err := jsonv2.Unmarshal(raw, &r, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ReadResponse streaming", func(b *testing.B) {
+		b.ReportAllocs()
+		var body bytes.Reader
+		for b.Loop() {
+			body.Reset(raw)
+			if _, err := delivery.ReadResponse(&body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ReadResponse from a buffer", func(b *testing.B) {
+		b.ReportAllocs()
+		var body bytes.Buffer
+		for b.Loop() {
+			body.Reset()
+			body.Write(raw)
+			if _, err := delivery.ReadResponse(&body); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -334,4 +364,61 @@ func ExampleDeliveryResponse_UnmarshalJSONFrom() {
 	// Output:
 	// abc.28_0 hero {"headline":"Free shipping"}
 	// Free shipping 910001
+}
+
+// BenchmarkDecodeResponseSideBySide decodes the answer of
+// BenchmarkDecodeResponse three ways, alternating in batches of 200 within
+// one process: by the engine's decoders from bytes (jsonv2.Unmarshal, the
+// client's path before ReadResponse), by the quick path (ReadResponse from a
+// buffer, the client's path for answers of up to 32 KiB) and by the
+// engine's decoders streaming from a reader (ReadResponse from anything
+// else, the client's path for longer answers). It reports the process CPU
+// per answer of each and the ratios to the first (ns/op counts all three):
+// on a shared machine, whose load swings the time of any one run, ratios
+// measured side by side hold.
+func BenchmarkDecodeResponseSideBySide(b *testing.B) {
+	raw := responseBenchmarkAnswer
+	opts := jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	var buf bytes.Buffer
+	variants := [3]func(){
+		func() {
+			var r delivery.DeliveryResponse
+			if err := jsonv2.Unmarshal(raw, &r, opts); err != nil {
+				b.Fatal(err)
+			}
+		},
+		func() {
+			buf.Reset()
+			buf.Write(raw)
+			if _, err := delivery.ReadResponse(&buf); err != nil {
+				b.Fatal(err)
+			}
+		},
+		func() {
+			if _, err := delivery.ReadResponse(bytes.NewReader(raw)); err != nil {
+				b.Fatal(err)
+			}
+		},
+	}
+	const batch = 200
+	var cpu [3]time.Duration
+	done := 0
+	for b.Loop() {
+		if done%batch == 0 {
+			for v := range variants {
+				start := processCPU(b)
+				for range batch {
+					variants[v]()
+				}
+				cpu[v] += processCPU(b) - start
+			}
+		}
+		done++
+	}
+	batches := (done + batch - 1) / batch
+	b.ReportMetric(float64(cpu[0].Nanoseconds())/float64(batches*batch), "engine-cpu-ns/op")
+	b.ReportMetric(float64(cpu[1].Nanoseconds())/float64(batches*batch), "quick-cpu-ns/op")
+	b.ReportMetric(float64(cpu[2].Nanoseconds())/float64(batches*batch), "streamed-cpu-ns/op")
+	b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "quick/engine")
+	b.ReportMetric(float64(cpu[2])/float64(cpu[0]), "streamed/engine")
 }

@@ -23,7 +23,9 @@
 // AppendRequestJSON (MarshalRequestJSON) write what encoding/json writes, with
 // no reflection; and the answer's sections (DeliveryResponse down to Option
 // and ResponseTokens) have UnmarshalJSONFrom methods, which the encoding/json/v2
-// engine (github.com/go-json-experiment/json) uses, as target.Client does.
+// engine (github.com/go-json-experiment/json) uses. ReadResponse decodes an
+// answer through them as it is read from a connection, and refuses what is
+// no Delivery API answer; target.Client reads every answer with it.
 //
 // The package imports nothing of targetflow's: it is the vocabulary every other
 // package speaks.

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -41,4 +42,22 @@ func ExampleOption() {
 	fmt.Println(opt.Type, offer.Headline, offer.Discount)
 	// Output:
 	// json Summer sale 15
+}
+
+// An answer decoded as it is read; what is not a Delivery API answer is an
+// error saying what it is.
+func ExampleReadResponse() {
+	answer, err := delivery.ReadResponse(strings.NewReader(
+		`{"status":200,"execute":{"mboxes":[{"index":0,"name":"hero","options":[{"type":"html","content":"<b>Hi</b>"}]}]}}`))
+	fmt.Println(answer.Execute.Mboxes[0].Name, string(answer.Execute.Mboxes[0].Options[0].Content), err)
+	for _, body := range []string{``, `null`, `<html>Bad gateway</html>`, `{"message":"ok"}`} {
+		_, err := delivery.ReadResponse(strings.NewReader(body))
+		fmt.Println(err)
+	}
+	// Output:
+	// hero "<b>Hi</b>" <nil>
+	// answer: empty, not a Delivery API response object
+	// answer: null, not a Delivery API response object
+	// answer: not JSON: jsontext: invalid character '<' at start of value
+	// answer: an object with no member of a Delivery API response
 }

@@ -212,6 +212,10 @@ func knownValue(text []byte) string {
 		return "server-side"
 	case "on-device":
 		return "on-device"
+	case "html":
+		return "html"
+	case "json":
+		return "json"
 	}
 	return string(text)
 }

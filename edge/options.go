@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ type config struct {
 	newEngine         engineFactory
 	geoLookup         ondevice.GeoLookupFunc
 	noClusterRouting  bool
+	middleware        func(http.Handler) http.Handler
+	middlewareSet     bool
 }
 
 // validate checks the whole configuration once; the first problem wins.
@@ -57,6 +60,8 @@ func (c *config) validate() error {
 		return &ConfigError{Field: "notificationLimit", Value: strconv.Itoa(c.notificationLimit), Reason: "must not be negative"}
 	case c.shutdownTimeout <= 0:
 		return &ConfigError{Field: "shutdownTimeout", Value: c.shutdownTimeout.String(), Reason: "must be positive"}
+	case c.middlewareSet && c.middleware == nil:
+		return &ConfigError{Field: "middleware", Reason: "must not be nil"}
 	}
 	if err := c.latency.validate(); err != nil {
 		return &ConfigError{Field: "latency", Reason: strings.TrimPrefix(err.Error(), "edge: ")}
@@ -169,4 +174,11 @@ func WithGeoLookup(lookup ondevice.GeoLookupFunc) Option {
 // calling it (the alternative is RoutingTransport).
 func WithClusterRouting(enabled bool) Option {
 	return option(func(c *config) { c.noClusterRouting = !enabled })
+}
+
+// WithMiddleware wraps the handler that Start serves with wrap (tracing,
+// access logs): Start serves wrap(server). The server's own ServeHTTP is
+// not wrapped, so a caller serving it elsewhere wraps it there.
+func WithMiddleware(wrap func(http.Handler) http.Handler) Option {
+	return option(func(c *config) { c.middleware, c.middlewareSet = wrap, true })
 }

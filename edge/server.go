@@ -32,6 +32,7 @@ type Server struct {
 	seed            uint64
 	logger          *zap.Logger
 	newEngine       engineFactory
+	middleware      func(http.Handler) http.Handler
 	geoLookup       ondevice.GeoLookupFunc
 	clusterRouting  bool
 	// responseBuffers recycles the buffers delivery answers are encoded into,
@@ -101,6 +102,7 @@ func New(artifact []byte, opts ...Option) (*Server, error) {
 		seed:            cfg.seed,
 		logger:          cfg.logger,
 		newEngine:       cfg.newEngine,
+		middleware:      cfg.middleware,
 		geoLookup:       cfg.geoLookup,
 		clusterRouting:  !cfg.noClusterRouting,
 		ownEdgeHost:     "mboxedge" + strconv.Itoa(cfg.cluster) + ".tt.omtrdc.net",
@@ -387,8 +389,12 @@ func (s *Server) Start(ctx context.Context, addr string) (string, error) {
 // serve serves on ln in owned goroutines until ctx ends or serving fails,
 // then shuts down; Wait waits for them.
 func (s *Server) serve(ctx context.Context, ln net.Listener) {
+	var handler http.Handler = s
+	if s.middleware != nil {
+		handler = s.middleware(s)
+	}
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          zap.NewStdLog(s.logger.Named("http")),
 	}

@@ -24,7 +24,8 @@ const (
 	// DefaultDownloadAttempts is how many times a download is tried.
 	DefaultDownloadAttempts = 10
 	// DefaultRetryBackoff is the wait before the second attempt; it doubles
-	// with every attempt, up to MaxRetryBackoff.
+	// with every attempt, up to MaxRetryBackoff, each wait drawn at random
+	// within ±50% of it (the module's one retry policy, internal/retry).
 	DefaultRetryBackoff = 500 * time.Millisecond
 	// MaxRetryBackoff caps the wait between attempts.
 	MaxRetryBackoff = 30 * time.Second

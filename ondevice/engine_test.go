@@ -265,8 +265,8 @@ func TestFailedOrInvalidDownloadKeepsLastGood(t *testing.T) {
 	clock.awaitWaiter(t)
 	clock.Advance(DefaultPollingInterval)
 	transport.awaitServed(t)
-	clock.awaitWaiter(t) // the retry backoff
-	clock.Advance(time.Second)
+	clock.awaitWaiter(t) // the retry backoff: 1s ± 50% jitter
+	clock.Advance(3 * time.Second / 2)
 	transport.awaitServed(t)
 	clock.awaitWaiter(t) // polling again
 	if got := heroContent(t, engine); got != "good" {

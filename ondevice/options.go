@@ -208,7 +208,8 @@ func WithMaximumWaitReady(d time.Duration) ArtifactOption {
 }
 
 // WithRetry sets how many times a download is attempted and the backoff
-// before the second attempt (it doubles up to MaxRetryBackoff).
+// before the second attempt (it doubles up to MaxRetryBackoff, with ±50%
+// jitter; 0 retries at once).
 func WithRetry(attempts int, backoff time.Duration) ArtifactOption {
 	return artifactOption(func(c *config) { c.attempts, c.backoff = attempts, backoff })
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/internal/obfuscation"
+	"github.com/targetflow/targetflow/internal/retry"
 )
 
 // artifactDownloadRequestID names artifact downloads in telemetry.
@@ -168,42 +169,42 @@ func (e *Engine) Refresh(ctx context.Context) (bool, error) {
 	return e.download(ctx)
 }
 
-// download fetches the artifact with retries. A failed or invalid download
-// never replaces the artifact in use.
+// download fetches the artifact with retries (the module's one retry
+// policy: exponential backoff from the configured delay, with jitter, on the
+// engine's clock). A failed or invalid download never replaces the artifact
+// in use.
 func (e *Engine) download(ctx context.Context) (bool, error) {
-	backoff := e.backoff
-	var lastErr error
-	for attempt := 1; attempt <= e.attempts; attempt++ {
-		if attempt > 1 {
-			if ctx.Err() != nil {
-				return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, context.Cause(ctx), lastErr)
-			}
-			if backoff > 0 {
-				select {
-				case <-ctx.Done():
-					return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, context.Cause(ctx), lastErr)
-				case <-e.clock.After(backoff):
-				}
-				backoff = min(backoff*2, MaxRetryBackoff)
-			}
-		}
-		installed, retry, err := e.downloadOnce(ctx)
+	policy := retry.Policy{MaxRetries: e.attempts - 1, BaseDelay: e.backoff, MaxDelay: MaxRetryBackoff, After: e.clock.After}
+	var installed, retryable bool
+	attempt := 0
+	_, err := policy.Do(ctx, func(ctx context.Context) error {
+		attempt++
+		var err error
+		installed, retryable, err = e.downloadOnce(ctx)
 		if err == nil {
-			return installed, nil
+			return nil
 		}
-		lastErr = err
 		if e.closed.Load() {
-			return false, ErrClosed // Close ended the download: nothing failed
+			retryable = false
+			return ErrClosed // Close ended the download: nothing failed
 		}
 		if e.events.ArtifactDownloadFailed != nil {
 			e.events.ArtifactDownloadFailed(ArtifactDownloadFailedEvent{Location: e.location, Attempt: attempt, Err: err})
 		}
 		e.logger.Warn("ondevice: artifact download failed", zap.String("location", e.location), zap.Int("attempt", attempt), zap.Error(err))
-		if !retry || ctx.Err() != nil {
-			return false, err
-		}
+		return err
+	}, func(error) bool { return retryable }, nil)
+	switch {
+	case err == nil:
+		return installed, nil
+	case errors.Is(err, ErrClosed):
+		return false, ErrClosed
+	case retryable && ctx.Err() != nil:
+		return false, fmt.Errorf("ondevice: artifact download %s: %w (last error: %v)", e.location, context.Cause(ctx), err)
+	case retryable:
+		return false, fmt.Errorf("ondevice: artifact not downloaded after %d attempts: %w", attempt, err)
 	}
-	return false, fmt.Errorf("ondevice: artifact not downloaded after %d attempts: %w", e.attempts, lastErr)
+	return false, err
 }
 
 // downloadOnce makes one attempt. retry says whether another attempt may

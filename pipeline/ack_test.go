@@ -215,3 +215,52 @@ func TestTypeMismatch(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestOnWrittenTellsWhatTheOutputsHold: items dropped by a stage, items a
+// sink failed to flush and items never written are not told; every item
+// told is in the output, once.
+func TestOnWrittenTellsWhatTheOutputsHold(t *testing.T) {
+	t.Parallel()
+	errFull := errors.New("no space left on device")
+	var mu sync.Mutex
+	told := map[int64]int{}
+	var buffered, flushed []int64
+	var flushes int
+	dropOdd := pipeline.NewStage("drop odd", func(_ context.Context, it *pipeline.Item[rec]) error {
+		if it.Pos.Seq%2 == 1 {
+			return pipeline.ErrDrop
+		}
+		return nil
+	})
+	sk := pipeline.NewSink("disk", func(_ context.Context, it *pipeline.Item[rec]) error {
+		buffered = append(buffered, it.Pos.Seq)
+		return nil
+	}, pipeline.OnFlush(func(context.Context) error {
+		flushes++
+		if flushes > 3 && len(buffered) > 0 {
+			return errFull
+		}
+		flushed = append(flushed, buffered...)
+		buffered = nil
+		return nil
+	}, time.Millisecond))
+	onWritten := pipeline.OnWritten(func(pos pipeline.Position) {
+		mu.Lock()
+		defer mu.Unlock()
+		told[pos.Seq]++
+	})
+	stats, err := pipeline.From(countSource(-1), onWritten).Via(dropOdd).To(sk).Run(context.Background())
+	if !errors.Is(err, errFull) {
+		t.Fatalf("Run: %v, want %v", err, errFull)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) != len(flushed) || int64(len(told)) != stats.Written {
+		t.Fatalf("told of %d items, %d flushed, %d written", len(told), len(flushed), stats.Written)
+	}
+	for _, seq := range flushed {
+		if told[seq] != 1 {
+			t.Errorf("item %d flushed, told %d times", seq, told[seq])
+		}
+	}
+}

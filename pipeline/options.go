@@ -59,6 +59,7 @@ type runConfig struct {
 	grace      time.Duration
 	checkpoint string
 	writeCut   bool
+	onWritten  func(Position)
 }
 
 // DefaultBuffer is the capacity of the channel on a component's output (a
@@ -230,3 +231,13 @@ func WithCheckpoint(path string) RunOption {
 // then the last the interruptible stage received, and everything before the
 // first of them is written.
 func WriteCut(write bool) RunOption { return runOption(func(c *runConfig) { c.writeCut = write }) }
+
+// OnWritten has the run tell fn of each item that every sink it went to has
+// written (durably, as the sinks confirm: flushed, or acknowledged by their
+// destination), once per item, before its source hears of it. Items a stage
+// dropped, items given back and items a sink failed to write are not told:
+// what fn counts is what the outputs hold. fn is called from the sinks'
+// goroutines, possibly concurrently; it must not block.
+func OnWritten(fn func(pos Position)) RunOption {
+	return runOption(func(c *runConfig) { c.onWritten = fn })
+}

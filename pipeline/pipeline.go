@@ -99,7 +99,8 @@ func (p *Pipeline[T]) Run(ctx context.Context) (Stats, error) {
 	defer cancelWork(nil)
 	rt := &runtime[T]{
 		stopCtx: stopCtx, workCtx: workCtx, log: p.cfg.log, writeCut: p.cfg.writeCut, grace: p.cfg.grace,
-		totals: &totals{}, e2e: newHistogram(), stop: stop, cancel: cancelWork,
+		onWritten: p.cfg.onWritten,
+		totals:    &totals{}, e2e: newHistogram(), stop: stop, cancel: cancelWork,
 	}
 	if src, ok := p.src.(*Source[T]); ok {
 		rt.onAck = src.cfg.onAck

@@ -29,8 +29,10 @@ type runtime[T any] struct {
 
 	tracker *Tracker
 	onAck   func(Position, error)
-	totals  *totals
-	e2e     *histogram
+	// onWritten is OnWritten's function, or nil.
+	onWritten func(Position)
+	totals    *totals
+	e2e       *histogram
 
 	failOnce sync.Once
 	fatal    error
@@ -95,6 +97,9 @@ func (rt *runtime[T]) confirm(it *Item[T], err error, written bool) {
 			rt.totals.ok.Add(1)
 		} else {
 			rt.totals.failed.Add(1)
+		}
+		if rt.onWritten != nil {
+			rt.onWritten(it.Pos)
 		}
 	}
 	rt.tracker.Done(it.Pos.Seq)

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/targetflow/targetflow/pipeline"
+	"github.com/targetflow/targetflow/target"
 	"github.com/targetflow/targetflow/visitor"
 )
 
@@ -31,9 +32,17 @@ func newCaller(cfg config) *caller {
 }
 
 // do calls call until it succeeds, fails for good, or retries run out. It
-// returns the number of attempts and the last error.
+// returns the number of attempts and the last error. The context of each
+// retry says how many sends came before (target.ContextWithResendCount),
+// so that the client's hooks see the resend (OpenTelemetry's
+// http.request.resend_count); the first attempt's context is ctx itself.
 func (c *caller) do(ctx context.Context, call func(ctx context.Context) error) (int, error) {
+	resends := 0
 	return c.cfg.retry.Do(ctx, func(ctx context.Context) error {
+		if resends > 0 {
+			ctx = target.ContextWithResendCount(ctx, resends)
+		}
+		resends++
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
 				return err

@@ -72,6 +72,16 @@ func TestGetAttributesRequest(t *testing.T) {
 	if got := e.last().Request.Execute.Mboxes; !reflect.DeepEqual(got, want) {
 		t.Errorf("unnumbered execute mboxes plus one: %+v, want %+v", got, want)
 	}
+
+	// Mboxes that are all prefetched add no execute: an execute without
+	// mboxes would be refused.
+	prefetchOnly := &delivery.DeliveryRequest{Prefetch: &delivery.PrefetchRequest{Mboxes: []delivery.MboxRequest{{Name: "feature-flags"}}}}
+	if _, err := c.GetAttributes(t.Context(), []string{"feature-flags"}, GetOffersOptions{Request: prefetchOnly}); err != nil {
+		t.Fatalf("GetAttributes of a prefetched mbox: %v", err)
+	}
+	if sent := e.last().Request; sent.Execute != nil || len(sent.Prefetch.Mboxes) != 1 {
+		t.Errorf("prefetched mbox: execute %+v, prefetch %+v; want no execute and the one prefetch", sent.Execute, sent.Prefetch)
+	}
 }
 
 func TestGetAttributesValidation(t *testing.T) {

@@ -2,12 +2,14 @@ package target
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"github.com/sourcegraph/conc"
 	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -22,9 +24,10 @@ type Client struct {
 	// on-device artifact): the caller's, or one over the client's transport.
 	http *http.Client
 	// send performs one HTTP exchange: the caller's *http.Client's Do when
-	// one was given (redirect policy, cookie jar...), else the transport's
-	// RoundTrip directly, which skips the redirect machinery the Delivery
-	// API does not use.
+	// one was given (its cookie jar, its redirect policy but for redirects
+	// to another host, which are never followed), else the transport's
+	// RoundTrip directly, which follows no redirect: the Delivery API does
+	// not redirect, and an answer that does is an *HTTPError.
 	send func(*http.Request) (*http.Response, error)
 	// ownTransport is the transport New made (nil when the caller supplied
 	// one); Close closes its idle connections.
@@ -38,8 +41,12 @@ type Client struct {
 	// every delivery call.
 	queryPrefix, querySuffix string
 
-	// buffers recycles the buffers answers are read into.
+	// buffers recycles the buffers the start of an answer (or an error
+	// body) is read into.
 	buffers sync.Pool
+	// answerBudget is the memory of answers being read past their free
+	// bytes (WithResponseBudget, answer.go).
+	answerBudget *semaphore.Weighted
 
 	telemetry *telemetryStore
 	events    *eventDispatcher
@@ -67,14 +74,15 @@ func New(opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:       cfg,
-		telemetry: newTelemetryStore(cfg.telemetryEnabled),
-		events:    newEventDispatcher(cfg.handlers, cfg.logger),
+		cfg:          cfg,
+		telemetry:    newTelemetryStore(cfg.telemetryEnabled),
+		events:       newEventDispatcher(cfg.handlers, cfg.logger),
+		answerBudget: semaphore.NewWeighted(cfg.responseBudget),
 	}
 	switch {
 	case cfg.httpClient != nil:
 		c.http = cfg.httpClient
-		c.send = cfg.httpClient.Do
+		c.send = sameHostRedirects(cfg.httpClient).Do
 	case cfg.transport != nil:
 		c.http = &http.Client{Transport: cfg.transport}
 		c.send = cfg.transport.RoundTrip
@@ -100,6 +108,28 @@ func New(opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// sameHostRedirects returns a copy of hc that follows a redirect only to
+// the host (and port) of the original request, as hc's own policy allows:
+// a delivery call carries the visitor's ids and profile, and a redirect to
+// another host is answered as the *HTTPError of its 3xx status instead.
+func sameHostRedirects(hc *http.Client) *http.Client {
+	copied := *hc
+	policy := hc.CheckRedirect
+	copied.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
+			return http.ErrUseLastResponse
+		}
+		if policy != nil {
+			return policy(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &copied
 }
 
 // Close waits for pending event handlers and releases idle connections of
@@ -140,6 +170,18 @@ func (c *Client) DecisioningMethod() delivery.DecisioningMethod {
 // decisioning has no artifact yet, and the context's error when ctx ends
 // first.
 func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
+	hs := c.cfg.hookSet
+	if hs == nil {
+		return c.getOffers(ctx, opts)
+	}
+	call := &Call{Method: "GetOffers", DecisioningMethod: c.methodOf(opts.DecisioningMethod)}
+	ctx = hs.startCall(ctx, call, opts.Request, 0)
+	resp, err := c.getOffers(ctx, opts)
+	hs.endCall(ctx, call, resp, err)
+	return resp, err
+}
+
+func (c *Client) getOffers(ctx context.Context, opts GetOffersOptions) (*Response, error) {
 	if err := validateGetOffers("GetOffers", &opts); err != nil {
 		return nil, err
 	}
@@ -154,10 +196,30 @@ func (c *Client) GetOffers(ctx context.Context, opts GetOffersOptions) (*Respons
 // telemetry). It always goes to the Delivery API, whatever the decisioning
 // method. Errors are those of GetOffers.
 func (c *Client) SendNotifications(ctx context.Context, opts SendNotificationsOptions) (*Response, error) {
+	hs := c.cfg.hookSet
+	if hs == nil {
+		return c.validSendNotifications(ctx, opts)
+	}
+	call := &Call{Method: "SendNotifications", DecisioningMethod: delivery.DecisioningServerSide}
+	ctx = hs.startCall(ctx, call, opts.Request, 0)
+	resp, err := c.validSendNotifications(ctx, opts)
+	hs.endCall(ctx, call, resp, err)
+	return resp, err
+}
+
+func (c *Client) validSendNotifications(ctx context.Context, opts SendNotificationsOptions) (*Response, error) {
 	if err := validateSendNotifications(&opts, c.telemetry.hasEntries()); err != nil {
 		return nil, err
 	}
 	return c.sendNotifications(ctx, opts.call())
+}
+
+// methodOf is the decisioning method of a call that asks for method.
+func (c *Client) methodOf(method delivery.DecisioningMethod) delivery.DecisioningMethod {
+	if method == "" {
+		return c.cfg.decisioningMethod
+	}
+	return method
 }
 
 // sendNotifications is the remote notification path, also meant for the
@@ -219,9 +281,9 @@ func (c *Client) rememberLocationHint(resp *Response) {
 	if resp.TargetLocationHintCookie == nil {
 		return
 	}
-	hint := resp.TargetLocationHintCookie.Value
-	if current := c.locationHint.Load(); current != nil && *current == hint {
-		return
+	if current := c.locationHint.Load(); current != nil && *current == resp.TargetLocationHintCookie.Value {
+		return // as nearly always: no allocation
 	}
+	hint := resp.TargetLocationHintCookie.Value
 	c.locationHint.Store(&hint)
 }

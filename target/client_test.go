@@ -347,7 +347,7 @@ func TestTransportErrors(t *testing.T) {
 	t.Run("oversized answer", func(t *testing.T) {
 		t.Parallel()
 		e := newTestEdge(t)
-		e.answer(edge.Answer{Status: 200, Body: bytes.Repeat([]byte(" "), MaxResponseBytes+1)})
+		e.answer(edge.Answer{Status: 200, Body: bytes.Repeat([]byte(" "), DefaultMaxResponseBytes+1)})
 		_, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 		var te *TransportError
 		if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) || !strings.Contains(err.Error(), "larger than") {
@@ -726,16 +726,29 @@ func TestAnswerDecoding(t *testing.T) {
 				t.Errorf("client %q", r.Client)
 			}
 		}},
-		{"empty body", ``, false, func(t *testing.T, r *delivery.DeliveryResponse) {
-			if r.Status != 0 || r.Execute != nil {
-				t.Errorf("response %+v from an empty body", r)
-			}
-		}},
 		{"duplicate names: the last wins", `{"status":200,"client":"a","client":"b"}`, false, func(t *testing.T, r *delivery.DeliveryResponse) {
 			if r.Client != "b" {
 				t.Errorf("client %q, want the last one", r.Client)
 			}
 		}},
+		{"a status alone is an answer", `{"status":200}`, false, func(t *testing.T, r *delivery.DeliveryResponse) {
+			if r.Status != 200 {
+				t.Errorf("status %d", r.Status)
+			}
+		}},
+		// A 2xx answer that is not a Delivery API response is not a
+		// success, and not a network failure either (issue 12).
+		{"empty body", ``, true, nil},
+		{"only whitespace", " \r\n", true, nil},
+		{"null", `null`, true, nil},
+		{"a string", `"ok"`, true, nil},
+		{"an HTML page", `<html><body>Service Unavailable</body></html>`, true, nil},
+		{"an empty object", `{}`, true, nil},
+		{"an object of no answer member", `{"error":"quota exceeded"}`, true, nil},
+		{"null members only", `{"execute":null,"status":0}`, true, nil},
+		{"data after the object", `{"status":200}{"status":200}`, true, nil},
+		{"garbage after the object", `{"status":200}<html>`, true, nil},
+		{"a member of the wrong type", `{"status":200,"execute":"hero"}`, true, nil},
 		{"truncated", `{"status":200,"execute":{"mboxes":[`, true, nil},
 		{"not an object", `[1,2]`, true, nil},
 	}
@@ -747,8 +760,8 @@ func TestAnswerDecoding(t *testing.T) {
 			resp, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a")})
 			var te *TransportError
 			if tt.wantDecode {
-				if !errors.As(err, &te) || te.Op != "decode" || IsRetryable(err) {
-					t.Errorf("error %v, want a non-retryable decode TransportError", err)
+				if !errors.As(err, &te) || te.Op != "decode" || te.Timeout || IsRetryable(err) || resp != nil {
+					t.Errorf("answer %q: %v, %v; want a non-retryable decode TransportError", tt.answer, resp, err)
 				}
 				return
 			}

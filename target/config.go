@@ -50,8 +50,12 @@ type config struct {
 	maxIdleConnsPerHost int
 	maxIdleSet          bool
 	telemetryEnabled    bool
+	maxResponseBytes    int64
+	responseBudget      int64
 	version             string
 	handlers            map[EventType][]EventHandler
+	hooks               []Hook         // WithHooks
+	hookSet             *hookSet       // hooks by interface, made by validate; nil without hooks
 	onDevice            onDeviceConfig // on-device and hybrid options (ondevice.go)
 
 	// now is the clock; tests in this package replace it.
@@ -78,6 +82,8 @@ func defaultConfig() config {
 		logger:              zap.NewNop(),
 		maxIdleConnsPerHost: DefaultMaxIdleConnsPerHost,
 		telemetryEnabled:    true,
+		maxResponseBytes:    DefaultMaxResponseBytes,
+		responseBudget:      DefaultResponseBudget,
 		version:             Version,
 		handlers:            map[EventType][]EventHandler{},
 		now:                 time.Now,
@@ -174,6 +180,27 @@ func WithTelemetry(enabled bool) Option {
 	return option(func(c *config) { c.telemetryEnabled = enabled })
 }
 
+// WithMaxResponseBytes bounds the body of one Delivery API answer (default
+// DefaultMaxResponseBytes, 4 MiB). The bound holds while the answer is
+// read: a larger answer fails as soon as it passes it (at once when its
+// Content-Length says so), as a *TransportError with Op "decode". It must
+// be positive and at most the WithResponseBudget.
+func WithMaxResponseBytes(n int64) Option {
+	return option(func(c *config) { c.maxResponseBytes = n })
+}
+
+// WithResponseBudget bounds the memory of the answers the client's calls
+// read at once (default DefaultResponseBudget, 16 MiB): each call reads the
+// first FreeResponseBytes of its answer freely; a longer answer waits,
+// within the call's time, for its share of the budget (its Content-Length,
+// else WithMaxResponseBytes) before reading on. The bytes of answers being
+// read are so at most calls in flight × FreeResponseBytes + n, whatever the
+// answers' sizes (their decoding takes two to four times that). It must be
+// at least WithMaxResponseBytes.
+func WithResponseBudget(n int64) Option {
+	return option(func(c *config) { c.responseBudget = n })
+}
+
 // WithVersion sets the version query parameter of delivery calls (the
 // at.js version in the official SDKs; default Version).
 func WithVersion(version string) Option {
@@ -214,6 +241,11 @@ func (c *config) validate() error {
 	case c.maxIdleSet && (c.httpClientSet || c.transportSet):
 		return &ConfigError{Field: "maxIdleConnsPerHost", Value: fmt.Sprint(c.maxIdleConnsPerHost),
 			Reason: "sizes the client's own transport: it does not apply with WithHTTPClient or WithTransport"}
+	case c.maxResponseBytes <= 0:
+		return &ConfigError{Field: "maxResponseBytes", Value: fmt.Sprint(c.maxResponseBytes), Reason: "must be positive"}
+	case c.responseBudget < c.maxResponseBytes:
+		return &ConfigError{Field: "responseBudget", Value: fmt.Sprint(c.responseBudget),
+			Reason: fmt.Sprintf("must be at least maxResponseBytes (%d): a larger answer could never be read", c.maxResponseBytes)}
 	case c.version == "":
 		return &ConfigError{Field: "version", Reason: "must not be empty"}
 	case !c.decisioningMethod.Valid():
@@ -227,6 +259,14 @@ func (c *config) validate() error {
 			}
 		}
 	}
+	hs, err := newHookSet(c.hooks)
+	if err != nil {
+		return err
+	}
+	if hs != nil {
+		hs.markCalls = c.hasEngine()
+	}
+	c.hookSet = hs
 	return c.onDevice.validate(c)
 }
 

@@ -53,6 +53,9 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{"nil transport", with(WithTransport(nil)), "transport", ""},
 		{"client and transport", with(WithHTTPClient(http.DefaultClient), WithTransport(http.DefaultTransport)), "transport", ""},
 		{"zero idle conns", with(WithMaxIdleConnsPerHost(0)), "maxIdleConnsPerHost", "0"},
+		{"zero answer bound", with(WithMaxResponseBytes(0)), "maxResponseBytes", "0"},
+		{"budget below the answer bound", with(WithMaxResponseBytes(8<<20), WithResponseBudget(4<<20)), "responseBudget", "4194304"},
+		{"budget below the default answer bound", with(WithResponseBudget(1 << 20)), "responseBudget", "1048576"},
 		{"empty version", with(WithVersion("")), "version", ""},
 		{"nil event handler", with(WithEventHandler(EventClientReady, nil)), "events.clientReady", ""},
 	}

@@ -125,17 +125,18 @@ func parseCookieEntry(part string) (CookieEntry, bool) {
 // MaxAge is the time from now to the latest entry expiry, rounded up to the
 // second, as the official SDKs compute it.
 func NewTargetCookie(entries []CookieEntry, now time.Time) Cookie {
-	var b strings.Builder
+	var buf [160]byte // a session and a PC entry fit: one allocation, the value
+	b := buf[:0]
 	maxExpires := int64(math.MinInt64)
 	for i, entry := range entries {
 		if i > 0 {
-			b.WriteByte('|')
+			b = append(b, '|')
 		}
-		b.WriteString(encodeURIComponent(entry.Name))
-		b.WriteByte('#')
-		b.WriteString(encodeURIComponent(entry.Value))
-		b.WriteByte('#')
-		b.WriteString(strconv.FormatInt(entry.Expires, 10))
+		b = appendURIComponent(b, entry.Name)
+		b = append(b, '#')
+		b = appendURIComponent(b, entry.Value)
+		b = append(b, '#')
+		b = strconv.AppendInt(b, entry.Expires, 10)
 		maxExpires = max(maxExpires, entry.Expires)
 	}
 	maxAge := 0
@@ -147,7 +148,7 @@ func NewTargetCookie(entries []CookieEntry, now time.Time) Cookie {
 		}
 		maxAge = int((diff + 999) / 1000)
 	}
-	return Cookie{Name: TargetCookieName, Value: b.String(), MaxAge: maxAge}
+	return Cookie{Name: TargetCookieName, Value: string(b), MaxAge: maxAge}
 }
 
 // ceilUnixSeconds is now in Unix seconds rounded up, as the SDKs compare expiries.
@@ -163,30 +164,26 @@ func ceilUnixSeconds(now time.Time) int64 {
 // encodeURIComponent escapes s as JavaScript's encodeURIComponent does, so
 // cookies written by this client are read back by the JavaScript libraries.
 func encodeURIComponent(s string) string {
-	clean := true
 	for i := 0; i < len(s); i++ {
 		if !uriUnreserved(s[i]) {
-			clean = false
-			break
+			return string(appendURIComponent(make([]byte, 0, len(s)*3), s))
 		}
 	}
-	if clean {
-		return s
-	}
+	return s
+}
+
+// appendURIComponent appends s to b escaped as encodeURIComponent escapes it.
+func appendURIComponent(b []byte, s string) []byte {
 	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) * 3)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if uriUnreserved(c) {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&0x0f])
+		b = append(b, '%', hexDigits[c>>4], hexDigits[c&0x0f])
 	}
-	return b.String()
+	return b
 }
 
 func uriUnreserved(c byte) bool {

@@ -44,8 +44,16 @@
 // Errors are typed: *ConfigError from New, *ValidationError for options
 // rejected before sending (or, on-device, a request the engine refused: it
 // wraps the *delivery.FieldError the edge would answer 400 with), *HTTPError for a non-2xx answer and
-// *TransportError for a failed connection or the client's timeout (both
-// with Retryable), and the context's own error when the context ends first.
+// *TransportError for a failed connection or the client's timeout, or (Op
+// "decode") a 2xx answer that is no Delivery API answer (both with
+// Retryable), and the context's own error when the context ends first.
+//
+// Answers are read within bounds, whatever the peer sends: at most
+// WithMaxResponseBytes each (4 MiB), decoded as they arrive, and past the
+// first FreeResponseBytes of each only within the client's
+// WithResponseBudget (16 MiB), so that the memory of answers being read
+// does not grow with their sizes. Redirects are not followed to another
+// host.
 //
 // Routing follows the SDKs: a call goes to mboxedge{cluster}.tt.omtrdc.net
 // when the visitor's edge cluster is known (from the tntId suffix, the

@@ -85,8 +85,17 @@ func (e *HTTPError) Retryable() bool {
 // connection failed, the configured timeout elapsed, or the body could not
 // be read or decoded.
 type TransportError struct {
-	// Op is what failed: "encode" (the request), "send", "read" or
-	// "decode" (the answer).
+	// Op is what failed:
+	//   - "encode": the request could not be encoded;
+	//   - "send": the connection or the request failed, or no answer came;
+	//   - "read": the connection failed inside the answer's body (cut
+	//     short, reset, or the timeout elapsed while it dripped in);
+	//   - "decode": a 2xx answer arrived whole but is no Delivery API
+	//     answer: empty, null or another JSON value than an object, not
+	//     JSON (an HTML page), JSON cut short, an object of no answer
+	//     member, data after the object, or larger than
+	//     WithMaxResponseBytes. The peer answered, wrongly: not a network
+	//     failure, and not retried.
 	Op string
 	// URL is the request URL.
 	URL string

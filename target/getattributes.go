@@ -14,6 +14,22 @@ import (
 // Errors are those of GetOffers, plus a *ValidationError when mboxNames is
 // empty or holds an empty name.
 func (c *Client) GetAttributes(ctx context.Context, mboxNames []string, opts GetOffersOptions) (*Attributes, error) {
+	hs := c.cfg.hookSet
+	if hs == nil {
+		return c.getAttributes(ctx, mboxNames, opts)
+	}
+	call := &Call{Method: "GetAttributes", DecisioningMethod: c.methodOf(opts.DecisioningMethod)}
+	ctx = hs.startCall(ctx, call, opts.Request, len(mboxNames))
+	attrs, err := c.getAttributes(ctx, mboxNames, opts)
+	var resp *Response
+	if attrs != nil {
+		resp = attrs.response
+	}
+	hs.endCall(ctx, call, resp, err)
+	return attrs, err
+}
+
+func (c *Client) getAttributes(ctx context.Context, mboxNames []string, opts GetOffersOptions) (*Attributes, error) {
 	if len(mboxNames) == 0 {
 		return nil, &ValidationError{Method: "GetAttributes", Field: "mboxNames", Reason: reasonMboxNamesRequired}
 	}
@@ -53,7 +69,8 @@ func addMboxesToExecute(names []string, request *delivery.DeliveryRequest) *deli
 			requested[m.Name] = true
 		}
 	}
-	if r.Execute == nil {
+	noExecute := r.Execute == nil
+	if noExecute {
 		r.Execute = &delivery.ExecuteRequest{}
 	}
 	highest, numbered := 0, false
@@ -79,6 +96,11 @@ func addMboxesToExecute(names []string, request *delivery.DeliveryRequest) *deli
 		requested[name] = true
 		r.Execute.Mboxes = append(r.Execute.Mboxes, delivery.MboxRequest{Name: name, Index: next})
 		next++
+	}
+	if noExecute && len(r.Execute.Mboxes) == 0 {
+		// Every mbox is prefetched: an execute without mboxes would be
+		// refused ("either pageLoad or mboxes is required in execute").
+		r.Execute = nil
 	}
 	return r
 }

@@ -164,7 +164,7 @@ func (c *Client) startOnDevice() error {
 		ondevice.WithClient(c.cfg.clientCode),
 		ondevice.WithOrganizationID(c.cfg.organizationID),
 		ondevice.WithPropertyToken(c.cfg.propertyToken),
-		ondevice.WithHTTPClient(&http.Client{Transport: sendRoundTripper(c.send)}),
+		ondevice.WithHTTPClient(&http.Client{Transport: c.engineTransport()}),
 		ondevice.WithLogger(c.cfg.logger),
 		ondevice.WithTelemetry(c.cfg.telemetryEnabled),
 		ondevice.WithEvents(ondevice.Events{
@@ -303,8 +303,15 @@ func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMb
 	// Telemetry's "parsing" of an on-device call is the time spent reading
 	// and completing the request (cookies, ids, context) before deciding.
 	parsing := float64(time.Since(started)) / float64(time.Millisecond)
+	var decideStart time.Time
+	if c.cfg.hookSet != nil {
+		decideStart = time.Now()
+	}
 	decision, err := engine.Decide(ctx, plan.request,
 		ondevice.WithSessionID(plan.sessionID), ondevice.WithLocationHint(plan.cluster), ondevice.WithParsingTime(parsing))
+	if hs := c.cfg.hookSet; hs != nil {
+		hs.decided(ctx, decideStart, plan.request, decision, err)
+	}
 	if err != nil {
 		if errors.Is(err, ErrNotReady) {
 			return nil, err
@@ -357,7 +364,7 @@ func (c *Client) notifyOnDevice(ctx context.Context, plan *callPlan, decision *o
 		decisioningMethod: delivery.DecisioningServerSide,
 	}
 	send := func() {
-		if _, err := c.sendNotifications(context.WithoutCancel(ctx), call); err != nil {
+		if _, err := c.sendBackgroundNotifications(context.WithoutCancel(ctx), call); err != nil {
 			c.notificationFailed(decision, err)
 		}
 	}

@@ -150,6 +150,11 @@ func validateSendNotifications(o *SendNotificationsOptions, hasTelemetry bool) e
 }
 
 // requestEmpty is the SDKs' "request object is required": nil or nothing set.
+// A request with something to decide or notify is not, as nearly every one
+// has: the reflective look at every field is left for the others.
 func requestEmpty(r *delivery.DeliveryRequest) bool {
+	if r != nil && (r.Execute != nil || r.Prefetch != nil || len(r.Notifications) > 0) {
+		return false
+	}
 	return r == nil || reflect.ValueOf(r).Elem().IsZero()
 }

@@ -15,8 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 	json "github.com/go-json-experiment/json/v1"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -51,12 +49,12 @@ func newTransport(maxIdleConnsPerHost int) *http.Transport {
 	}
 }
 
-// MaxResponseBytes bounds the body of a Delivery API answer the client
-// reads; a larger answer is a *TransportError with Op "decode", not
-// retried (it would be as large again).
-const MaxResponseBytes = 32 << 20
+// maxErrorBody bounds what is read of a non-2xx answer: Target's error
+// bodies are a line of JSON; of another body only the start is kept.
+const maxErrorBody = 64 << 10
 
-// buffer returns a recycled buffer for a request or response body.
+// buffer returns a recycled buffer for the start of an answer or an error
+// body; neither is longer than 64 KiB.
 func (c *Client) buffer() *bytes.Buffer {
 	if b, ok := c.buffers.Get().(*bytes.Buffer); ok {
 		b.Reset()
@@ -94,22 +92,11 @@ var (
 	headerSDKVersion = []string{Version}
 )
 
-// decodeOptions decode an answer on the encoding/json/v2 engine (with the
-// delivery package's decoders for the answer's sections), about two and a
-// half times as fast as encoding/json here. Names match exactly (the edge
-// writes the specification's camelCase), as the v2 defaults require. A
-// name repeated in an object is accepted and the last one wins, as
-// encoding/json and the SDKs' JSON.parse and json.loads do; not tracking
-// names is also faster. Invalid UTF-8 is accepted and replaced, as
-// encoding/json does.
-var decodeOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
-
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer. ctx is the caller's; the client's timeout is applied
 // here. Errors are *HTTPError, *TransportError or the caller's context
 // error.
-func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.DeliveryResponse, callTimings, error) {
-	var timings callTimings
+func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.DeliveryResponse, timings callTimings, err error) {
 	start := time.Now()
 	endpoint := c.deliveryEndpoint(plan.host, plan.sessionID)
 
@@ -125,6 +112,21 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 		trace = &connectionTrace{}
 		callCtx = httptrace.WithClientTrace(callCtx, trace.clientTrace())
 	}
+	header := http.Header{
+		"Content-Type":      headerJSON,
+		"Accept":            headerJSON,
+		"X-Exc-Sdk":         headerSDKName,
+		"X-Exc-Sdk-Version": headerSDKVersion,
+		// The body's requestId, so that the edge's logs, the answer
+		// and the request line up.
+		"X-Request-Id": {plan.request.RequestID},
+	}
+	status, reqCtx := 0, callCtx // the answer's status and the request's context, for the hooks
+	if hs := c.cfg.hookSet; hs != nil {
+		var attempt *HTTPAttempt
+		reqCtx, attempt = hs.startAttempt(callCtx, http.MethodPost, endpoint, header, int64(len(payload)))
+		defer func() { hs.endAttempt(reqCtx, attempt, status, timings.responseSize, err) }()
+	}
 	req := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           endpoint,
@@ -135,16 +137,8 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 		Body:          io.NopCloser(bytes.NewReader(payload)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
 		ContentLength: int64(len(payload)),
-		Header: http.Header{
-			"Content-Type":      headerJSON,
-			"Accept":            headerJSON,
-			"X-Exc-Sdk":         headerSDKName,
-			"X-Exc-Sdk-Version": headerSDKVersion,
-			// The body's requestId, so that the edge's logs, the answer
-			// and the request line up.
-			"X-Request-Id": {plan.request.RequestID},
-		},
-	}).WithContext(callCtx)
+		Header:        header,
+	}).WithContext(reqCtx)
 
 	sent := time.Now()
 	resp, err := c.send(req)
@@ -153,37 +147,42 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (*delivery.De
 	}
 	defer resp.Body.Close()
 	headersAt := time.Now()
-
-	answer := c.buffer()
-	defer c.buffers.Put(answer)
-	if _, err := answer.ReadFrom(io.LimitReader(resp.Body, MaxResponseBytes+1)); err != nil {
-		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), err)
-	}
-	if answer.Len() > MaxResponseBytes {
-		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
-			Err: fmt.Errorf("answer is larger than %d bytes", MaxResponseBytes)}
-	}
-	timings.download = time.Since(headersAt)
-	timings.responseSize = int64(answer.Len())
+	status = resp.StatusCode
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, timings, &HTTPError{
-			Status:     resp.StatusCode,
-			Message:    errorMessage(answer.Bytes()),
-			URL:        endpoint.String(),
-			RequestID:  plan.request.RequestID,
-			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		}
+		err = c.httpError(ctx, callCtx, resp, endpoint.String(), plan.request.RequestID, &timings.responseSize)
+		return nil, timings, err
 	}
 
-	parseStart := time.Now()
-	decoded := new(delivery.DeliveryResponse)
-	if answer.Len() > 0 {
-		if err := jsonv2.Unmarshal(answer.Bytes(), decoded, decodeOptions); err != nil {
-			return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
+	// The answer is decoded within the client's bounds (answer.go): its
+	// first FreeResponseBytes read into a recycled buffer, which holds the
+	// whole of nearly every answer and is decoded from memory, as fast as
+	// ever; a longer one is decoded as the rest arrives. Telemetry's
+	// download is the time spent waiting for the answer, parsing the rest.
+	body := newAnswerBody(callCtx, resp.Body, resp.ContentLength, c.cfg.maxResponseBytes, c.answerBudget)
+	defer body.release()
+	head := c.buffer()
+	defer c.buffers.Put(head)
+	var decoded *delivery.DeliveryResponse
+	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
+		if head.Len() < FreeResponseBytes {
+			decoded, err = delivery.ReadResponse(head) // all of it
+		} else {
+			decoded, err = delivery.ReadResponse(io.MultiReader(head, body))
 		}
 	}
-	timings.parsing = time.Since(parseStart)
+	timings.download = body.reading
+	timings.parsing = time.Since(headersAt) - body.reading
+	timings.responseSize = body.read
+	switch {
+	case body.tooLarge:
+		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
+			Err: fmt.Errorf("answer is larger than %d bytes (WithMaxResponseBytes)", c.cfg.maxResponseBytes)}
+	case body.err != nil:
+		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), body.err)
+	case err != nil:
+		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
+	}
 	timings.execution = time.Since(start)
 	timings.firstByte = headersAt.Sub(sent)
 	if trace != nil {
@@ -230,6 +229,25 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 		return ctx, func() {}
 	}
 	return context.WithTimeoutCause(ctx, c.cfg.timeout, errClientTimeout)
+}
+
+// httpError reads the start of a non-2xx answer for its message, and
+// tells size how much of it was read.
+func (c *Client) httpError(ctx, callCtx context.Context, resp *http.Response, endpoint, requestID string, size *int64) error {
+	text := c.buffer()
+	defer c.buffers.Put(text)
+	_, err := text.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
+	*size = int64(text.Len())
+	if err != nil {
+		return c.callError(ctx, callCtx, "read", endpoint, err)
+	}
+	return &HTTPError{
+		Status:     resp.StatusCode,
+		Message:    errorMessage(text.Bytes()),
+		URL:        endpoint,
+		RequestID:  requestID,
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
 }
 
 // errorMessage extracts Target's message from an error body

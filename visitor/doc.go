@@ -7,9 +7,9 @@
 // and the time spent calling Target.
 //
 // It also says what a Target failure means for a run: an item's failure is
-// an *Error of a Kind (http, timeout, network, canceled, invalid, panic,
-// error), found by Classify from whatever a stage returned (the client's
-// *target.HTTPError and *target.TransportError included), and Retryable
+// an *Error of a Kind (http, timeout, network, decode, encode, not_ready,
+// canceled, invalid, panic, error), found by Classify from whatever a stage
+// returned (the client's errors mean what target.KindOf says), and Retryable
 // says which failures a stage may retry. And it writes the JSON lines of a
 // result (Result) and of a dead letter (DeadLetterRecord), so that every
 // sink of visitor records — files, Kafka — writes the same JSON.

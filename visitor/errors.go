@@ -1,7 +1,6 @@
 package visitor
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,15 +15,22 @@ type Kind string
 // Error kinds.
 const (
 	// KindHTTP is an HTTP answer with an error status from the Delivery API.
-	KindHTTP Kind = "http"
+	KindHTTP = Kind(target.ErrorKindHTTP)
 	// KindTimeout is a call that ran out of time.
-	KindTimeout Kind = "timeout"
+	KindTimeout = Kind(target.ErrorKindTimeout)
 	// KindCanceled is work stopped because the run was stopping.
-	KindCanceled Kind = "canceled"
+	KindCanceled = Kind(target.ErrorKindCanceled)
 	// KindInvalid is input that could not be decoded or turned into a request.
-	KindInvalid Kind = "invalid"
+	KindInvalid = Kind(target.ErrorKindInvalid)
 	// KindNetwork is a transport failure: refused or reset connection, EOF.
-	KindNetwork Kind = "network"
+	KindNetwork = Kind(target.ErrorKindNetwork)
+	// KindDecode is a 2xx answer that is no Delivery API answer: empty,
+	// null, not JSON, cut short or over the client's size limit.
+	KindDecode = Kind(target.ErrorKindDecode)
+	// KindEncode is a request the client could not encode.
+	KindEncode = Kind(target.ErrorKindEncode)
+	// KindNotReady is an on-device call before the artifact was loaded.
+	KindNotReady = Kind(target.ErrorKindNotReady)
 	// KindPanic is a panic in a stage function, recovered.
 	KindPanic Kind = "panic"
 	// KindError is any other failure.
@@ -86,13 +92,11 @@ func Classify(err error) (Kind, int) {
 		return "", 0
 	}
 	var (
-		ve           *Error
-		pe           *pipeline.PanicError
-		httpErr      *target.HTTPError
-		transportErr *target.TransportError
-		validErr     *target.ValidationError
-		ne           net.Error
-		oe           *net.OpError
+		ve      *Error
+		pe      *pipeline.PanicError
+		httpErr *target.HTTPError
+		ne      net.Error
+		oe      *net.OpError
 	)
 	switch {
 	case errors.As(err, &ve) && ve.Kind != "":
@@ -103,16 +107,12 @@ func Classify(err error) (Kind, int) {
 		return KindPanic, 0
 	case errors.As(err, &httpErr):
 		return KindHTTP, httpErr.Status
-	case errors.As(err, &transportErr) && transportErr.Timeout:
-		return KindTimeout, 0
-	case errors.As(err, &transportErr):
-		return KindNetwork, 0
-	case errors.As(err, &validErr):
-		return KindInvalid, 0
-	case errors.Is(err, context.Canceled):
-		return KindCanceled, 0
-	case errors.Is(err, context.DeadlineExceeded):
-		return KindTimeout, 0
+	}
+	// The client's errors mean for a run what they mean for its hooks.
+	if kind := target.KindOf(err); kind != target.ErrorKindOther {
+		return Kind(kind), 0
+	}
+	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		return KindTimeout, 0
 	case errors.As(err, &oe):

@@ -57,6 +57,7 @@ type decideFlags struct {
 	input, output                    string
 	workers                          int
 	generate                         int
+	otlpEndpoint                     string
 }
 
 func parseDecideFlags(args []string, stderr io.Writer) (decideFlags, error) {
@@ -74,6 +75,7 @@ func parseDecideFlags(args []string, stderr io.Writer) (decideFlags, error) {
 	fs.StringVar(&f.output, "output", "-", "where to write the JSON lines of DeliveryResponse, or - for stdout")
 	fs.IntVar(&f.workers, "workers", runtime.GOMAXPROCS(0), "requests decided in parallel")
 	fs.IntVar(&f.generate, "generate", 0, "write this many sample requests instead of deciding")
+	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -112,6 +114,16 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
 		return exitUsage
 	}
+	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-decide", sampleChunks)
+	if err != nil {
+		fmt.Fprintf(std.Err, "targetflow decide: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := tel.shutdown(ctx); err != nil {
+			fmt.Fprintf(std.Err, "targetflow decide: warning: exporting the last spans and metrics: %v\n", err)
+		}
+	}()
 	opts := []ondevice.Option{
 		ondevice.WithClient(f.client),
 		ondevice.WithOrganizationID(f.organizationID),
@@ -168,7 +180,7 @@ func decideCommand(ctx context.Context, args []string, std stdio) int {
 		return exitUsage
 	}
 	defer closeIn()
-	failed, err := decideLines(ctx, engine, in, out, f.workers)
+	failed, err := decideLines(ctx, engine, in, out, f.workers, tel)
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}
@@ -237,16 +249,23 @@ type decideChunk struct {
 // out in input order, on the pipeline runtime: a source reads chunks of
 // lines, a stage decides up to workers chunks at once and keeps their order,
 // a sink writes them. Memory holds a few chunks per worker, whatever the
-// input length. It returns the number of failed lines, and an error when
+// input length. Each chunk is a span of tel, and the run's figures its
+// metrics. It returns the number of failed lines, and an error when
 // reading or writing failed or ctx was cancelled.
-func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out io.Writer, workers int) (failed int, err error) {
+func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out io.Writer, workers int, tel *telemetry) (failed int, err error) {
+	tracer := tel.tracerProvider.Tracer("github.com/targetflow/targetflow/cmd/targetflow")
 	// Chunks and their buffers are recycled once written.
 	chunks := sync.Pool{New: func() any { return new(decideChunk) }}
 	src := pipeline.NewSource("requests", func(ctx context.Context, emit pipeline.Emit[*decideChunk]) error {
 		return decideReadChunks(ctx, in, &chunks, emit)
 	}, pipeline.Buffer(1))
 	decide := pipeline.NewStage("decide", func(ctx context.Context, it *pipeline.Item[*decideChunk]) error {
+		ctx, span := tracer.Start(ctx, "targetflow.decide.chunk")
 		decideChunkLinesTo(ctx, engine, it.Value)
+		if span.IsRecording() {
+			span.SetAttributes(chunkAttributes(it.Value)...)
+		}
+		span.End()
 		return nil
 	}, pipeline.Concurrency(workers), pipeline.Ordered(true), pipeline.Buffer(1))
 	write := pipeline.NewSink("output", func(_ context.Context, it *pipeline.Item[*decideChunk]) error {
@@ -260,7 +279,11 @@ func decideLines(ctx context.Context, engine *ondevice.Engine, in io.Reader, out
 		}
 		return nil
 	}, pipeline.Buffer(1))
-	_, err = pipeline.From(src, pipeline.WithGrace(0)).Via(decide).To(write).Run(ctx)
+	p := pipeline.From(src, pipeline.WithGrace(0)).Via(decide).To(write)
+	if err := tel.observePipeline(p.Snapshot); err != nil {
+		return 0, err
+	}
+	_, err = p.Run(ctx)
 	return failed, err
 }
 

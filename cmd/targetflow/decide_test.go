@@ -304,7 +304,7 @@ func BenchmarkDecideCommand(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		var out countingWriter
-		failed, err := decideLines(context.Background(), engine, bytes.NewReader(input.Bytes()), &out, 2)
+		failed, err := decideLines(context.Background(), engine, bytes.NewReader(input.Bytes()), &out, 2, noTelemetry())
 		if err != nil || failed != 0 {
 			b.Fatalf("failed %d, err %v", failed, err)
 		}

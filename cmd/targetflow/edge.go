@@ -41,6 +41,7 @@ type edgeFlags struct {
 	maxBody        int64
 	notifications  int
 	logLevel       string
+	otlpEndpoint   string
 }
 
 func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
@@ -76,6 +77,7 @@ func parseEdgeFlags(args []string, stderr io.Writer) (*edgeFlags, error) {
 	fs.Int64Var(&f.maxBody, "max-body", edge.DefaultMaxBodyBytes, "largest delivery request body in `bytes` (larger: 413)")
 	fs.IntVar(&f.notifications, "notification-limit", edge.DefaultNotificationLimit, "notifications kept for GET /notifications (the oldest are forgotten first)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -178,6 +180,19 @@ func serveEdge(ctx context.Context, args []string, std stdio, reload <-chan os.S
 	}
 	if artifact == nil {
 		artifact = demo.Artifact()
+	}
+	tel, err := startTelemetry(ctx, f.otlpEndpoint, "targetflow-edge", sampleCalls)
+	if err != nil {
+		fmt.Fprintf(std.Err, "targetflow edge: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := tel.shutdown(ctx); err != nil {
+			logger.Warn("exporting the last spans and metrics failed", zap.Error(err))
+		}
+	}()
+	if tel.enabled {
+		opts = append(opts, edge.WithMiddleware(tel.edgeMiddleware))
 	}
 	server, err := edge.New(artifact, opts...)
 	if err != nil {

@@ -300,6 +300,12 @@ func TestFullDisk(t *testing.T) {
 			if fmt.Sprint(len(rs)) != okLine {
 				t.Errorf("summary says ok %s, the file holds %d results:\n%s", okLine, len(rs), stderr)
 			}
+			if served := servedTotal(stderr, "hero"); served != len(rs) {
+				t.Errorf("summary counts %d hero experiences served, the file holds %d results:\n%s", served, len(rs), stderr)
+			}
+			if strings.Contains(stderr, "failures:") {
+				t.Errorf("summary lists failures of records it did not write:\n%s", stderr)
+			}
 			var resume int64
 			fmt.Sscanf(stderr[strings.Index(stderr, "records up to "):], "records up to %d are complete", &resume)
 			for seq := int64(1); seq <= resume; seq++ {
@@ -549,4 +555,22 @@ func TestCheckpointMismatchRefused(t *testing.T) {
 			t.Errorf("%s: the output was changed by a refused run", tt.name)
 		}
 	}
+}
+
+// servedTotal adds up the summary's counts of the experiences served at
+// location ("    hero   Control ×12 · Free shipping ×9").
+func servedTotal(summary, location string) int {
+	total := 0
+	for _, line := range strings.Split(summary, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != location {
+			continue
+		}
+		for _, part := range strings.Split(line, "×")[1:] {
+			var n int
+			fmt.Sscanf(part, "%d", &n)
+			total += n
+		}
+	}
+	return total
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,6 +60,7 @@ type runFlags struct {
 	checkpoint                        string
 	verbose                           bool
 	exactlyOnce, untilCaughtUp        bool
+	otlpEndpoint                      string
 	// args are the command's arguments, for the resume instructions.
 	args []string
 }
@@ -132,6 +134,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&f.verbose, "verbose", false, "log to standard error")
 	fs.BoolVar(&f.exactlyOnce, "exactly-once", false, "Kafka to Kafka: commit results and consumed offsets in one transaction (read the output read_committed)")
 	fs.BoolVar(&f.untilCaughtUp, "until-caught-up", false, "Kafka input: exit 0 once the group has processed and committed everything the topic held when this worker started")
+	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -263,10 +266,19 @@ type runner struct {
 	closers []func() error
 	// kafka holds the run's Kafka ends, if any.
 	kafka kafkaEnds
+	// tel exports the client's spans and metrics and the pipeline's
+	// metrics (--otlp-endpoint); off, it costs nothing.
+	tel *telemetry
 }
 
 func (r *runner) run(ctx context.Context) int {
 	defer r.close()
+	tel, err := r.startTelemetry(ctx)
+	if err != nil {
+		fmt.Fprintln(r.std.Err, "targetflow run:", err)
+		return exitUsage
+	}
+	r.tel = tel
 	client, err := r.connect(ctx)
 	if err != nil {
 		fmt.Fprintln(r.std.Err, "targetflow run:", err)
@@ -293,7 +305,7 @@ func (r *runner) run(ctx context.Context) int {
 	for _, o := range callOpts {
 		deliverOpts, notifyOpts = append(deliverOpts, o), append(notifyOpts, o)
 	}
-	runOpts := []pipeline.RunOption{pipeline.WithLogger(r.log), pipeline.WithGrace(f.timeout)}
+	runOpts := []pipeline.RunOption{pipeline.WithLogger(r.log), pipeline.WithGrace(f.timeout), pipeline.OnWritten(tally.written)}
 	if f.checkpoint != "" {
 		runOpts = append(runOpts, pipeline.WithCheckpoint(f.checkpoint))
 	} else {
@@ -309,10 +321,14 @@ func (r *runner) run(ctx context.Context) int {
 			}),
 			stages.Deliver(client, deliverOpts...),
 			stages.Notify(client, notifyOpts...),
-			stages.Tap("summary", tally.add),
+			stages.Tap("summary", tally.note),
 		).
 		To(out)
 
+	if err := r.tel.observePipeline(p.Snapshot); err != nil {
+		fmt.Fprintln(r.std.Err, "targetflow run:", err)
+		return exitUsage
+	}
 	stopMetrics, err := r.serveMetrics(p)
 	if err != nil {
 		fmt.Fprintln(r.std.Err, "targetflow run:", err)
@@ -488,6 +504,11 @@ func (r *runner) connect(ctx context.Context) (*target.Client, error) {
 		target.WithLogger(r.log),
 		target.WithTelemetry(f.telemetry),
 	}
+	hooks, err := r.tel.clientHooks()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, hooks...)
 	if method := delivery.DecisioningMethod(f.decisioning); method != delivery.DecisioningServerSide {
 		artifactOpts, err := r.artifactOptions()
 		if err != nil {
@@ -748,64 +769,103 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// tally gathers what the summary reports, from a Tap stage (one goroutine).
+// tally gathers what the summary reports. A Tap stage notes what each item
+// was served or why it failed (one goroutine); the run's OnWritten counts
+// it once the outputs hold it, so that the summary speaks of exactly the
+// records written, whatever a stop or a failing output left out.
 type tally struct {
+	mu            sync.Mutex
+	noted         map[int64]noted           // seq -> what the written item will count
 	served        map[string]map[string]int // location -> experience -> visitors
 	failures      map[string]int            // "http 503" -> items
 	notifications int
 }
 
-func newTally() *tally {
-	return &tally{served: map[string]map[string]int{}, failures: map[string]int{}}
+// noted is what one item counts for, kept until it is written.
+type noted struct {
+	served        [][2]string // (location, experience)
+	failure       string
+	notifications int
 }
 
-func (t *tally) add(it *visitor.Item) {
+func newTally() *tally {
+	return &tally{noted: map[int64]noted{}, served: map[string]map[string]int{}, failures: map[string]int{}}
+}
+
+// note records what it will count for once written.
+func (t *tally) note(it *visitor.Item) {
+	var n noted
 	if it.Err != nil {
 		kind, status := visitor.Classify(it.Err)
-		key := string(kind)
+		n.failure = string(kind)
 		if status != 0 {
-			key = fmt.Sprintf("%s %d", kind, status)
+			n.failure = fmt.Sprintf("%s %d", kind, status)
 		}
-		t.failures[key]++
+	} else {
+		n.notifications = it.Value.Notifications
+		if resp := it.Value.Response; resp != nil {
+			n.served = servedBy(resp)
+		}
+	}
+	t.mu.Lock()
+	t.noted[it.Pos.Seq] = n
+	t.mu.Unlock()
+}
+
+// written counts the item at pos: the outputs hold it.
+func (t *tally) written(pos pipeline.Position) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.noted[pos.Seq]
+	if !ok {
+		return // not noted: decoded records that failed before the tap are not in the tally
+	}
+	delete(t.noted, pos.Seq)
+	if n.failure != "" {
+		t.failures[n.failure]++
 		return
 	}
-	t.notifications += it.Value.Notifications
-	resp := it.Value.Response
-	if resp == nil {
-		return
+	t.notifications += n.notifications
+	for _, s := range n.served {
+		byExperience := t.served[s[0]]
+		if byExperience == nil {
+			byExperience = map[string]int{}
+			t.served[s[0]] = byExperience
+		}
+		byExperience[s[1]]++
+	}
+}
+
+// servedBy lists the (location, experience) pairs of an answer.
+func servedBy(resp *delivery.DeliveryResponse) [][2]string {
+	var served [][2]string
+	add := func(location string, options []delivery.Option) {
+		experience := "(no offer)"
+		if len(options) > 0 {
+			experience = experienceName(options[0])
+		}
+		served = append(served, [2]string{location, experience})
 	}
 	if e := resp.Execute; e != nil {
 		for _, m := range e.Mboxes {
-			t.serve(m.Name, m.Options)
+			add(m.Name, m.Options)
 		}
 		if e.PageLoad != nil {
-			t.serve("pageLoad", e.PageLoad.Options)
+			add("pageLoad", e.PageLoad.Options)
 		}
 	}
 	if p := resp.Prefetch; p != nil {
 		for _, m := range p.Mboxes {
-			t.serve(m.Name+" (prefetch)", m.Options)
+			add(m.Name+" (prefetch)", m.Options)
 		}
 		for _, v := range p.Views {
-			t.serve("view "+v.Name, v.Options)
+			add("view "+v.Name, v.Options)
 		}
 		if p.PageLoad != nil {
-			t.serve("pageLoad (prefetch)", p.PageLoad.Options)
+			add("pageLoad (prefetch)", p.PageLoad.Options)
 		}
 	}
-}
-
-func (t *tally) serve(location string, options []delivery.Option) {
-	byExperience := t.served[location]
-	if byExperience == nil {
-		byExperience = map[string]int{}
-		t.served[location] = byExperience
-	}
-	if len(options) == 0 {
-		byExperience["(no offer)"]++
-		return
-	}
-	byExperience[experienceName(options[0])]++
+	return served
 }
 
 // experienceName names what an option is: its experience.name response

@@ -18,6 +18,9 @@ type Policy struct {
 	BaseDelay     time.Duration
 	MaxDelay      time.Duration
 	MaxRetryAfter time.Duration
+	// After, when set, is the clock Do pauses on (the on-device engine's
+	// injectable clock); nil means the real one.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Default returns 3 retries from 50ms up to 2s, honouring a Retry-After of
@@ -43,9 +46,13 @@ func (p Policy) Backoff() *backoff.ExponentialBackOff {
 	return b
 }
 
-// Delay returns the pause before the next retry after err, from b.
+// Delay returns the pause before the next retry after err, from b. A policy
+// without a BaseDelay retries at once, unless the error asks for a pause.
 func (p Policy) Delay(b *backoff.ExponentialBackOff, err error) time.Duration {
-	d := min(b.NextBackOff(), p.MaxDelay)
+	var d time.Duration
+	if p.BaseDelay > 0 {
+		d = min(b.NextBackOff(), p.MaxDelay)
+	}
 	var ra RetryAfterer
 	if errors.As(err, &ra) {
 		if after := min(ra.RetryAfter(), p.MaxRetryAfter); after > d {
@@ -77,12 +84,31 @@ func (p Policy) Do(ctx context.Context, call func(ctx context.Context) error, re
 		if onRetry != nil {
 			onRetry(err, delay)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !p.pause(ctx, delay) {
 			return attempt, err
 		}
+	}
+}
+
+// pause waits d on the policy's clock, or until ctx ends (false).
+func (p Policy) pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	if p.After != nil {
+		select {
+		case <-p.After(d):
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

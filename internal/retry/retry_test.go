@@ -100,3 +100,42 @@ func ExamplePolicy_Do() {
 	// retrying after attempt 2: 503 (delay within the policy: true)
 	// attempts: 3 error: <nil>
 }
+
+func TestDoPausesOnTheGivenClock(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		base       time.Duration
+		wantPauses int
+	}{
+		{"backoff on the clock", 100 * time.Millisecond, 2},
+		{"no base delay: no pause", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var pauses []time.Duration
+			p := retry.Policy{MaxRetries: 2, BaseDelay: tt.base, MaxDelay: time.Second,
+				After: func(d time.Duration) <-chan time.Time {
+					pauses = append(pauses, d)
+					ch := make(chan time.Time, 1)
+					ch <- time.Time{} // the test's clock moves at once
+					return ch
+				}}
+			errTransient := errors.New("transient")
+			attempts, err := p.Do(t.Context(), func(context.Context) error { return errTransient },
+				func(error) bool { return true }, nil)
+			if attempts != 3 || !errors.Is(err, errTransient) {
+				t.Fatalf("Do = %d, %v; want 3 attempts and the last error", attempts, err)
+			}
+			if len(pauses) != tt.wantPauses {
+				t.Fatalf("paused %v; want %d pauses on the given clock", pauses, tt.wantPauses)
+			}
+			for _, d := range pauses {
+				if d < tt.base/2 || d > time.Second {
+					t.Errorf("pause %v outside [%v, 1s]", d, tt.base/2)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,109 @@
+package featureflags_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/featureflags"
+	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/ondevice"
+	"github.com/targetflow/targetflow/target"
+)
+
+// memoryEdge answers the notification calls of on-device decisions from
+// memory, so that a benchmark measures the evaluation and not a server.
+type memoryEdge struct{}
+
+func (memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	_ = r.Body.Close()
+	body := []byte(`{"status":200}`)
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+}
+
+// BenchmarkEvaluation compares, on-device, one flag evaluation through
+// OpenFeature (the go-sdk's client, this provider) with the GetAttributes
+// call it makes, side by side:
+//
+//   - prefetch: impressions deduplicated (the provider prefetches the mbox
+//     and, for a visitor already counted, sends nothing), against
+//     GetAttributes of the same prefetch request;
+//   - execute: every evaluation an impression (the client sends a display
+//     notification, answered from memory), against GetAttributes.
+//
+// Targets: OpenFeature ≤ 1.5× GetAttributes, and ≤ 10 µs.
+func BenchmarkEvaluation(b *testing.B) {
+	const tntID = "338e3c1e51f7416a8e1ccba4f81acea0.28_0"
+	for _, mode := range []string{"prefetch", "execute"} {
+		client, err := target.New(target.WithClient(demo.Client), target.WithOrganizationID(demo.OrganizationID),
+			target.WithDecisioningMethod(delivery.DecisioningOnDevice), target.WithTelemetry(false),
+			target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())), target.WithTransport(memoryEdge{}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var opts []featureflags.Option
+		request := &delivery.DeliveryRequest{ID: &delivery.VisitorID{TntID: tntID}, Context: &delivery.Context{Channel: delivery.ChannelWeb}}
+		if mode == "prefetch" {
+			opts = append(opts, featureflags.WithImpressionDeduplication(1000))
+			request.Prefetch = &delivery.PrefetchRequest{Mboxes: []delivery.MboxRequest{{Name: demo.MboxFeatureFlags, Index: 1}}}
+		}
+		api := isolated.NewAPI()
+		if err := api.SetProviderAndWait(context.Background(), featureflags.NewProvider(client, append(opts, featureflags.WithMbox(demo.MboxFeatureFlags))...)); err != nil {
+			b.Fatal(err)
+		}
+		flags := api.NewClient()
+		visitor := openfeature.NewEvaluationContext(tntID, nil)
+
+		b.Run(mode+"/GetAttributes", func(b *testing.B) {
+			ctx := b.Context()
+			measure(b, func() {
+				attrs, err := client.GetAttributes(ctx, []string{demo.MboxFeatureFlags}, target.GetOffersOptions{Request: request})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if on, err := attrs.Bool(demo.MboxFeatureFlags, "showReviews"); err != nil || !on {
+					b.Fatal("showReviews", on, err)
+				}
+			})
+		})
+		b.Run(mode+"/OpenFeature", func(b *testing.B) {
+			ctx := b.Context()
+			measure(b, func() {
+				if on, err := flags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
+					b.Fatal("showReviews", on, err)
+				}
+			})
+		})
+		_ = api.Shutdown(context.Background())
+		_ = client.Close()
+	}
+}
+
+// measure runs op in the benchmark loop and reports its process CPU time
+// per operation (cpu-ns/op), steadier than wall time on a shared machine.
+func measure(b *testing.B, op func()) {
+	b.ReportAllocs()
+	start := processCPU(b)
+	for b.Loop() {
+		op()
+	}
+	b.ReportMetric(float64(processCPU(b)-start)/float64(b.N), "cpu-ns/op")
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}

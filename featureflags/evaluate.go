@@ -1,0 +1,423 @@
+package featureflags
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/target"
+)
+
+// Evaluation context attributes with a meaning of their own; the others
+// are mbox parameters, or profile parameters when prefixed "profile.".
+const (
+	// AttrMbox picks the mbox of one evaluation (default WithMbox's).
+	AttrMbox = "mbox"
+	// AttrThirdPartyID and AttrMarketingCloudVisitorID fill the visitor
+	// id, with the targeting key as its tntId.
+	AttrThirdPartyID            = "thirdPartyId"
+	AttrMarketingCloudVisitorID = "marketingCloudVisitorId"
+	// ProfilePrefix marks a profile parameter: "profile.tier" is the
+	// profile parameter "tier".
+	ProfilePrefix = "profile."
+)
+
+// Flag metadata keys of an evaluation.
+const (
+	MetadataActivityID        = "activityId"
+	MetadataActivityName      = "activityName"
+	MetadataExperienceID      = "experienceId"
+	MetadataExperienceName    = "experienceName"
+	MetadataDecisioningMethod = "decisioningMethod"
+)
+
+// Response token names the provider reads.
+const (
+	tokenActivityID        = "activity.id"
+	tokenActivityName      = "activity.name"
+	tokenActivityType      = "activity.type"
+	tokenExperienceID      = "experience.id"
+	tokenExperienceName    = "experience.name"
+	tokenDecisioningMethod = "activity.decisioningMethod"
+)
+
+// visitor is who an evaluation is for, and on which mbox.
+type visitor struct {
+	mbox    string
+	id      delivery.VisitorID
+	key     string // the visitor, for the provider's memories
+	params  delivery.Parameters
+	profile delivery.Parameters
+}
+
+// visitorOf maps an evaluation context: the targeting key is the tntId,
+// thirdPartyId and marketingCloudVisitorId fill the visitor id, mbox picks
+// the mbox, "profile."-prefixed attributes are profile parameters and the
+// others mbox parameters. Its error is a resolution error.
+func (p *Provider) visitorOf(flat map[string]any) (visitor, *openfeature.ResolutionError) {
+	v := visitor{mbox: p.cfg.mbox}
+	for name, value := range flat {
+		switch name {
+		case openfeature.TargetingKey, AttrThirdPartyID, AttrMarketingCloudVisitorID, AttrMbox:
+			s, ok := value.(string)
+			if !ok {
+				return v, resolutionError(openfeature.NewInvalidContextResolutionError(
+					fmt.Sprintf("evaluation context attribute %q is %T (%v), not a string", name, value, value)))
+			}
+			switch name {
+			case openfeature.TargetingKey:
+				v.id.TntID = s
+			case AttrThirdPartyID:
+				v.id.ThirdPartyID = s
+			case AttrMarketingCloudVisitorID:
+				v.id.MarketingCloudVisitorID = s
+			case AttrMbox:
+				v.mbox = s
+			}
+			continue
+		}
+		text, ok := parameterText(value)
+		if !ok {
+			return v, resolutionError(openfeature.NewInvalidContextResolutionError(
+				fmt.Sprintf("evaluation context attribute %q is %T: mbox and profile parameters are strings, numbers or booleans", name, value)))
+		}
+		if rest, profile := strings.CutPrefix(name, ProfilePrefix); profile {
+			if v.profile == nil {
+				v.profile = delivery.Parameters{}
+			}
+			v.profile[rest] = text
+			continue
+		}
+		if v.params == nil {
+			v.params = delivery.Parameters{}
+		}
+		v.params[name] = text
+	}
+	switch {
+	case v.mbox == "":
+		return v, resolutionError(openfeature.NewInvalidContextResolutionError(
+			"no mbox: give featureflags.WithMbox, or an evaluation context attribute \"mbox\""))
+	case v.id.TntID != "":
+		v.key = "t:" + v.id.TntID
+	case v.id.ThirdPartyID != "":
+		v.key = "p:" + v.id.ThirdPartyID
+	case v.id.MarketingCloudVisitorID != "":
+		v.key = "m:" + v.id.MarketingCloudVisitorID
+	default:
+		return v, resolutionError(openfeature.NewTargetingKeyMissingResolutionError(
+			"the visitor needs a targeting key (its tntId), or a thirdPartyId or marketingCloudVisitorId attribute"))
+	}
+	return v, nil
+}
+
+func resolutionError(e openfeature.ResolutionError) *openfeature.ResolutionError { return &e }
+
+// parameterText is an attribute value as a parameter's text.
+func parameterText(value any) (string, bool) {
+	switch v := value.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case int32:
+		return strconv.FormatInt(int64(v), 10), true
+	case uint:
+		return strconv.FormatUint(uint64(v), 10), true
+	case uint64:
+		return strconv.FormatUint(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), true
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32), true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
+}
+
+// evaluationRequest holds a request and the parts it points to, so that
+// an evaluation's request is one allocation.
+type evaluationRequest struct {
+	request  delivery.DeliveryRequest
+	id       delivery.VisitorID
+	context  delivery.Context
+	mboxes   [1]delivery.MboxRequest
+	execute  delivery.ExecuteRequest
+	prefetch delivery.PrefetchRequest
+}
+
+// request is the Delivery API request of an evaluation: the flags' mbox
+// executed (as GetAttributes asks for it), or prefetched when impressions
+// are deduplicated (the provider then notifies them itself).
+func (p *Provider) request(v *visitor) *delivery.DeliveryRequest {
+	e := &evaluationRequest{id: v.id, context: delivery.Context{Channel: delivery.ChannelWeb}}
+	e.mboxes[0] = delivery.MboxRequest{Name: v.mbox, Index: 1, Parameters: v.params, ProfileParameters: v.profile}
+	e.request.ID, e.request.Context = &e.id, &e.context
+	if p.seen != nil {
+		e.prefetch.Mboxes = e.mboxes[:]
+		e.request.Prefetch = &e.prefetch
+	} else {
+		e.execute.Mboxes = e.mboxes[:]
+		e.request.Execute = &e.execute
+	}
+	return &e.request
+}
+
+// resolved is the outcome of asking Target for an evaluation's mbox.
+type resolved struct {
+	visitor visitor
+	attrs   *target.Attributes
+	err     *openfeature.ResolutionError
+}
+
+// resolve asks Target (through GetAttributes) for the mbox of an
+// evaluation, then sends what it owes: the impressions of a deduplicated
+// or caller-notified evaluation.
+func (p *Provider) resolve(ctx context.Context, flat map[string]any) resolved {
+	if p.configErr != nil {
+		return resolved{err: resolutionError(openfeature.NewProviderFatalResolutionError("featureflags: " + p.configErr.Error()))}
+	}
+	v, rerr := p.visitorOf(flat)
+	if rerr != nil {
+		return resolved{err: rerr}
+	}
+	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: p.request(&v)})
+	if err != nil {
+		return resolved{visitor: v, err: callError(err)}
+	}
+	p.afterEvaluation(ctx, &v, attrs.Response())
+	return resolved{visitor: v, attrs: attrs}
+}
+
+// callError is the resolution error of a failed GetAttributes.
+func callError(err error) *openfeature.ResolutionError {
+	var (
+		validation *target.ValidationError
+		syntax     *json.SyntaxError
+		typeErr    *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, target.ErrNotReady):
+		return resolutionError(openfeature.NewProviderNotReadyResolutionError(err.Error()))
+	case errors.As(err, &validation):
+		return resolutionError(openfeature.NewInvalidContextResolutionError(err.Error()))
+	case errors.As(err, &syntax), errors.As(err, &typeErr):
+		return resolutionError(openfeature.NewParseErrorResolutionError(err.Error(), err))
+	}
+	return resolutionError(openfeature.NewGeneralResolutionError(err.Error(), err))
+}
+
+// detail is the resolution detail of flag, found in r's mbox.
+func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResolutionDetail {
+	resp := r.attrs.Response()
+	option := sourceOption(resp, r.visitor.mbox, flag)
+	d := openfeature.ProviderResolutionDetail{Reason: openfeature.DefaultReason, FlagMetadata: make(openfeature.FlagMetadata, 5)}
+	method := string(resp.Meta.DecisioningMethod)
+	if option != nil {
+		tokens := option.ResponseTokens
+		if name, ok := tokens[tokenExperienceName].(string); ok {
+			d.Variant = name
+		}
+		activityID, hasID := idValue(tokens[tokenActivityID])
+		setMetadata(d.FlagMetadata, MetadataActivityID, tokens[tokenActivityID])
+		setMetadata(d.FlagMetadata, MetadataActivityName, tokens[tokenActivityName])
+		setMetadata(d.FlagMetadata, MetadataExperienceID, tokens[tokenExperienceID])
+		setMetadata(d.FlagMetadata, MetadataExperienceName, tokens[tokenExperienceName])
+		if m, ok := tokens[tokenDecisioningMethod].(string); ok && m != "" {
+			method = m
+		}
+		activityType, _ := tokens[tokenActivityType].(string)
+		if activityType == "" && hasID {
+			if info := p.info.Load(); info != nil {
+				activityType = info.activityTypes[activityID]
+			}
+		}
+		d.Reason = reasonOf(activityType)
+	}
+	if method != "" {
+		d.FlagMetadata[MetadataDecisioningMethod] = method
+	}
+	return d
+}
+
+// reasonOf is the reason of a value an activity of type activityType gave:
+// a split for an A/B or multivariate test, a targeting match for experience
+// targeting, DEFAULT when the type is unknown.
+func reasonOf(activityType string) openfeature.Reason {
+	switch activityType {
+	case "ab", "mvt":
+		return openfeature.SplitReason
+	case "landing", "xt":
+		return openfeature.TargetingMatchReason
+	}
+	return openfeature.DefaultReason
+}
+
+// setMetadata puts a response token in the flag metadata: ids as int64
+// when they are whole numbers, other values as strings.
+func setMetadata(m openfeature.FlagMetadata, key string, token any) {
+	if token == nil {
+		return
+	}
+	if key == MetadataActivityID || key == MetadataExperienceID {
+		if id, ok := idValue(token); ok {
+			m[key] = id
+			return
+		}
+	}
+	switch v := token.(type) {
+	case string:
+		m[key] = v
+	default:
+		m[key] = fmt.Sprint(v)
+	}
+}
+
+// idValue reads a numeric id token (a number, or a string of digits).
+func idValue(token any) (int64, bool) {
+	switch v := token.(type) {
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return int64(v), true
+		}
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// sourceOption is the JSON option of mbox that gives flag its value: of
+// the options that have the key, the last in the order GetAttributes
+// merges them (prefetch, then execute).
+func sourceOption(resp *target.Response, mbox, flag string) *delivery.Option {
+	if resp == nil || resp.Response == nil {
+		return nil
+	}
+	// Of the JSON options of mbox, in merge order, the last that has the
+	// key; when there is only one (the common case) without looking inside.
+	var last *delivery.Option
+	count := 0
+	each := func(visit func(o *delivery.Option)) {
+		sections := [2][]delivery.MboxResponse{}
+		if pf := resp.Response.Prefetch; pf != nil {
+			sections[0] = pf.Mboxes
+		}
+		if ex := resp.Response.Execute; ex != nil {
+			sections[1] = ex.Mboxes
+		}
+		for _, mboxes := range sections {
+			for i := range mboxes {
+				if mboxes[i].Name != mbox {
+					continue
+				}
+				for j := range mboxes[i].Options {
+					if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 {
+						visit(o)
+					}
+				}
+			}
+		}
+	}
+	each(func(o *delivery.Option) { last, count = o, count+1 })
+	if count <= 1 {
+		return last
+	}
+	var source *delivery.Option
+	each(func(o *delivery.Option) {
+		if hasKey(o.Content, flag) {
+			source = o
+		}
+	})
+	return source
+}
+
+// hasKey reports whether the JSON object content (or the object in a JSON
+// string) has the member key, reading only its names.
+func hasKey(content json.RawMessage, key string) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(unquoteObject(content)))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return false
+		}
+		if name.String() == key {
+			return true
+		}
+		if dec.SkipValue() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// evaluate resolves flag and reads it with get; failures return def.
+func evaluate[T any](p *Provider, ctx context.Context, flag string, def T, flat openfeature.FlattenedContext,
+	get func(a *target.Attributes, mbox, key string) (T, error)) openfeature.GenericResolutionDetail[T] {
+	r := p.resolve(ctx, flat)
+	if r.err != nil {
+		return openfeature.GenericResolutionDetail[T]{Value: def, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+			ResolutionError: *r.err, Reason: openfeature.ErrorReason}}
+	}
+	value, err := get(r.attrs, r.visitor.mbox, flag)
+	if err != nil {
+		rerr := openfeature.NewTypeMismatchResolutionError(err.Error())
+		if errors.Is(err, target.ErrAttributeNotFound) {
+			rerr = openfeature.NewFlagNotFoundResolutionError(err.Error())
+		}
+		return openfeature.GenericResolutionDetail[T]{Value: def, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+			ResolutionError: rerr, Reason: openfeature.ErrorReason}}
+	}
+	return openfeature.GenericResolutionDetail[T]{Value: value, ProviderResolutionDetail: p.detail(&r, flag)}
+}
+
+// BooleanEvaluation evaluates a boolean attribute.
+func (p *Provider) BooleanEvaluation(ctx context.Context, flag string, def bool, flat openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	return evaluate(p, ctx, flag, def, flat, (*target.Attributes).Bool)
+}
+
+// StringEvaluation evaluates a string attribute.
+func (p *Provider) StringEvaluation(ctx context.Context, flag string, def string, flat openfeature.FlattenedContext) openfeature.StringResolutionDetail {
+	return evaluate(p, ctx, flag, def, flat, (*target.Attributes).String)
+}
+
+// FloatEvaluation evaluates a numeric attribute, as target.Attributes.Float.
+func (p *Provider) FloatEvaluation(ctx context.Context, flag string, def float64, flat openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
+	return evaluate(p, ctx, flag, def, flat, (*target.Attributes).Float)
+}
+
+// IntEvaluation evaluates a whole-number attribute (1, -3, 2.0, 1e3), as
+// target.Attributes.Int.
+func (p *Provider) IntEvaluation(ctx context.Context, flag string, def int64, flat openfeature.FlattenedContext) openfeature.IntResolutionDetail {
+	return evaluate(p, ctx, flag, def, flat, (*target.Attributes).Int)
+}
+
+// ObjectEvaluation returns an attribute of any type as GetAttributes
+// decodes it (objects are map[string]any, arrays []any, numbers
+// json.Number).
+func (p *Provider) ObjectEvaluation(ctx context.Context, flag string, def any, flat openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
+	return evaluate(p, ctx, flag, def, flat, (*target.Attributes).Value)
+}

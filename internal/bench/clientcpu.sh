@@ -1,0 +1,77 @@
+#!/bin/sh
+# Client CPU per visitor (issue 15, item 7): `targetflow run --execute
+# hero,cart --concurrency 256` against the bare net/http loop, alternated
+# round by round, both against one Delivery API stand-in at 20 ms latency
+# (a process of its own, so its CPU is in neither figure). Each line: who,
+# wall-clock rate, process CPU (user + system, from /usr/bin/time) per
+# visitor, max RSS; the last lines give the ratios of each round.
+#
+#   internal/bench/clientcpu.sh [rounds (5)] [visitors (60000)] [concurrency (256)]
+#
+# Run from the repository root. BASELINE=/path/to/another/targetflow adds a
+# third contestant to every round (e.g. main's build). PORT picks the
+# stand-in's loopback port (18090).
+set -eu
+rounds=${1:-5}
+visitors=${2:-60000}
+conc=${3:-256}
+port=${PORT:-18090}
+org=7A1B2C3D4E5F60718293A4B5@AdobeOrg
+
+dir=$(mktemp -d)
+standin=
+cleanup() {
+	[ -n "$standin" ] && kill "$standin" 2>/dev/null && wait "$standin" 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+go build -o "$dir/targetflow" ./cmd/targetflow
+go build -o "$dir/standin" ./internal/bench/cmd/standin
+go build -o "$dir/bareloop" ./internal/bench/cmd/bareloop
+seq "$visitors" | awk '{printf "{\"id\":{\"tntId\":\"%032x\"}}\n", $1}' >"$dir/visitors.jsonl"
+
+"$dir/standin" --addr "127.0.0.1:$port" --latency 20ms 2>"$dir/standin.log" &
+standin=$!
+sleep 1
+
+# measure NAME COMMAND...: one run, one line.
+measure() {
+	name=$1
+	shift
+	if ! /usr/bin/time -f "%e %U %S %M" -o "$dir/time" "$@" >/dev/null 2>"$dir/err"; then
+		echo "$name failed:" >&2
+		cat "$dir/err" >&2
+		exit 1
+	fi
+	if [ "$name" != bare ] && ! grep -q "ok $visitors " "$dir/err"; then
+		echo "$name: not every visitor ok:" >&2
+		cat "$dir/err" >&2
+		exit 1
+	fi
+	awk -v name="$name" -v n="$visitors" '{
+		printf "%-10s %8.0f visitors/s %7.1f µs CPU/visitor %7.0f MB RSS\n", name, n / $1, ($2 + $3) * 1e6 / n, $4 / 1024
+	}' "$dir/time" | tee -a "$dir/results"
+}
+
+run_targetflow() {
+	measure "$1" "$2" run --input "$dir/visitors.jsonl" --execute hero,cart \
+		--server-domain "127.0.0.1:$port" --insecure --client targetflow-demo --organization-id "$org" \
+		--concurrency "$conc" --output /dev/null
+}
+
+for round in $(seq "$rounds"); do
+	echo "round $round"
+	measure bare "$dir/bareloop" --url "http://127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org"
+	run_targetflow targetflow "$dir/targetflow"
+	if [ -n "${BASELINE:-}" ]; then
+		run_targetflow baseline "$BASELINE"
+	fi
+done
+
+echo "ratios per round (targetflow / bare): rate, CPU per visitor"
+awk '
+	$1 == "bare" { rate = $2; cpu = $4 }
+	$1 == "targetflow" { printf "  targetflow  rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
+	$1 == "baseline" { printf "  baseline    rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
+' "$dir/results"

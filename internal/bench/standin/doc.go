@@ -1,0 +1,20 @@
+// Package standin is an independent Delivery API stand-in and a bare
+// net/http client loop, the two ends of the client-CPU measurement in the
+// README's performance section (issue 15, item 7).
+//
+// Handler answers every POST with one fixed, realistic 2-mbox answer (the
+// demo site's hero and cart) after a latency, without deciding anything:
+// unlike targetflow's own edge it costs next to nothing, so the client's
+// process CPU is the client's alone, and it shares no code with the client
+// that could hide a cost on both sides.
+//
+// Loop is the floor the client is compared with: net/http posting requests
+// of the same shape and size as targetflow's (ids, context, Analytics, two
+// mboxes, a telemetry entry) from a number of goroutines, reading each answer
+// to its end and doing nothing else: no answer decoding, no cookies, no
+// telemetry, no output.
+//
+// The commands internal/bench/cmd/standin and internal/bench/cmd/bareloop
+// run them as processes of their own, and internal/bench/clientcpu.sh
+// alternates targetflow run and the bare loop against one stand-in.
+package standin

@@ -1,0 +1,166 @@
+package standin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/conc"
+)
+
+// LoopConfig is what Loop posts, where and how many at once.
+type LoopConfig struct {
+	// BaseURL is the stand-in's (or an edge's) "http://host:port".
+	BaseURL string
+	// OrganizationID is the imsOrgId of the query.
+	OrganizationID string
+	// Visitors is the number of requests: one per visitor, numbered from 1,
+	// visitor n having the tntId "%032x" of n (the README's visitors files).
+	Visitors int
+	// Concurrency is the number of goroutines posting (default 256).
+	Concurrency int
+	// Mboxes are the executed mboxes (default hero and cart).
+	Mboxes []string
+}
+
+// LoopResult counts the answers of a Loop.
+type LoopResult struct {
+	// OK is the number of 2xx answers read to their end.
+	OK int64
+	// Failed is the number of calls that failed or were answered non-2xx.
+	Failed int64
+	// FirstError is the first failure, nil when none failed.
+	FirstError error
+}
+
+// Loop posts cfg.Visitors Delivery API requests to cfg.BaseURL from
+// cfg.Concurrency goroutines over one keep-alive net/http client, reads
+// every answer to its end and discards it. It returns when every request
+// was answered or ctx ended (then with ctx's error); its goroutines end
+// before it returns.
+func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 256
+	}
+	if len(cfg.Mboxes) == 0 {
+		cfg.Mboxes = []string{"hero", "cart"}
+	}
+	if _, err := url.Parse(cfg.BaseURL); err != nil || cfg.BaseURL == "" {
+		return LoopResult{}, fmt.Errorf("standin: base URL %q: must be http://host:port", cfg.BaseURL)
+	}
+	transport := &http.Transport{
+		MaxIdleConns:        cfg.Concurrency * 2,
+		MaxIdleConnsPerHost: cfg.Concurrency * 2,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	endpoint := cfg.BaseURL + "/rest/v1/delivery?imsOrgId=" + url.QueryEscape(cfg.OrganizationID) + "&sessionId="
+
+	var (
+		next, ok, failed atomic.Int64
+		firstMu          sync.Mutex
+		first            error
+		wg               conc.WaitGroup
+	)
+	fail := func(err error) {
+		failed.Add(1)
+		firstMu.Lock()
+		defer firstMu.Unlock()
+		if first == nil {
+			first = err
+		}
+	}
+	for range cfg.Concurrency {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				n := next.Add(1)
+				if n > int64(cfg.Visitors) {
+					return
+				}
+				if err := post(ctx, client, endpoint, n, cfg.Mboxes); err != nil {
+					fail(err)
+					continue
+				}
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return LoopResult{OK: ok.Load(), Failed: failed.Load(), FirstError: first}, ctx.Err()
+}
+
+// post makes the call of visitor n.
+func post(ctx context.Context, client *http.Client, endpoint string, n int64, mboxes []string) error {
+	requestID := id(n, 1)
+	body := AppendRequest(make([]byte, 0, 768), n, requestID, mboxes)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+id(n, 2)+"&version=0.1.0", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = http.Header{
+		"Content-Type":      {"application/json"},
+		"Accept":            {"application/json"},
+		"X-Exc-Sdk":         {"AdobeTargetGo"},
+		"X-Exc-Sdk-Version": {"0.1.0"},
+		"X-Request-Id":      {requestID},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return errors.New("standin: answered " + resp.Status)
+	}
+	return nil
+}
+
+// id is a UUID-shaped identifier of visitor n, distinct per salt.
+func id(n, salt int64) string {
+	var b [36]byte
+	s := fmt.Appendf(b[:0], "%08x-%04x-4%03x-8%03x-%012x", uint32(n), salt, 0, 0, n)
+	return string(s)
+}
+
+// AppendRequest appends to dst the body targetflow run sends for visitor n
+// with --execute mboxes (the default telemetry on): the same members in
+// the same order and of the same size, with the visitor's tntId, requestId
+// and a telemetry entry of an earlier call.
+func AppendRequest(dst []byte, n int64, requestID string, mboxes []string) []byte {
+	dst = append(dst, `{"requestId":"`...)
+	dst = append(dst, requestID...)
+	dst = append(dst, `","id":{"tntId":"`...)
+	dst = fmt.Appendf(dst, "%032x", n)
+	dst = append(dst, `"},"context":{"channel":"web","timeOffsetInMinutes":0},"experienceCloud":{"analytics":{"supplementalDataId":"`...)
+	dst = fmt.Appendf(dst, "%016X-%016X", uint64(n), uint64(n)*2654435761)
+	dst = append(dst, `","logging":"server_side"}},"execute":{"mboxes":[`...)
+	for i, name := range mboxes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"index":`...)
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		dst = append(dst, `,"name":`...)
+		dst = strconv.AppendQuote(dst, name)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `]},"telemetry":{"entries":[{"requestId":"`...)
+	dst = append(dst, id(n, 3)...)
+	dst = append(dst, `","timestamp":1796158712790,"mode":"edge","execution":21.03,"parsing":0.03,`+
+		`"features":{"decisioningMethod":"server-side","executeMboxCount":`...)
+	dst = strconv.AppendInt(dst, int64(len(mboxes)), 10)
+	dst = append(dst, `},"request":{"timeToFirstByte":20.93,"download":0.03,"responseSize":1207}}]}}`...)
+	return dst
+}
