@@ -25,6 +25,25 @@ type Result struct {
 	Attempts      int                        `json:"attempts"`
 	LatencyMs     float64                    `json:"latencyMs,omitempty"`
 	Notifications int                        `json:"notifications,omitempty"`
+	// Kafka names the Kafka record the item came from, when it did.
+	Kafka *Origin `json:"kafka,omitempty"`
+}
+
+// Origin names the Kafka record an item came from (its Pos: Stream,
+// Partition, Offset), in results and dead letters: with many workers
+// sharing a topic, seq numbers only one worker's records.
+type Origin struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+// origin returns the Kafka origin of it, nil when it came from elsewhere.
+func origin(it *Item) *Origin {
+	if it.Pos.Stream == "" {
+		return nil
+	}
+	return &Origin{Topic: it.Pos.Stream, Partition: it.Pos.Partition, Offset: it.Pos.Offset}
 }
 
 // ErrorRecord describes an item's failure in a Result.
@@ -48,6 +67,7 @@ func NewResult(it *Item) Result {
 		Attributes:    e.Attributes,
 		Attempts:      e.Attempts,
 		Notifications: e.Notifications,
+		Kafka:         origin(it),
 	}
 	if e.Response != nil && e.Response.ID != nil {
 		r.ID = e.Response.ID
@@ -89,12 +109,14 @@ type DeadLetterRecord struct {
 	RawLength int `json:"rawLength,omitempty"`
 	// Visitor is the decoded record, when it could be decoded.
 	Visitor *Record `json:"visitor,omitempty"`
+	// Kafka names the Kafka record the item came from, when it did.
+	Kafka *Origin `json:"kafka,omitempty"`
 }
 
 // NewDeadLetterRecord returns the dead-letter record of a failed item.
 func NewDeadLetterRecord(it *Item) DeadLetterRecord {
 	e := &it.Value
-	r := DeadLetterRecord{Seq: it.Pos.Seq, Line: it.Pos.Line, RawLength: e.RawLength, Visitor: e.Record}
+	r := DeadLetterRecord{Seq: it.Pos.Seq, Line: it.Pos.Line, RawLength: e.RawLength, Visitor: e.Record, Kafka: origin(it)}
 	if utf8.Valid(e.Raw) {
 		r.Raw = string(e.Raw)
 	} else {
@@ -163,6 +185,11 @@ func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 	if r.Notifications != 0 {
 		dst = append(dst, `,"notifications":`...)
 		dst = strconv.AppendInt(dst, int64(r.Notifications), 10)
+	}
+	if r.Kafka != nil {
+		if dst, err = appendField(dst, "kafka", r.Kafka); err != nil {
+			return dst, err
+		}
 	}
 	return append(dst, '}'), nil
 }

@@ -47,6 +47,8 @@ func TestResultAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Err:   &visitor.Error{Stage: "source", Kind: visitor.KindInvalid, Line: 3, Err: errors.New("bad JSON")},
 		}},
 		{"tiny latency", &visitor.Item{Pos: pipeline.Position{Seq: 4}, Value: visitor.Envelope{Response: &delivery.DeliveryResponse{Status: 200}, Delivery: 10 * time.Microsecond}}},
+		{"from kafka", &visitor.Item{Pos: pipeline.Position{Seq: 6, Stream: "visitors", Partition: 3, Offset: 1234, Key: []byte("v1")},
+			Value: visitor.Envelope{Response: &delivery.DeliveryResponse{Status: 200}, Attempts: 1}}},
 		{"cut by a stop", &visitor.Item{Pos: pipeline.Position{Seq: 5},
 			Err: &pipeline.StoppedError{Stage: "deliver", Cut: true, Err: errors.New("context canceled")}}},
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
+	"github.com/targetflow/targetflow/kafka"
 	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
 	"github.com/targetflow/targetflow/sink"
@@ -58,6 +59,7 @@ type runFlags struct {
 	skip                              int64
 	checkpoint                        string
 	verbose                           bool
+	exactlyOnce, untilCaughtUp        bool
 	otlpEndpoint                      string
 	// args are the command's arguments, for the resume instructions.
 	args []string
@@ -86,6 +88,14 @@ the bundled sample visitors against an embedded local edge.
 
 Without --server-domain the run goes to an edge started in-process on
 loopback, serving the demo artifact (or --artifact).
+
+Kafka: --input 'kafka://host1:9092,host2:9092/TOPIC?group=NAME' makes this
+process one worker of the group; --output and --dead-letter take
+'kafka://host:9092/TOPIC'. TLS and SASL settings come from URL parameters
+(tls, ca, cert, key, sasl, user, password-env) and TARGETFLOW_KAFKA_*
+environment variables; passwords only from the environment. A worker runs
+until SIGINT/SIGTERM, then drains, commits and exits 0 (--until-caught-up:
+until the group has caught up with the topic as it was at the start).
 `
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
@@ -122,6 +132,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.Int64Var(&f.skip, "skip", 0, "skip the first N records and append to --output (resume an interrupted run without --checkpoint)")
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "crash-safe run: record progress in this file, and resume from it when it exists")
 	fs.BoolVar(&f.verbose, "verbose", false, "log to standard error")
+	fs.BoolVar(&f.exactlyOnce, "exactly-once", false, "Kafka to Kafka: commit results and consumed offsets in one transaction (read the output read_committed)")
+	fs.BoolVar(&f.untilCaughtUp, "until-caught-up", false, "Kafka input: exit 0 once the group has processed and committed everything the topic held when this worker started")
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -162,6 +174,11 @@ func (f *runFlags) validate() error {
 		return errors.New("--server-domain needs --client and --organization-id")
 	case f.serverDomain != "" && f.artifact != "" && f.decisioning == string(delivery.DecisioningServerSide):
 		return errors.New("--artifact is for the embedded edge or on-device decisioning, not for server-side calls to --server-domain")
+	}
+	if err := f.validateKafka(); err != nil {
+		return err
+	}
+	switch {
 	case f.checkpoint != "" && (f.input == "" || f.input == "-"):
 		return errors.New("--checkpoint needs --input FILE: a checkpointed input is read again on resume")
 	case f.checkpoint != "" && (f.output == "" || f.output == "-"):
@@ -169,9 +186,13 @@ func (f *runFlags) validate() error {
 	case f.checkpoint != "" && f.skip > 0:
 		return errors.New("--checkpoint and --skip: the checkpoint says where to resume; drop --skip")
 	}
-	return refuseSameFiles(map[string]string{
-		"--input": f.input, "--output": f.output, "--dead-letter": f.deadLetter, "--checkpoint": f.checkpoint,
-	})
+	files := map[string]string{}
+	for name, path := range map[string]string{"--input": f.input, "--output": f.output, "--dead-letter": f.deadLetter, "--checkpoint": f.checkpoint} {
+		if !kafka.IsURL(path) {
+			files[name] = path
+		}
+	}
+	return refuseSameFiles(files)
 }
 
 // refuseSameFiles refuses two flags naming the same file (a path, or another
@@ -214,7 +235,7 @@ func runCommand(ctx context.Context, args []string, std stdio) int {
 		return exitUsage
 	}
 	tuneGC()
-	r := &runner{flags: f, std: std, log: zap.NewNop()}
+	r := &runner{flags: f, std: std, log: zap.NewNop(), kafka: kafkaEnds{collector: kafka.NewCollector("targetflow")}}
 	if f.verbose {
 		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
 		r.log = zap.New(zapcore.NewCore(enc, zapcore.AddSync(std.Err), zapcore.DebugLevel))
@@ -243,6 +264,8 @@ type runner struct {
 	log   *zap.Logger
 	// closers run in reverse order when the run ends; errors are reported.
 	closers []func() error
+	// kafka holds the run's Kafka ends, if any.
+	kafka kafkaEnds
 	// tel exports the client's spans and metrics and the pipeline's
 	// metrics (--otlp-endpoint); off, it costs nothing.
 	tel *telemetry
@@ -312,7 +335,19 @@ func (r *runner) run(ctx context.Context) int {
 		return exitUsage
 	}
 	stopProgress := r.showProgress(p, total)
-	stats, runErr := p.Run(ctx)
+	runCtx := ctx
+	if c := r.kafka.consumer; c != nil {
+		// A Kafka worker drains on the first signal: it stops taking
+		// records, finishes and commits those it took, and leaves its
+		// group. (A second signal exits at once.)
+		runCtx = context.WithoutCancel(ctx)
+		stopDrain := context.AfterFunc(ctx, func() {
+			fmt.Fprintln(r.std.Err, "targetflow run: draining: the records taken are finished and committed, then the worker leaves its group")
+			c.Stop()
+		})
+		defer stopDrain()
+	}
+	stats, runErr := p.Run(runCtx)
 	stopProgress()
 	stopMetrics()
 	closeErr := r.close()
@@ -325,6 +360,25 @@ func (r *runner) run(ctx context.Context) int {
 		return exitUsage
 	}
 	tally.write(summaryTo, stats, f)
+	r.writeKafkaSummary(summaryTo)
+	if r.kafka.consumer != nil {
+		// A Kafka worker's failed records are results like the others (in
+		// the output or the dead letters); it exits 0 when it drained or
+		// caught up, committed, and left its group.
+		switch {
+		case runErr != nil:
+			fmt.Fprintln(r.std.Err, "targetflow run:", describeFailure(runErr, stats))
+			fmt.Fprintln(r.std.Err, "targetflow run: what was not committed is read again by the group's workers")
+			if writeFailure(runErr) {
+				return exitOutput
+			}
+			return exitFailed
+		case closeErr != nil:
+			fmt.Fprintln(r.std.Err, "targetflow run:", closeErr)
+			return exitFailed
+		}
+		return exitOK
+	}
 	switch {
 	case interrupted:
 		fmt.Fprintln(r.std.Err, "targetflow run: interrupted")
@@ -549,6 +603,10 @@ func (r *runner) source() (*pipeline.Source[visitor.Envelope], int64, error) {
 	if f.format == "csv" {
 		read = source.CSV
 	}
+	if kafka.IsURL(f.input) {
+		src, err := r.kafkaSource()
+		return src, -1, err
+	}
 	switch f.input {
 	case "":
 		total := max(int64(demo.VisitorCount)-f.skip, 0)
@@ -575,15 +633,20 @@ func (r *runner) sink() (*pipeline.Sink[visitor.Envelope], io.Writer, error) {
 	summaryTo := r.std.Err
 	fileOpts := []sink.FileOption{sink.Append(f.skip > 0)}
 	var main *pipeline.Sink[visitor.Envelope]
-	switch f.output {
-	case "":
+	switch {
+	case kafka.IsURL(f.output):
+		var err error
+		if main, err = r.kafkaSink("--output", f.output, false); err != nil {
+			return nil, nil, err
+		}
+	case f.output == "":
 		if r.std.OutIsTerminal {
 			// A person is watching: the summary instead of raw JSON.
 			main, summaryTo = sink.Discard(), r.std.Out
 		} else {
 			main = sink.JSONL(r.std.Out, sink.WithName("standard output"))
 		}
-	case "-":
+	case f.output == "-":
 		main = sink.JSONL(r.std.Out, sink.WithName("standard output"))
 	default:
 		if err := writable(f.output); err != nil {
@@ -593,6 +656,13 @@ func (r *runner) sink() (*pipeline.Sink[visitor.Envelope], io.Writer, error) {
 	}
 	if f.deadLetter == "" {
 		return main, summaryTo, nil
+	}
+	if kafka.IsURL(f.deadLetter) {
+		dead, err := r.kafkaSink("--dead-letter", f.deadLetter, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sink.Router(main, dead, sink.InvalidInput), summaryTo, nil
 	}
 	if err := writable(f.deadLetter); err != nil {
 		return nil, nil, fmt.Errorf("--dead-letter: %w", err)
@@ -619,6 +689,11 @@ func (r *runner) serveMetrics(p *pipeline.Pipeline[visitor.Envelope]) (stop func
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(p.Collector("targetflow")); err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	if r.kafka.consumer != nil || len(r.kafka.producers) > 0 {
+		if err := reg.Register(r.kafka.collector); err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", r.flags.metricsAddr)
 	if err != nil {
@@ -670,6 +745,9 @@ func (r *runner) showProgress(p *pipeline.Pipeline[visitor.Envelope], total int6
 		for {
 			select {
 			case <-tick.C:
+				if c := r.kafka.consumer; c != nil {
+					bar.Describe(fmt.Sprintf("visitors (kafka lag %d)", c.Stats().Lag))
+				}
 				_ = bar.Set64(p.Snapshot().Written)
 			case <-done:
 				_ = bar.Set64(p.Snapshot().Written)
