@@ -55,6 +55,27 @@ func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 	return answer, err
 }
 
+// DecodeResponse decodes one Delivery API answer held whole in data, as
+// ReadResponse decodes it (the same answer, the same errors), and does not
+// keep data. same reports whether data holds exactly what answer holds,
+// member for member: only members of the wire model, each once, with
+// plain strings outside offer content (the quick path took it), so that
+// data can stand for answer as JSON, in the member order and number
+// spelling of the Delivery API that sent it. It is false for an answer the
+// engine had to decode (an unknown or repeated member, an escape, a null),
+// whose encoding may differ from data in more than form.
+func DecodeResponse(data []byte) (answer *DeliveryResponse, same bool, err error) {
+	if answer, ok := quickResponse(data); ok {
+		return answer, true, nil
+	}
+	dec := getResponseDecoder(bytes.NewReader(data))
+	answer, err = readResponse(dec)
+	if err == nil {
+		putResponseDecoder(dec)
+	}
+	return answer, false, err
+}
+
 func readResponse(dec *jsontext.Decoder) (*DeliveryResponse, error) {
 	if kind := dec.PeekKind(); kind != '{' {
 		return nil, notAnObject(dec)

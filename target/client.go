@@ -236,6 +236,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 		return nil, err
 	}
 	plan := c.planCall(call)
+	plan.keepBody = call.keepBody
 	if r := plan.request; r.Execute == nil && r.Prefetch == nil && len(r.Notifications) == 0 &&
 		len(call.request.Notifications) > 0 && !c.telemetry.hasEntries() {
 		// Every notification was invalid, and nothing else is left to send.
@@ -257,7 +258,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 			zap.Any("request", plan.request))
 	}
 
-	answer, timings, err := c.sendDelivery(ctx, plan)
+	answer, body, timings, err := c.sendDelivery(ctx, plan)
 	if err != nil {
 		c.cfg.logger.Debug("delivery request failed", zap.String("host", plan.host),
 			zap.String("requestId", plan.request.RequestID), zap.Error(err))
@@ -271,6 +272,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 		ce.Write(zap.Any("response", answer))
 	}
 	resp := processResponse(plan, answer, now)
+	resp.Body = body
 	c.rememberLocationHint(resp)
 	return resp, nil
 }

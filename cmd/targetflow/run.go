@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,7 @@ type runFlags struct {
 	checkpoint                        string
 	verbose                           bool
 	otlpEndpoint                      string
+	cpuProfile                        string
 	// args are the command's arguments, for the resume instructions.
 	args []string
 }
@@ -123,6 +125,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "crash-safe run: record progress in this file, and resume from it when it exists")
 	fs.BoolVar(&f.verbose, "verbose", false, "log to standard error")
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof; for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -214,6 +217,12 @@ func runCommand(ctx context.Context, args []string, std stdio) int {
 		return exitUsage
 	}
 	tuneGC()
+	stopProfile, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		fmt.Fprintln(std.Err, "targetflow run:", err)
+		return exitUsage
+	}
+	defer stopProfile()
 	r := &runner{flags: f, std: std, log: zap.NewNop()}
 	if f.verbose {
 		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
@@ -234,6 +243,26 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(80 << 20)
 	}
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called (--cpuprofile); with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("--cpuprofile %q: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		file.Close()
+	}, nil
 }
 
 // runner holds what one "targetflow run" sets up and tears down.
