@@ -38,7 +38,7 @@ var responseOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsonte
 // error of r itself is returned wrapped, as it is (errors.Is finds it).
 func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 	if buf, ok := r.(*bytes.Buffer); ok {
-		if answer, ok := quickResponse(buf.Bytes()); ok {
+		if answer, ok := quickResponse(buf.Bytes(), nil); ok {
 			buf.Reset() // read to its end
 			return answer, nil
 		}
@@ -63,9 +63,11 @@ func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 // data can stand for answer as JSON, in the member order and number
 // spelling of the Delivery API that sent it. It is false for an answer the
 // engine had to decode (an unknown or repeated member, an escape, a null),
-// whose encoding may differ from data in more than form.
-func DecodeResponse(data []byte) (answer *DeliveryResponse, same bool, err error) {
-	if answer, ok := quickResponse(data); ok {
+// whose encoding may differ from data in more than form. With tokens, the
+// answer's response-token maps may be shared with other answers decoded
+// with the same tokens (read-only: see SharedTokens).
+func DecodeResponse(data []byte, tokens *SharedTokens) (answer *DeliveryResponse, same bool, err error) {
+	if answer, ok := quickResponse(data, tokens); ok {
 		return answer, true, nil
 	}
 	dec := getResponseDecoder(bytes.NewReader(data))

@@ -27,7 +27,8 @@ type Response struct {
 	// request asked for none.
 	Trace []delivery.TraceResponse
 	// ResponseTokens holds the response tokens of every option, in the same
-	// order; nil when there are none.
+	// order; nil when there are none. The maps are shared read-only with
+	// other answers of the same tokens (see Client).
 	ResponseTokens []delivery.ResponseTokens
 	// VisitorState is the Experience Cloud visitor state the call leaves,
 	// for the page's Visitor.getInstance(org, {serverState: …}); it marshals

@@ -168,7 +168,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
 		if head.Len() < FreeResponseBytes { // all of it
 			var same bool
-			decoded, same, err = delivery.DecodeResponse(head.Bytes())
+			decoded, same, err = delivery.DecodeResponse(head.Bytes(), c.tokens)
 			if same && plan.keepBody {
 				kept = bytes.Clone(head.Bytes())
 			}
