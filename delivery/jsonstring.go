@@ -8,3 +8,14 @@ package delivery
 func AppendJSONString(dst []byte, s string) []byte {
 	return appendJSONString(dst, s)
 }
+
+// AppendVisitorIDJSON appends id as JSON to dst: byte for byte what
+// encoding/json's Encoder writes with SetEscapeHTML(false), as
+// AppendResponseJSON writes an answer's id. For encoders of documents that
+// hold an id, such as the JSON-lines results.
+func AppendVisitorIDJSON(dst []byte, id *VisitorID) []byte {
+	if id == nil {
+		return append(dst, "null"...)
+	}
+	return appendVisitorID(dst, id)
+}

@@ -64,6 +64,8 @@ type quickScanner struct {
 	data  []byte
 	pos   int
 	block *requestBlock
+	// tokens, when set, shares the response-token maps of answers.
+	tokens *SharedTokens
 }
 
 // requestBlock holds a request and the parts of it that it has at most once,

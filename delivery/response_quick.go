@@ -17,9 +17,9 @@ import (
 // member, a member twice, an escape in a string outside content, null, an
 // empty array, invalid JSON) it reports false, and the engine decodes data,
 // errors included. The fuzz tests hold the two to the same results.
-func quickResponse(data []byte) (answer *DeliveryResponse, ok bool) {
+func quickResponse(data []byte, tokens *SharedTokens) (answer *DeliveryResponse, ok bool) {
 	block := new(responseBlock)
-	s := quickScanner{data: data}
+	s := quickScanner{data: data, tokens: tokens}
 	answer = &block.response
 	var seen uint32
 	ok = s.object(func(name []byte) bool {
@@ -140,11 +140,19 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 	if !ok {
 		return false
 	}
-	tokens := make(ResponseTokens, min(bytes.Count(s.data[s.pos:end], []byte(":")), maxTokensHint))
+	raw := s.data[s.pos:end]
+	if s.tokens != nil {
+		if shared := s.tokens.lookup(raw); shared != nil {
+			// The same bytes were decoded before, to the object's end.
+			*dst, s.pos = shared, end
+			return true
+		}
+	}
+	tokens := make(ResponseTokens, min(bytes.Count(raw, []byte(":")), maxTokensHint))
 	*dst = tokens
 	// The strings of the tokens are cut from one copy of their object.
 	start, text := s.pos, ""
-	return s.object(func(name []byte) bool {
+	ok = s.object(func(name []byte) bool {
 		key := tokenName(name)
 		var (
 			value any
@@ -161,7 +169,7 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 				value = "server-side" // every server-side option's decisioning method
 			default:
 				if text == "" {
-					text = string(s.data[start:end])
+					text = string(raw)
 				}
 				value = text[at-start : at-start+len(plain)]
 			}
@@ -181,6 +189,10 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 		tokens[key] = value
 		return ok && len(tokens) > before // a name twice is left to the engine
 	})
+	if ok && s.tokens != nil && s.pos == end {
+		s.tokens.add(raw, tokens)
+	}
+	return ok
 }
 
 // parseNumber returns the value of a JSON number: at once for an integer

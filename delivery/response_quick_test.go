@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,7 @@ import (
 // through the engine's streaming decoder gives the same answer.
 func sameAsTheEngine(t *testing.T, data []byte) (quick bool) {
 	t.Helper()
-	fast, ok := quickResponse(data)
+	fast, ok := quickResponse(data, nil)
 	if !ok {
 		return false
 	}
@@ -77,6 +78,78 @@ func FuzzQuickResponse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sameAsTheEngine(t, data)
+		if sameAsTheEngine(t, data) {
+			sameWithSharedTokens(t, data)
+		}
 	})
+}
+
+// sameWithSharedTokens checks that data decodes to the same answer with
+// shared response-token maps as without, the first time and again.
+func sameWithSharedTokens(t *testing.T, data []byte) {
+	t.Helper()
+	alone, ok := quickResponse(data, nil)
+	if !ok {
+		t.Fatalf("%q: the quick path refused it", data)
+	}
+	want, _ := json.Marshal(alone)
+	shared := NewSharedTokens(4)
+	for i := range 2 {
+		answer, ok := quickResponse(data, shared)
+		if !ok {
+			t.Fatalf("%q: with shared tokens (decoding %d), the quick path refused it", data, i+1)
+		}
+		if got, _ := json.Marshal(answer); !bytes.Equal(got, want) {
+			t.Fatalf("%q: with shared tokens (decoding %d)\n%s\nalone\n%s", data, i+1, got, want)
+		}
+	}
+}
+
+// Answers decoded with the same SharedTokens share equal token objects'
+// maps, and only those; the cache holds at most its size.
+func TestSharedTokens(t *testing.T) {
+	t.Parallel()
+	answer := func(tokens string) []byte {
+		return []byte(`{"status":200,"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","content":"x","responseTokens":` +
+			tokens + `}]}]}}`)
+	}
+	tokensOf := func(t *testing.T, data []byte, shared *SharedTokens) ResponseTokens {
+		t.Helper()
+		r, same, err := DecodeResponse(data, shared)
+		if err != nil || !same {
+			t.Fatalf("%s: same %v, %v", data, same, err)
+		}
+		return r.Execute.Mboxes[0].Options[0].ResponseTokens
+	}
+	sameMap := func(a, b ResponseTokens) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
+
+	shared := NewSharedTokens(2)
+	first := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared)
+	again := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared)
+	if !sameMap(first, again) || again["experience.name"] != "A" || again["offer.id"] != 1.0 {
+		t.Errorf("equal token objects: maps %v and %v, want the same map", first, again)
+	}
+	other := tokensOf(t, answer(`{"offer.id":2,"experience.name":"B"}`), shared)
+	if sameMap(first, other) || other["experience.name"] != "B" {
+		t.Errorf("another token object got %v", other)
+	}
+	if alone := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), nil); sameMap(first, alone) {
+		t.Error("an answer decoded without SharedTokens shares a map")
+	}
+	// A third object fills the cache of two: it starts afresh.
+	tokensOf(t, answer(`{"offer.id":3}`), shared)
+	if n := len(shared.maps); n != 1 {
+		t.Errorf("cache of 2 holds %d objects after a third", n)
+	}
+	if fresh := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared); sameMap(first, fresh) {
+		t.Error("an object forgotten when the cache started afresh was still shared")
+	}
+	// An object the quick path refuses is not remembered.
+	refused := answer(`{"a":1,"a":2}`)
+	if _, same, err := DecodeResponse(refused, shared); err != nil || same {
+		t.Fatalf("a name twice: same %v, %v", same, err)
+	}
+	if shared.lookup([]byte(`{"a":1,"a":2}`)) != nil {
+		t.Error("a refused token object was remembered")
+	}
 }

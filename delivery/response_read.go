@@ -38,7 +38,7 @@ var responseOptions = jsonv2.JoinOptions(jsontext.AllowInvalidUTF8(true), jsonte
 // error of r itself is returned wrapped, as it is (errors.Is finds it).
 func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 	if buf, ok := r.(*bytes.Buffer); ok {
-		if answer, ok := quickResponse(buf.Bytes()); ok {
+		if answer, ok := quickResponse(buf.Bytes(), nil); ok {
 			buf.Reset() // read to its end
 			return answer, nil
 		}
@@ -53,6 +53,29 @@ func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 		putResponseDecoder(dec)
 	}
 	return answer, err
+}
+
+// DecodeResponse decodes one Delivery API answer held whole in data, as
+// ReadResponse decodes it (the same answer, the same errors), and does not
+// keep data. same reports whether data holds exactly what answer holds,
+// member for member: only members of the wire model, each once, with
+// plain strings outside offer content (the quick path took it), so that
+// data can stand for answer as JSON, in the member order and number
+// spelling of the Delivery API that sent it. It is false for an answer the
+// engine had to decode (an unknown or repeated member, an escape, a null),
+// whose encoding may differ from data in more than form. With tokens, the
+// answer's response-token maps may be shared with other answers decoded
+// with the same tokens (read-only: see SharedTokens).
+func DecodeResponse(data []byte, tokens *SharedTokens) (answer *DeliveryResponse, same bool, err error) {
+	if answer, ok := quickResponse(data, tokens); ok {
+		return answer, true, nil
+	}
+	dec := getResponseDecoder(bytes.NewReader(data))
+	answer, err = readResponse(dec)
+	if err == nil {
+		putResponseDecoder(dec)
+	}
+	return answer, false, err
 }
 
 func readResponse(dec *jsontext.Decoder) (*DeliveryResponse, error) {

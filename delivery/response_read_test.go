@@ -45,7 +45,7 @@ func TestReadResponse(t *testing.T) {
 			switch {
 			case tt.want == "" && (err != nil || answer == nil):
 				t.Fatalf("ReadResponse(%q) = %v, %v; want an answer", tt.answer, answer, err)
-			case tt.want != "" && (err == nil || err.Error() != tt.want || answer != nil):
+			case tt.want != "" && (err == nil || engineMessage(err) != tt.want || answer != nil):
 				t.Fatalf("ReadResponse(%q) = %v, %v;\nwant the error %s", tt.answer, answer, err, tt.want)
 			}
 			if err == nil && body.Len() != 0 {
@@ -53,6 +53,13 @@ func TestReadResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// engineMessage is err's message with the encoding/json/v2 engine's modal
+// verb as "cannot": the engine says "cannot" or "unable to", picked at
+// random once per process, so that no one depends on its wording.
+func engineMessage(err error) string {
+	return strings.Replace(err.Error(), "json: unable to ", "json: cannot ", 1)
 }
 
 // An error of the reader is the reader's, wrapped: the caller tells a failed

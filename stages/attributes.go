@@ -58,7 +58,7 @@ func Attributes(client AttributeGetter, opts ...AttributesOption) *pipeline.Stag
 		}
 		v.Attributes = attrs.All()
 		if r := attrs.Response(); r != nil {
-			v.Response = r.Response
+			v.SetResponse(r.Response, nil)
 			if ck := r.TargetCookie; ck != nil {
 				v.TargetCookie = &visitor.Cookie{Name: ck.Name, Value: ck.Value, MaxAge: ck.MaxAge}
 			}

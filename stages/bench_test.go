@@ -5,9 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/pipeline"
@@ -15,6 +21,7 @@ import (
 	"github.com/targetflow/targetflow/source"
 	"github.com/targetflow/targetflow/stages"
 	"github.com/targetflow/targetflow/target"
+	"github.com/targetflow/targetflow/visitor"
 )
 
 // engineOffers answers GetOffers from an on-device engine alone: the
@@ -95,3 +102,76 @@ func BenchmarkOnDeviceFile(b *testing.B) {
 		b.ReportMetric(float64(stats.Written), "visitors")
 	}
 }
+
+// memoryStandIn answers every call from memory with the client-CPU
+// stand-in's fixed answer (internal/bench/standin.Answer), after reading the
+// request body as a server would: the network and the server taken out of
+// a server-side run, leaving targetflow's own cost per visitor.
+type memoryStandIn struct{}
+
+func (memoryStandIn) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode:    http.StatusOK,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(standin.Answer)),
+		ContentLength: int64(len(standin.Answer)),
+		Request:       r,
+	}, nil
+}
+
+// BenchmarkServerSidePipeline is what targetflow run --execute hero,cart
+// does per visitor beyond net/http's connections: a JSON lines source,
+// BuildRequest, Deliver through a target.Client (telemetry on) whose
+// transport answers from memory, Notify (nothing owed), a Tap, and the
+// JSON lines sink. It reports process CPU per visitor (cpu-µs/visitor).
+func BenchmarkServerSidePipeline(b *testing.B) {
+	client, err := target.New(target.WithClient(demo.Client), target.WithOrganizationID(demo.OrganizationID),
+		target.WithTransport(memoryStandIn{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = client.Close() })
+	var input bytes.Buffer
+	for i := range b.N {
+		fmt.Fprintf(&input, `{"id":{"tntId":"%032x"}}`+"\n", i+1)
+	}
+	var seen atomic.Int64
+	call := []stages.CallOption{stages.WithConcurrency(8), stages.WithTimeout(benchTimeout)}
+	deliverOpts := []stages.DeliverOption{stages.WithDecisioning(delivery.DecisioningServerSide)}
+	notifyOpts := []stages.NotifyOption{}
+	for _, o := range call {
+		deliverOpts, notifyOpts = append(deliverOpts, o), append(notifyOpts, o)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
+	stats, err := pipeline.From(source.JSONL(&input)).
+		Via(
+			stages.BuildRequest(stages.RequestDefaults{Execute: []string{"hero", "cart"}}),
+			stages.Deliver(client, deliverOpts...),
+			stages.Notify(client, notifyOpts...),
+			stages.Tap("count", func(*visitor.Item) { seen.Add(1) }),
+		).
+		To(sink.JSONL(io.Discard)).Run(context.Background())
+	used := processCPU() - cpu
+	b.StopTimer()
+	if err != nil || stats.OK != int64(b.N) || seen.Load() != int64(b.N) {
+		b.Fatalf("ok %d of %d: %v", stats.OK, b.N, err)
+	}
+	b.ReportMetric(float64(used.Nanoseconds())/1e3/float64(b.N), "cpu-µs/visitor")
+}
+
+// processCPU is the process's user and system CPU time so far.
+func processCPU() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+var benchTimeout = 3 * time.Second

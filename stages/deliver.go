@@ -35,7 +35,7 @@ func Deliver(client OfferGetter, opts ...DeliverOption) *pipeline.Stage[visitor.
 		var resp *target.Response
 		start := time.Now()
 		attempts, err := c.do(ctx, func(ctx context.Context) error {
-			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning})
+			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning, KeepBody: true})
 			if err == nil {
 				resp = r
 			}
@@ -47,7 +47,7 @@ func Deliver(client OfferGetter, opts ...DeliverOption) *pipeline.Stage[visitor.
 			return visitor.Fail(cfg.name, err)
 		}
 		v.Request = resp.Request
-		v.Response = resp.Response
+		v.SetResponse(resp.Response, resp.Body)
 		v.OwedNotifications = append(v.OwedNotifications, resp.Notifications...)
 		if c := resp.TargetCookie; c != nil {
 			v.TargetCookie = &visitor.Cookie{Name: c.Name, Value: c.Value, MaxAge: c.MaxAge}

@@ -1,9 +1,11 @@
 package stages_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -254,5 +256,47 @@ func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	}
 	if byMbox[demo.MboxHero] != 2 || byMbox[demo.MboxFeatureFlags] != 1 || len(byMbox) != 2 {
 		t.Fatalf("edge received notifications by mbox %v, want hero ×2 and feature-flags ×1", byMbox)
+	}
+}
+
+// Deliver keeps each answer's bytes as the edge sent them, and the JSON
+// lines sink writes them; a Map stage that changes the answer in place gets
+// the changed answer written.
+func TestDeliverKeepsTheAnswerAsSent(t *testing.T) {
+	t.Parallel()
+	_, client := startEdge(t)
+	const n = 20
+	vs := visitors(n, func(i int) visitor.Record {
+		return visitor.Record{ID: &delivery.VisitorID{ThirdPartyID: fmt.Sprint("v", i)}}
+	})
+	build := stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero, demo.MboxCart}})
+	items, stats := run(t, vs, build, stages.Deliver(client, stages.WithConcurrency(4)))
+	if stats.OK != n {
+		t.Fatalf("ok %d of %d; first failure: %v", stats.OK, n, firstErr(items))
+	}
+	for _, it := range items {
+		body := it.Value.ResponseBody()
+		if body == nil {
+			t.Fatalf("item %d: no answer bytes kept", it.Pos.Seq)
+		}
+		// The local edge writes answers as the wire model's encoder does.
+		if want := delivery.AppendResponseJSON(nil, it.Value.Response); !bytes.Equal(body, want) {
+			t.Fatalf("item %d: kept %s\nwant %s", it.Pos.Seq, body, want)
+		}
+	}
+
+	var out bytes.Buffer
+	edit := stages.Map("edit", func(_ context.Context, it *visitor.Item) error {
+		it.Value.Response.Client = "edited"
+		return nil
+	})
+	_, err := pipeline.From(source.Slice(vs)).
+		Via(stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero}}), stages.Deliver(client), edit).
+		To(sink.JSONL(&out)).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(out.String(), `"client":"edited"`); got != n {
+		t.Errorf("%d of %d lines show the edited answer:\n%s", got, n, out.String())
 	}
 }

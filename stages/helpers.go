@@ -9,12 +9,20 @@ import (
 
 // Map returns a custom stage of one function: fn may change the item, and an
 // error from it fails the item. Failed items pass by without calling fn. A
-// panic in fn fails the item instead of crashing the run.
+// panic in fn fails the item instead of crashing the run. As fn may change
+// the answer in place, the answer's bytes that Deliver kept are dropped
+// after it (visitor.Envelope.SetResponse), and the result sinks encode the
+// answer as it is then; a function that only looks belongs in a Tap.
 //
 // Options: WithConcurrency, WithOrdered, WithName.
 func Map(name string, fn func(ctx context.Context, it *visitor.Item) error, opts ...MapOption) *pipeline.Stage[visitor.Envelope] {
 	cfg := newConfig(name, opts, MapOption.applyMap)
-	return pipeline.NewStage[visitor.Envelope](cfg.name, fn, cfg.pipelineOptions()...)
+	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
+		// fn may change the answer in place: its bytes as Target sent them
+		// no longer stand for it (visitor.Envelope.SetResponse).
+		defer it.Value.SetResponse(it.Value.Response, nil)
+		return fn(ctx, it)
+	}, cfg.pipelineOptions()...)
 }
 
 // Filter returns a stage that removes the items for which keep returns

@@ -17,6 +17,11 @@ import (
 // Client calls Adobe Target. It is safe for concurrent use by any number of
 // goroutines; make one per Target client code and share it. Close it when
 // done.
+//
+// The answers a client returns share equal response-token maps read-only
+// (server-side answers: delivery.SharedTokens; on-device decisions: the
+// artifact's), since Target sends the same tokens for every visitor of an
+// experience: copy a map before changing it.
 type Client struct {
 	cfg config
 
@@ -47,6 +52,9 @@ type Client struct {
 	// answerBudget is the memory of answers being read past their free
 	// bytes (WithResponseBudget, answer.go).
 	answerBudget *semaphore.Weighted
+	// tokens shares the response-token maps of answers with the same
+	// tokens, read-only (delivery.SharedTokens).
+	tokens *delivery.SharedTokens
 
 	telemetry *telemetryStore
 	events    *eventDispatcher
@@ -58,6 +66,10 @@ type Client struct {
 
 	closeOnce sync.Once
 }
+
+// sharedTokenObjects bounds the response-token objects a client shares
+// between answers: far more than the experiences an account runs at once.
+const sharedTokenObjects = 1024
 
 // New validates the options and returns a Client at once: it does not
 // wait for an on-device artifact (see WaitReady). WithClient and
@@ -78,6 +90,7 @@ func New(opts ...Option) (*Client, error) {
 		telemetry:    newTelemetryStore(cfg.telemetryEnabled),
 		events:       newEventDispatcher(cfg.handlers, cfg.logger),
 		answerBudget: semaphore.NewWeighted(cfg.responseBudget),
+		tokens:       delivery.NewSharedTokens(sharedTokenObjects),
 	}
 	switch {
 	case cfg.httpClient != nil:
@@ -236,6 +249,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 		return nil, err
 	}
 	plan := c.planCall(call)
+	plan.keepBody = call.keepBody
 	if r := plan.request; r.Execute == nil && r.Prefetch == nil && len(r.Notifications) == 0 &&
 		len(call.request.Notifications) > 0 && !c.telemetry.hasEntries() {
 		// Every notification was invalid, and nothing else is left to send.
@@ -257,7 +271,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 			zap.Any("request", plan.request))
 	}
 
-	answer, timings, err := c.sendDelivery(ctx, plan)
+	answer, body, timings, err := c.sendDelivery(ctx, plan)
 	if err != nil {
 		c.cfg.logger.Debug("delivery request failed", zap.String("host", plan.host),
 			zap.String("requestId", plan.request.RequestID), zap.Error(err))
@@ -271,6 +285,7 @@ func (c *Client) deliverServerSide(ctx context.Context, call callOptions) (*Resp
 		ce.Write(zap.Any("response", answer))
 	}
 	resp := processResponse(plan, answer, now)
+	resp.Body = body
 	c.rememberLocationHint(resp)
 	return resp, nil
 }

@@ -862,3 +862,50 @@ func TestNoEmptyEnumSent(t *testing.T) {
 		t.Errorf("sent %s; want the mobile platform without a device type", sent)
 	}
 }
+
+// KeepBody: Response.Body is the answer's bytes exactly when they hold
+// exactly what Response holds; never when not asked for.
+func TestKeepBody(t *testing.T) {
+	t.Parallel()
+	quick := `{"status":200,"client":"acme","requestId":"r1","execute":{"mboxes":[{"index":1,"name":"a",` +
+		`"options":[{"type":"json","content":{"x": 1},"responseTokens":{"offer.id":12,"activity.name":"A"}}]}]}}`
+	long := `{"status":200,"execute":{"mboxes":[{"index":1,"name":"a","options":[{"type":"html","content":"` +
+		strings.Repeat("x", FreeResponseBytes) + `"}]}]}}`
+	tests := []struct {
+		name     string
+		answer   string
+		keep     bool
+		wantBody bool
+	}{
+		{"asked, an answer of the wire model's members", quick, true, true},
+		{"not asked", quick, false, false},
+		{"an unknown member", `{"status":200,"newField":1,"client":"acme"}`, true, false},
+		{"a member twice", `{"status":200,"client":"a","client":"b"}`, true, false},
+		{"an escape outside content", `{"status":200,"client":"ac\u006de"}`, true, false},
+		{"longer than what is read whole", long, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEdge(t)
+			e.answer(body(200, tt.answer))
+			resp, err := e.newClient().GetOffers(t.Context(), GetOffersOptions{Request: executeMboxes("a"), KeepBody: tt.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.wantBody {
+				if resp.Body != nil {
+					t.Errorf("Body %q, want none", resp.Body)
+				}
+				return
+			}
+			if string(resp.Body) != tt.answer {
+				t.Fatalf("Body %q, want the answer as sent %q", resp.Body, tt.answer)
+			}
+			again, err := delivery.ReadResponse(bytes.NewBuffer(bytes.Clone(resp.Body)))
+			if err != nil || !reflect.DeepEqual(again, resp.Response) {
+				t.Errorf("Body decodes to %+v (%v), Response is %+v", again, err, resp.Response)
+			}
+		})
+	}
+}

@@ -40,6 +40,10 @@ type GetOffersOptions struct {
 	// DecisioningMethod overrides the client's decisioning method for this
 	// call; empty means the client's.
 	DecisioningMethod delivery.DecisioningMethod
+	// KeepBody asks for the answer's bytes as the Delivery API sent them
+	// (Response.Body), for a caller that writes the answer out as JSON and
+	// would otherwise encode Response again.
+	KeepBody bool
 }
 
 // SendNotificationsOptions are the inputs of SendNotifications.
@@ -72,6 +76,7 @@ type callOptions struct {
 	consumerID        string
 	supplementalData  *SupplementalDataIDs
 	decisioningMethod delivery.DecisioningMethod
+	keepBody          bool
 }
 
 func (o *GetOffersOptions) call(method string) callOptions {
@@ -86,6 +91,7 @@ func (o *GetOffersOptions) call(method string) callOptions {
 		consumerID:        o.ConsumerID,
 		supplementalData:  o.SupplementalData,
 		decisioningMethod: o.DecisioningMethod,
+		keepBody:          o.KeepBody,
 	}
 }
 

@@ -21,6 +21,8 @@ type callPlan struct {
 	// visitorState is the Experience Cloud visitor state the call leaves
 	// (visitorstate.go).
 	visitorState VisitorState
+	// keepBody asks for the answer's bytes (GetOffersOptions.KeepBody).
+	keepBody bool
 }
 
 // planCall parses the incoming cookies, routes the call and completes the

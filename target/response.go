@@ -27,7 +27,8 @@ type Response struct {
 	// request asked for none.
 	Trace []delivery.TraceResponse
 	// ResponseTokens holds the response tokens of every option, in the same
-	// order; nil when there are none.
+	// order; nil when there are none. The maps are shared read-only with
+	// other answers of the same tokens (see Client).
 	ResponseTokens []delivery.ResponseTokens
 	// VisitorState is the Experience Cloud visitor state the call leaves,
 	// for the page's Visitor.getInstance(org, {serverState: …}); it marshals
@@ -39,6 +40,15 @@ type Response struct {
 	// owes, when the client was made WithOnDeviceNotifications(false): send
 	// them with SendNotifications. Nil otherwise (the client sends them).
 	Notifications []delivery.Notification
+	// Body is the answer's JSON as the Delivery API sent it, when the call
+	// asked for it (GetOffersOptions.KeepBody) and Body holds exactly what
+	// Response holds, member for member (delivery.DecodeResponse): an
+	// answer of up to FreeResponseBytes, read whole, of members of the wire
+	// model only. Nil otherwise: an on-device decision, a longer answer, one
+	// the wire model does not hold whole. It stands for Response as JSON in
+	// the sending edge's member order and number spelling; it does not
+	// follow changes made to Response.
+	Body []byte
 }
 
 // ResponseMeta says how an answer was decided.

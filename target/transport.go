@@ -93,16 +93,17 @@ var (
 )
 
 // sendDelivery POSTs the completed request of plan to the Delivery API and
-// decodes the answer. ctx is the caller's; the client's timeout is applied
-// here. Errors are *HTTPError, *TransportError or the caller's context
-// error.
-func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.DeliveryResponse, timings callTimings, err error) {
+// decodes the answer; with plan.keepBody it also returns a copy of the
+// answer's bytes when they hold exactly the decoded answer (Response.Body).
+// ctx is the caller's; the client's timeout is applied here. Errors are
+// *HTTPError, *TransportError or the caller's context error.
+func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.DeliveryResponse, kept []byte, timings callTimings, err error) {
 	start := time.Now()
 	endpoint := c.deliveryEndpoint(plan.host, plan.sessionID)
 
 	payload, err := encodeRequest(plan.request)
 	if err != nil {
-		return nil, timings, &TransportError{Op: "encode", URL: endpoint.String(), Err: err}
+		return nil, nil, timings, &TransportError{Op: "encode", URL: endpoint.String(), Err: err}
 	}
 
 	callCtx, cancel := c.withTimeout(ctx)
@@ -143,7 +144,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	sent := time.Now()
 	resp, err := c.send(req)
 	if err != nil {
-		return nil, timings, c.callError(ctx, callCtx, "send", endpoint.String(), err)
+		return nil, nil, timings, c.callError(ctx, callCtx, "send", endpoint.String(), err)
 	}
 	defer resp.Body.Close()
 	headersAt := time.Now()
@@ -151,7 +152,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		err = c.httpError(ctx, callCtx, resp, endpoint.String(), plan.request.RequestID, &timings.responseSize)
-		return nil, timings, err
+		return nil, nil, timings, err
 	}
 
 	// The answer is decoded within the client's bounds (answer.go): its
@@ -165,8 +166,12 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	defer c.buffers.Put(head)
 	var decoded *delivery.DeliveryResponse
 	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
-		if head.Len() < FreeResponseBytes {
-			decoded, err = delivery.ReadResponse(head) // all of it
+		if head.Len() < FreeResponseBytes { // all of it
+			var same bool
+			decoded, same, err = delivery.DecodeResponse(head.Bytes(), c.tokens)
+			if same && plan.keepBody {
+				kept = bytes.Clone(head.Bytes())
+			}
 		} else {
 			decoded, err = delivery.ReadResponse(io.MultiReader(head, body))
 		}
@@ -176,12 +181,12 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	timings.responseSize = body.read
 	switch {
 	case body.tooLarge:
-		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
+		return nil, nil, timings, &TransportError{Op: "decode", URL: endpoint.String(),
 			Err: fmt.Errorf("answer is larger than %d bytes (WithMaxResponseBytes)", c.cfg.maxResponseBytes)}
 	case body.err != nil:
-		return nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), body.err)
+		return nil, nil, timings, c.callError(ctx, callCtx, "read", endpoint.String(), body.err)
 	case err != nil:
-		return nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
+		return nil, nil, timings, &TransportError{Op: "decode", URL: endpoint.String(), Err: err}
 	}
 	timings.execution = time.Since(start)
 	timings.firstByte = headersAt.Sub(sent)
@@ -189,7 +194,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		timings.dns, timings.tls = trace.durations()
 		timings.firstByte -= timings.dns + timings.tls
 	}
-	return decoded, timings, nil
+	return decoded, kept, timings, nil
 }
 
 // encodeRequest encodes r into a slice of its own: the transport may read a

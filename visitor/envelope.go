@@ -44,6 +44,36 @@ type Envelope struct {
 	// Delivery is the time spent in delivery calls, retries and backoff
 	// included.
 	Delivery time.Duration
+
+	// body is the answer's JSON as Target sent it, standing for bodyOf
+	// (SetResponse).
+	body   []byte
+	bodyOf *delivery.DeliveryResponse
+}
+
+// SetResponse sets Response to resp and remembers body, the answer's JSON
+// as Target sent it (target.Response.Body: it holds exactly what resp
+// holds), so that the result sinks write those bytes rather than encode
+// resp again; body may be nil. The bytes stand for resp only while
+// Response is resp: a stage that sets Response to another answer drops
+// them. A stage that changes the answer in place instead must call
+// SetResponse(e.Response, nil) (stages.Map does so for its function).
+func (e *Envelope) SetResponse(resp *delivery.DeliveryResponse, body []byte) {
+	e.Response = resp
+	e.body, e.bodyOf = body, resp
+	if body == nil || resp == nil {
+		e.body, e.bodyOf = nil, nil
+	}
+}
+
+// ResponseBody returns the JSON of Response as Target sent it, when
+// SetResponse gave it and Response is still the answer it was given for;
+// nil otherwise.
+func (e *Envelope) ResponseBody() []byte {
+	if e.Response == nil || e.Response != e.bodyOf {
+		return nil
+	}
+	return e.body
 }
 
 // MaxRawBytes is how much of an undecodable record an envelope keeps.
@@ -104,6 +134,9 @@ func DecodeRecord(data []byte) (*Record, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, fmt.Errorf("record is not a JSON object: %q", abbreviate(data))
+	}
+	if r, ok := quickRecord(data); ok {
+		return r, nil
 	}
 	r := new(Record)
 	if err := json.Unmarshal(data, r); err != nil {

@@ -27,6 +27,11 @@ type Result struct {
 	Notifications int                        `json:"notifications,omitempty"`
 	// Kafka names the Kafka record the item came from, when it did.
 	Kafka *Origin `json:"kafka,omitempty"`
+
+	// body is the JSON of Response as Target sent it, when NewResult found
+	// it (Envelope.ResponseBody); it stands for bodyOf.
+	body   []byte
+	bodyOf *delivery.DeliveryResponse
 }
 
 // Origin names the Kafka record an item came from (its Pos: Stream,
@@ -71,6 +76,9 @@ func NewResult(it *Item) Result {
 	}
 	if e.Response != nil && e.Response.ID != nil {
 		r.ID = e.Response.ID
+	}
+	if body := e.ResponseBody(); body != nil {
+		r.body, r.bodyOf = body, e.Response
 	}
 	if e.Delivery > 0 {
 		r.LatencyMs = math.Round(float64(e.Delivery.Microseconds())/10) / 100
@@ -135,7 +143,10 @@ func (r *DeadLetterRecord) AppendJSON(dst []byte) ([]byte, error) { return appen
 // AppendJSON appends r as a JSON object to dst: what encoding/json writes
 // with HTML escaping off, with the response written by the wire model's
 // reflection-free encoder (delivery.AppendResponseJSON), which is most of a
-// record's bytes.
+// record's bytes. A response that came with its bytes as Target sent them
+// (Envelope.SetResponse, from target.Response.Body) is written as those
+// bytes instead, when they hold no line break: the same members and
+// values, in Target's member order and number spelling.
 func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"seq":`...)
@@ -145,9 +156,8 @@ func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 		dst = strconv.AppendInt(dst, int64(r.Line), 10)
 	}
 	if r.ID != nil {
-		if dst, err = appendField(dst, "id", r.ID); err != nil {
-			return dst, err
-		}
+		dst = append(dst, `,"id":`...)
+		dst = delivery.AppendVisitorIDJSON(dst, r.ID)
 	}
 	dst = append(dst, `,"ok":`...)
 	dst = strconv.AppendBool(dst, r.OK)
@@ -158,12 +168,20 @@ func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	if r.Response != nil {
 		dst = append(dst, `,"response":`...)
-		dst = delivery.AppendResponseJSON(dst, r.Response)
-	}
-	if r.TargetCookie != nil {
-		if dst, err = appendField(dst, "targetCookie", r.TargetCookie); err != nil {
-			return dst, err
+		if r.Response == r.bodyOf && bytes.IndexByte(r.body, '\n') < 0 && bytes.IndexByte(r.body, '\r') < 0 {
+			dst = append(dst, r.body...)
+		} else {
+			dst = delivery.AppendResponseJSON(dst, r.Response)
 		}
+	}
+	if c := r.TargetCookie; c != nil {
+		dst = append(dst, `,"targetCookie":{"name":`...)
+		dst = delivery.AppendJSONString(dst, c.Name)
+		dst = append(dst, `,"value":`...)
+		dst = delivery.AppendJSONString(dst, c.Value)
+		dst = append(dst, `,"maxAge":`...)
+		dst = strconv.AppendInt(dst, int64(c.MaxAge), 10)
+		dst = append(dst, '}')
 	}
 	if len(r.Attributes) > 0 {
 		if dst, err = appendField(dst, "attributes", r.Attributes); err != nil {

@@ -46,6 +46,12 @@ func TestResultAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Value: visitor.Envelope{Raw: []byte("{nope")},
 			Err:   &visitor.Error{Stage: "source", Kind: visitor.KindInvalid, Line: 3, Err: errors.New("bad JSON")},
 		}},
+		{"ids, cookie and strings to escape", &visitor.Item{
+			Pos: pipeline.Position{Seq: 6},
+			Value: visitor.Envelope{Record: &visitor.Record{ID: &delivery.VisitorID{ThirdPartyID: "crm<42>&\"x\"\u2028\x01", MarketingCloudVisitorID: "mc\\id",
+				CustomerIDs: []delivery.CustomerID{{ID: "c1", IntegrationCode: "crm"}, {ID: "c2\té", IntegrationCode: "", AuthenticatedState: delivery.AuthAuthenticated}}}},
+				Response: &delivery.DeliveryResponse{Status: 200}, TargetCookie: &visitor.Cookie{Name: "mbox<", Value: "a\"b\\c\n\xff", MaxAge: -1}},
+		}},
 		{"tiny latency", &visitor.Item{Pos: pipeline.Position{Seq: 4}, Value: visitor.Envelope{Response: &delivery.DeliveryResponse{Status: 200}, Delivery: 10 * time.Microsecond}}},
 		{"from kafka", &visitor.Item{Pos: pipeline.Position{Seq: 6, Stream: "visitors", Partition: 3, Offset: 1234, Key: []byte("v1")},
 			Value: visitor.Envelope{Response: &delivery.DeliveryResponse{Status: 200}, Attempts: 1}}},
@@ -68,6 +74,57 @@ func TestResultAppendJSONMatchesEncodingJSON(t *testing.T) {
 			}
 			if w := bytes.TrimSuffix(want.Bytes(), []byte("\n")); !bytes.Equal(got, w) {
 				t.Errorf("AppendJSON:\n%s\nencoding/json:\n%s", got, w)
+			}
+		})
+	}
+}
+
+// A response that came with its bytes as Target sent them is written as
+// those bytes, as long as they stand for it.
+func TestResultWritesTheAnswerAsSent(t *testing.T) {
+	t.Parallel()
+	asSent := []byte(`{"client":"demo","status":200,"execute":{"mboxes":[{"name":"hero","index":1}]}}`)
+	decoded := &delivery.DeliveryResponse{Status: 200, Client: "demo",
+		Execute: &delivery.ExecuteResponse{Mboxes: []delivery.MboxResponse{{Index: 1, Name: "hero"}}}}
+	encoded := string(delivery.AppendResponseJSON(nil, decoded))
+	other := &delivery.DeliveryResponse{Status: 200, Client: "other"}
+	tests := []struct {
+		name string
+		set  func(e *visitor.Envelope)
+		want string
+	}{
+		{"the answer as sent", func(e *visitor.Envelope) { e.SetResponse(decoded, asSent) }, string(asSent)},
+		{"no bytes given", func(e *visitor.Envelope) { e.SetResponse(decoded, nil) }, encoded},
+		{"Response set directly", func(e *visitor.Envelope) { e.Response = decoded }, encoded},
+		{"Response replaced after", func(e *visitor.Envelope) { e.SetResponse(decoded, asSent); e.Response = other },
+			string(delivery.AppendResponseJSON(nil, other))},
+		{"bytes dropped after a change in place", func(e *visitor.Envelope) {
+			e.SetResponse(decoded, asSent)
+			e.SetResponse(e.Response, nil)
+		}, encoded},
+		{"bytes with a line break", func(e *visitor.Envelope) {
+			e.SetResponse(decoded, []byte("{\"client\":\"demo\",\n\"status\":200,\"execute\":{\"mboxes\":[{\"name\":\"hero\",\"index\":1}]}}"))
+		}, encoded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			it := &visitor.Item{Pos: pipeline.Position{Seq: 1}}
+			tt.set(&it.Value)
+			r := visitor.NewResult(it)
+			got, err := r.AppendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `{"seq":1,"ok":true,"response":` + tt.want + `,"attempts":0}`
+			if string(got) != want {
+				t.Errorf("AppendJSON:\n%s\nwant:\n%s", got, want)
+			}
+			// A Result whose Response is replaced encodes the new one.
+			r.Response = other
+			got, _ = r.AppendJSON(nil)
+			if want := `{"seq":1,"ok":true,"response":` + string(delivery.AppendResponseJSON(nil, other)) + `,"attempts":0}`; string(got) != want {
+				t.Errorf("after Response was replaced, AppendJSON:\n%s\nwant:\n%s", got, want)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ type runFlags struct {
 	verbose                           bool
 	exactlyOnce, untilCaughtUp        bool
 	otlpEndpoint                      string
+	cpuProfile                        string
 	// args are the command's arguments, for the resume instructions.
 	args []string
 }
@@ -135,6 +137,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&f.exactlyOnce, "exactly-once", false, "Kafka to Kafka: commit results and consumed offsets in one transaction (read the output read_committed)")
 	fs.BoolVar(&f.untilCaughtUp, "until-caught-up", false, "Kafka input: exit 0 once the group has processed and committed everything the topic held when this worker started")
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", otlpEndpointUsage)
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof; for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -235,6 +238,12 @@ func runCommand(ctx context.Context, args []string, std stdio) int {
 		return exitUsage
 	}
 	tuneGC()
+	stopProfile, err := startCPUProfile(f.cpuProfile)
+	if err != nil {
+		fmt.Fprintln(std.Err, "targetflow run:", err)
+		return exitUsage
+	}
+	defer stopProfile()
 	r := &runner{flags: f, std: std, log: zap.NewNop(), kafka: kafkaEnds{collector: kafka.NewCollector("targetflow")}}
 	if f.verbose {
 		enc := zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig())
@@ -255,6 +264,26 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(80 << 20)
 	}
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called (--cpuprofile); with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("--cpuprofile %q: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		file.Close()
+	}, nil
 }
 
 // runner holds what one "targetflow run" sets up and tears down.
@@ -742,15 +771,19 @@ func (r *runner) showProgress(p *pipeline.Pipeline[visitor.Envelope], total int6
 	wg.Go(func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
+		update := func() {
+			if c := r.kafka.consumer; c != nil {
+				bar.Describe(fmt.Sprintf("visitors (kafka lag %d)", c.Stats().Lag))
+			}
+			_ = bar.Set64(p.Snapshot().Written)
+		}
 		for {
 			select {
 			case <-tick.C:
-				if c := r.kafka.consumer; c != nil {
-					bar.Describe(fmt.Sprintf("visitors (kafka lag %d)", c.Stats().Lag))
-				}
-				_ = bar.Set64(p.Snapshot().Written)
+				update()
 			case <-done:
-				_ = bar.Set64(p.Snapshot().Written)
+				// A run shorter than a tick still shows its lag once.
+				update()
 				_ = bar.Finish()
 				return
 			}

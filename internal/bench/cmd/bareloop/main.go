@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,8 +35,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Visitors, "visitors", 60000, "requests to post, one per visitor")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "goroutines posting")
 	execute := fs.String("execute", "hero,cart", "executed mboxes (comma-separated)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the loop to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		file, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		if err := pprof.StartCPUProfile(file); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg.Mboxes = strings.Split(*execute, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -35,6 +35,8 @@ func Example_usage() {
 	// Usage of bareloop:
 	//   -concurrency int
 	//     	goroutines posting (default 256)
+	//   -cpuprofile string
+	//     	write a CPU profile of the loop to this file (go tool pprof)
 	//   -execute string
 	//     	executed mboxes (comma-separated) (default "hero,cart")
 	//   -organization-id string
