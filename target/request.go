@@ -63,7 +63,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 		method:    opts.decisioningMethod,
 		sessionID: sessionID,
 		cluster:   cluster,
-		host:      targetHost(c.cfg.serverDomain, cluster, c.cfg.clientCode),
+		host:      c.hostOf(cluster),
 		request:   request,
 
 		visitorState: newVisitorState(c.cfg.organizationID, opts.customerIDs, sdid),
