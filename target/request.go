@@ -32,7 +32,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 	cookieSessionID, deviceID := sessionAndDeviceID(opts.targetCookie, now)
 
 	var sdid SupplementalDataState
-	request := c.completeRequest(opts, deviceID, &sdid)
+	request := c.completeRequest(opts, deviceID, &sdid, now)
 
 	locationHint := opts.locationHint
 	if locationHint != "" && !validCluster(locationHint) {
@@ -77,8 +77,9 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 // logging server_side with a supplemental data id, the property token, the
 // environment id, and without invalid mboxes and notifications; the
 // visitor's AMCV_ cookie fills the Experience Cloud ID and Audience Manager
-// data (visitor.go). sdid receives the SDID state the call leaves.
-func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *SupplementalDataState) *delivery.DeliveryRequest {
+// data (visitor.go). sdid receives the SDID state the call leaves; now is
+// the time of the call.
+func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *SupplementalDataState, now time.Time) *delivery.DeliveryRequest {
 	r := opts.request.Clone()
 	if r.RequestID == "" {
 		r.RequestID = newUUID()
@@ -90,7 +91,7 @@ func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *Supple
 	r.ID = completeVisitorID(&added.id, r.ID, deviceID, opts.customerIDs)
 	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.Property = c.completeProperty(r.Property)
-	r.Context = completeContext(added, r.Context, c.cfg.now())
+	r.Context = completeContext(added, r.Context, now)
 	r.ExperienceCloud = completeExperienceCloud(added, r.ExperienceCloud, opts, sdid)
 	r.Execute = c.completeExecute(r.Execute)
 	r.Prefetch = c.completePrefetch(r.Prefetch)
