@@ -5,40 +5,62 @@ import (
 	"slices"
 )
 
+// clonedRequest holds a copy of a request and of the parts a request has
+// at most once, allocated together: a client clones each request it
+// completes, once per call of a bulk run.
+type clonedRequest struct {
+	request         DeliveryRequest
+	id              VisitorID
+	context         Context
+	experienceCloud ExperienceCloud
+	execute         ExecuteRequest
+	prefetch        PrefetchRequest
+}
+
 // Clone returns a deep copy of r, so that a request can be completed or
 // changed without touching the caller's value. Clone of nil is nil.
 func (r *DeliveryRequest) Clone() *DeliveryRequest {
 	if r == nil {
 		return nil
 	}
-	c := *r
-	c.ID = r.ID.Clone()
+	b := new(clonedRequest)
+	c := &b.request
+	*c = *r
+	if r.ID != nil {
+		r.ID.cloneTo(&b.id)
+		c.ID = &b.id
+	}
 	c.Property = clonePtr(r.Property)
 	if r.Trace != nil {
 		t := *r.Trace
 		t.Usage = maps.Clone(r.Trace.Usage)
 		c.Trace = &t
 	}
-	c.Context = r.Context.Clone()
+	if r.Context != nil {
+		r.Context.cloneTo(&b.context)
+		c.Context = &b.context
+	}
 	if r.ExperienceCloud != nil {
-		e := ExperienceCloud{
+		b.experienceCloud = ExperienceCloud{
 			AudienceManager: clonePtr(r.ExperienceCloud.AudienceManager),
 			Analytics:       clonePtr(r.ExperienceCloud.Analytics),
 		}
-		c.ExperienceCloud = &e
+		c.ExperienceCloud = &b.experienceCloud
 	}
 	if r.Execute != nil {
-		c.Execute = &ExecuteRequest{
+		b.execute = ExecuteRequest{
 			PageLoad: r.Execute.PageLoad.Clone(),
 			Mboxes:   cloneEach(r.Execute.Mboxes, (*MboxRequest).clone),
 		}
+		c.Execute = &b.execute
 	}
 	if r.Prefetch != nil {
-		c.Prefetch = &PrefetchRequest{
+		b.prefetch = PrefetchRequest{
 			Views:    cloneEach(r.Prefetch.Views, (*ViewRequest).clone),
 			PageLoad: r.Prefetch.PageLoad.Clone(),
 			Mboxes:   cloneEach(r.Prefetch.Mboxes, (*MboxRequest).clone),
 		}
+		c.Prefetch = &b.prefetch
 	}
 	if r.Telemetry != nil {
 		t := Telemetry{Entries: cloneEach(r.Telemetry.Entries, (*TelemetryEntry).clone)}
@@ -53,7 +75,7 @@ func (r *DeliveryRequest) Clone() *DeliveryRequest {
 		c.QAMode = &q
 	}
 	c.Preview = clonePtr(r.Preview)
-	return &c
+	return c
 }
 
 // Clone returns a deep copy of v. Clone of nil is nil.
@@ -61,9 +83,15 @@ func (v *VisitorID) Clone() *VisitorID {
 	if v == nil {
 		return nil
 	}
-	c := *v
+	c := new(VisitorID)
+	v.cloneTo(c)
+	return c
+}
+
+// cloneTo sets c to a deep copy of v.
+func (v *VisitorID) cloneTo(c *VisitorID) {
+	*c = *v
 	c.CustomerIDs = slices.Clone(v.CustomerIDs)
-	return &c
 }
 
 // Clone returns a deep copy of c. Clone of nil is nil.
@@ -71,7 +99,14 @@ func (c *Context) Clone() *Context {
 	if c == nil {
 		return nil
 	}
-	n := *c
+	n := new(Context)
+	c.cloneTo(n)
+	return n
+}
+
+// cloneTo sets n to a deep copy of c.
+func (c *Context) cloneTo(n *Context) {
+	*n = *c
 	n.MobilePlatform = clonePtr(c.MobilePlatform)
 	n.Application = clonePtr(c.Application)
 	n.Screen = clonePtr(c.Screen)
@@ -90,7 +125,6 @@ func (c *Context) Clone() *Context {
 		h.Mobile = clonePtr(h.Mobile)
 		n.ClientHints = &h
 	}
-	return &n
 }
 
 // Clone returns a deep copy of d. Clone of nil is nil.

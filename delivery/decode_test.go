@@ -336,6 +336,16 @@ func BenchmarkDecodeResponse(b *testing.B) {
 			}
 		}
 	})
+	b.Run("DecodeResponse with shared tokens", func(b *testing.B) {
+		// The client's path for an answer read whole into its buffer.
+		b.ReportAllocs()
+		tokens := delivery.NewSharedTokens(64)
+		for b.Loop() {
+			if _, _, err := delivery.DecodeResponse(raw, tokens); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

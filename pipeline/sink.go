@@ -290,8 +290,11 @@ func (s *Sink[T]) callAsync(ctx context.Context, it *Item[T]) (err error) {
 // withdrawn reports whether an item must not be written: the run stopped
 // before its work was done (see WriteCut).
 func (rt *runtime[T]) withdrawn(it *Item[T]) bool {
+	if it.Err == nil {
+		return false // without the allocation of se, which errors.As makes escape
+	}
 	var se *StoppedError
-	return it.Err != nil && errors.As(it.Err, &se) && (!se.Cut || !rt.writeCut)
+	return errors.As(it.Err, &se) && (!se.Cut || !rt.writeCut)
 }
 
 // run writes the input until it is closed, then flushes. After a fatal

@@ -70,24 +70,29 @@ func (d RequestDefaults) Build(v *visitor.Record) (*delivery.DeliveryRequest, er
 	}
 	params := merge(d.Parameters, v.Parameters)
 	profile := merge(d.ProfileParameters, v.ProfileParameters)
-	req := &delivery.DeliveryRequest{ID: v.ID, Context: v.Context}
+	built := new(builtRequest)
+	req := &built.request
+	*req = delivery.DeliveryRequest{ID: v.ID, Context: v.Context}
 	if req.Context == nil {
 		req.Context = d.Context
 	}
 	if req.Context == nil {
-		req.Context = &delivery.Context{Channel: delivery.ChannelWeb}
+		built.context.Channel = delivery.ChannelWeb
+		req.Context = &built.context
 	}
 	details := func() *delivery.RequestDetails {
 		return &delivery.RequestDetails{Parameters: params, ProfileParameters: profile}
 	}
 	if len(execute) > 0 || (pageLoad && len(prefetch) == 0 && len(views) == 0) {
-		req.Execute = &delivery.ExecuteRequest{Mboxes: mboxes(execute, params, profile)}
+		built.execute.Mboxes = mboxes(execute, params, profile)
+		req.Execute = &built.execute
 		if pageLoad {
 			req.Execute.PageLoad = details()
 		}
 	}
 	if len(prefetch) > 0 || len(views) > 0 {
-		req.Prefetch = &delivery.PrefetchRequest{Mboxes: mboxes(prefetch, params, profile)}
+		built.prefetch.Mboxes = mboxes(prefetch, params, profile)
+		req.Prefetch = &built.prefetch
 		for _, name := range views {
 			req.Prefetch.Views = append(req.Prefetch.Views, delivery.ViewRequest{Name: name, Parameters: params, ProfileParameters: profile})
 		}
@@ -96,6 +101,15 @@ func (d RequestDefaults) Build(v *visitor.Record) (*delivery.DeliveryRequest, er
 		}
 	}
 	return req, nil
+}
+
+// builtRequest holds a request Build makes and the parts it may have,
+// allocated together: Build runs once per visitor.
+type builtRequest struct {
+	request  delivery.DeliveryRequest
+	context  delivery.Context
+	execute  delivery.ExecuteRequest
+	prefetch delivery.PrefetchRequest
 }
 
 func mboxes(names []string, params, profile delivery.Parameters) []delivery.MboxRequest {

@@ -65,8 +65,9 @@ type answerBody struct {
 	reading time.Duration
 }
 
-func newAnswerBody(ctx context.Context, body io.Reader, length int64, limit int64, budget *semaphore.Weighted) *answerBody {
-	return &answerBody{
+// init readies a for reading body.
+func (a *answerBody) init(ctx context.Context, body io.Reader, length int64, limit int64, budget *semaphore.Weighted) {
+	*a = answerBody{
 		body: body, ctx: ctx, budget: budget, limit: limit, length: length,
 		// One byte past the limit may be read: reading it tells an answer
 		// of exactly limit bytes from a larger one.

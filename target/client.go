@@ -41,6 +41,9 @@ type Client struct {
 	// locationHint is the edge cluster remembered from the last answer
 	// (initially WithTargetLocationHint), used when a call brings none.
 	locationHint atomic.Pointer[string]
+	// lastHost is the host of the last cluster a call was routed to, so
+	// that calls to one cluster do not each build its host name.
+	lastHost atomic.Pointer[routedHost]
 
 	// queryPrefix and querySuffix surround the session id in the query of
 	// every delivery call.

@@ -103,7 +103,8 @@ func TestNewDefaults(t *testing.T) {
 	if got := c.LocationHint(); got != "" {
 		t.Errorf("location hint %q, want none", got)
 	}
-	if got := c.deliveryEndpoint(targetHost("", "", "acme"), "s1").String(); got != "https://acme.tt.omtrdc.net/rest/v1/delivery?imsOrgId=ACME%40AdobeOrg&sessionId=s1&version="+Version {
+	endpoint := c.deliveryEndpoint(targetHost("", "", "acme"), "s1")
+	if got := endpoint.String(); got != "https://acme.tt.omtrdc.net/rest/v1/delivery?imsOrgId=ACME%40AdobeOrg&sessionId=s1&version="+Version {
 		t.Errorf("default URL %s", got)
 	}
 }

@@ -32,7 +32,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 	cookieSessionID, deviceID := sessionAndDeviceID(opts.targetCookie, now)
 
 	var sdid SupplementalDataState
-	request := c.completeRequest(opts, deviceID, &sdid)
+	request := c.completeRequest(opts, deviceID, &sdid, now)
 
 	locationHint := opts.locationHint
 	if locationHint != "" && !validCluster(locationHint) {
@@ -63,7 +63,7 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 		method:    opts.decisioningMethod,
 		sessionID: sessionID,
 		cluster:   cluster,
-		host:      targetHost(c.cfg.serverDomain, cluster, c.cfg.clientCode),
+		host:      c.hostOf(cluster),
 		request:   request,
 
 		visitorState: newVisitorState(c.cfg.organizationID, opts.customerIDs, sdid),
@@ -77,8 +77,9 @@ func (c *Client) planCall(opts callOptions) *callPlan {
 // logging server_side with a supplemental data id, the property token, the
 // environment id, and without invalid mboxes and notifications; the
 // visitor's AMCV_ cookie fills the Experience Cloud ID and Audience Manager
-// data (visitor.go). sdid receives the SDID state the call leaves.
-func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *SupplementalDataState) *delivery.DeliveryRequest {
+// data (visitor.go). sdid receives the SDID state the call leaves; now is
+// the time of the call.
+func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *SupplementalDataState, now time.Time) *delivery.DeliveryRequest {
 	r := opts.request.Clone()
 	if r.RequestID == "" {
 		r.RequestID = newUUID()
@@ -86,21 +87,33 @@ func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *Supple
 	if r.EnvironmentID == 0 {
 		r.EnvironmentID = c.cfg.environmentID
 	}
-	r.ID = completeVisitorID(r.ID, deviceID, opts.customerIDs)
+	added := new(completion)
+	r.ID = completeVisitorID(&added.id, r.ID, deviceID, opts.customerIDs)
 	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.Property = c.completeProperty(r.Property)
-	r.Context = completeContext(r.Context, c.cfg.now())
-	r.ExperienceCloud = completeExperienceCloud(r.ExperienceCloud, opts, sdid)
+	r.Context = completeContext(added, r.Context, now)
+	r.ExperienceCloud = completeExperienceCloud(added, r.ExperienceCloud, opts, sdid)
 	r.Execute = c.completeExecute(r.Execute)
 	r.Prefetch = c.completePrefetch(r.Prefetch)
 	r.Notifications = c.validNotifications(r.Notifications)
 	return r
 }
 
-func completeVisitorID(id *delivery.VisitorID, deviceID string, customerIDs []delivery.CustomerID) *delivery.VisitorID {
-	var v delivery.VisitorID
+// completion holds the parts completeRequest adds to a request when it has
+// none, allocated together.
+type completion struct {
+	id              delivery.VisitorID
+	context         delivery.Context
+	timeOffset      float64
+	experienceCloud delivery.ExperienceCloud
+	analytics       delivery.AnalyticsRequest
+}
+
+// completeVisitorID completes a copy of id in v and returns v, or nil when
+// the call has no visitor id at all.
+func completeVisitorID(v, id *delivery.VisitorID, deviceID string, customerIDs []delivery.CustomerID) *delivery.VisitorID {
 	if id != nil {
-		v = *id
+		*v = *id
 	}
 	if v.TntID == "" {
 		v.TntID = deviceID
@@ -124,7 +137,7 @@ func completeVisitorID(id *delivery.VisitorID, deviceID string, customerIDs []de
 	if v.TntID == "" && v.ThirdPartyID == "" && v.MarketingCloudVisitorID == "" && v.CustomerIDs == nil {
 		return nil
 	}
-	return &v
+	return v
 }
 
 // completeProperty applies the property token: the request's own, else the
@@ -147,27 +160,27 @@ func (c *Client) completeProperty(p *delivery.Property) *delivery.Property {
 	return nil
 }
 
-func completeContext(ctx *delivery.Context, now time.Time) *delivery.Context {
+func completeContext(added *completion, ctx *delivery.Context, now time.Time) *delivery.Context {
 	if ctx == nil {
-		ctx = &delivery.Context{}
+		ctx = &added.context
 	}
 	if !ctx.Channel.Valid() {
 		ctx.Channel = delivery.ChannelWeb
 	}
 	if ctx.TimeOffsetInMinutes == nil {
 		_, offsetSeconds := now.Zone()
-		minutes := float64(offsetSeconds / 60)
-		ctx.TimeOffsetInMinutes = &minutes
+		added.timeOffset = float64(offsetSeconds / 60)
+		ctx.TimeOffsetInMinutes = &added.timeOffset
 	}
 	return ctx
 }
 
-func completeExperienceCloud(ec *delivery.ExperienceCloud, opts callOptions, sdid *SupplementalDataState) *delivery.ExperienceCloud {
+func completeExperienceCloud(added *completion, ec *delivery.ExperienceCloud, opts callOptions, sdid *SupplementalDataState) *delivery.ExperienceCloud {
 	if ec == nil {
-		ec = &delivery.ExperienceCloud{}
+		ec = &added.experienceCloud
 	}
 	if ec.Analytics == nil {
-		ec.Analytics = &delivery.AnalyticsRequest{}
+		ec.Analytics = &added.analytics
 	}
 	if ec.Analytics.Logging == "" {
 		ec.Analytics.Logging = delivery.LoggingServerSide

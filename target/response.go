@@ -67,45 +67,58 @@ func processResponse(plan *callPlan, answer *delivery.DeliveryResponse, now time
 	if answer == nil {
 		answer = &delivery.DeliveryResponse{}
 	}
-	return &Response{
-		Request:                  plan.request,
-		Response:                 answer,
-		TargetCookie:             targetCookie(plan.sessionID, answer.ID, now),
-		TargetLocationHintCookie: locationHintCookie(plan.cluster, answer.EdgeHost),
-		AnalyticsDetails:         analyticsDetails(answer),
-		Trace:                    traceDetails(answer),
-		ResponseTokens:           responseTokens(answer),
-		VisitorState:             plan.visitorState,
+	b := new(processedResponse)
+	b.targetCookie = targetCookie(plan.sessionID, answer.ID, now)
+	b.response = Response{
+		Request:          plan.request,
+		Response:         answer,
+		TargetCookie:     &b.targetCookie,
+		AnalyticsDetails: analyticsDetails(answer),
+		Trace:            traceDetails(answer),
+		ResponseTokens:   responseTokens(answer),
+		VisitorState:     plan.visitorState,
 		Meta: ResponseMeta{
 			DecisioningMethod: plan.method,
 			RemoteMboxes:      []string{},
 			RemoteViews:       []string{},
 		},
 	}
+	if hint, ok := locationHintCookie(plan.cluster, answer.EdgeHost); ok {
+		b.locationHint = hint
+		b.response.TargetLocationHintCookie = &b.locationHint
+	}
+	return &b.response
 }
 
-func targetCookie(sessionID string, id *delivery.VisitorID, now time.Time) *Cookie {
+// processedResponse holds a Response and its cookies, allocated together.
+type processedResponse struct {
+	response     Response
+	targetCookie Cookie
+	locationHint Cookie
+}
+
+func targetCookie(sessionID string, id *delivery.VisitorID, now time.Time) Cookie {
 	nowSeconds := ceilUnixSeconds(now)
 	entries := make([]CookieEntry, 1, 2)
 	entries[0] = CookieEntry{Name: sessionIDEntry, Value: sessionID, Expires: nowSeconds + sessionIDMaxAge}
 	if id != nil && id.TntID != "" {
 		entries = append(entries, CookieEntry{Name: deviceIDEntry, Value: id.TntID, Expires: nowSeconds + deviceIDMaxAge})
 	}
-	cookie := NewTargetCookie(entries, now)
-	return &cookie
+	return NewTargetCookie(entries, now)
 }
 
 // locationHintCookie is the mboxEdgeCluster cookie: the cluster the call was
-// routed to, else the cluster of the edge that answered.
-func locationHintCookie(requestCluster, edgeHost string) *Cookie {
+// routed to, else the cluster of the edge that answered; ok is false when
+// neither is known.
+func locationHintCookie(requestCluster, edgeHost string) (_ Cookie, ok bool) {
 	cluster := requestCluster
 	if cluster == "" {
 		cluster = clusterFromEdgeHost(edgeHost)
 	}
 	if cluster == "" {
-		return nil
+		return Cookie{}, false
 	}
-	return &Cookie{Name: LocationHintCookieName, Value: cluster, MaxAge: locationHintMaxAge}
+	return Cookie{Name: LocationHintCookieName, Value: cluster, MaxAge: locationHintMaxAge}, true
 }
 
 // responseParts visits the parts of an answer in the SDKs' order: execute
@@ -157,7 +170,18 @@ func traceDetails(r *delivery.DeliveryResponse) []delivery.TraceResponse {
 }
 
 func responseTokens(r *delivery.DeliveryResponse) []delivery.ResponseTokens {
-	var out []delivery.ResponseTokens
+	n := 0
+	responseParts(r, func(options []delivery.Option, _ *delivery.AnalyticsResponse, _ delivery.TraceResponse) {
+		for i := range options {
+			if len(options[i].ResponseTokens) > 0 {
+				n++
+			}
+		}
+	})
+	if n == 0 {
+		return nil
+	}
+	out := make([]delivery.ResponseTokens, 0, n) // counted first: one allocation
 	responseParts(r, func(options []delivery.Option, _ *delivery.AnalyticsResponse, _ delivery.TraceResponse) {
 		for i := range options {
 			if len(options[i].ResponseTokens) > 0 {

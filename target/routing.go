@@ -41,6 +41,20 @@ func clusterFromEdgeHost(host string) string {
 // targetHost picks the host a request goes to, in the SDKs' order: the edge
 // cluster host when a cluster is known, else the configured server domain,
 // else the client's own Target host.
+// routedHost is a cluster ("" for none) and the host of its calls.
+type routedHost struct{ cluster, host string }
+
+// hostOf is targetHost for the client's configuration, remembered for the
+// last cluster asked for.
+func (c *Client) hostOf(cluster string) string {
+	if last := c.lastHost.Load(); last != nil && last.cluster == cluster {
+		return last.host
+	}
+	host := targetHost(c.cfg.serverDomain, cluster, c.cfg.clientCode)
+	c.lastHost.Store(&routedHost{cluster: cluster, host: host})
+	return host
+}
+
 func targetHost(serverDomain, cluster, clientCode string) string {
 	if cluster != "" {
 		return edgeClusterPrefix + cluster + "." + targetHostSuffix

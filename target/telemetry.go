@@ -68,7 +68,8 @@ func (s *telemetryStore) attachTelemetry(r *delivery.DeliveryRequest) {
 		return
 	}
 	if r.Telemetry == nil {
-		r.Telemetry = &delivery.Telemetry{}
+		r.Telemetry = &delivery.Telemetry{Entries: entries} // taken: no longer the store's
+		return
 	}
 	r.Telemetry.Entries = append(r.Telemetry.Entries, entries...)
 }

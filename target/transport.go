@@ -64,12 +64,12 @@ func (c *Client) buffer() *bytes.Buffer {
 }
 
 // deliveryEndpoint is the Delivery API URL of a call.
-func (c *Client) deliveryEndpoint(host, sessionID string) *url.URL {
+func (c *Client) deliveryEndpoint(host, sessionID string) url.URL {
 	scheme := "https"
 	if !c.cfg.secure {
 		scheme = "http"
 	}
-	return &url.URL{
+	return url.URL{
 		Scheme:   scheme,
 		Host:     host,
 		Path:     deliveryPath,
@@ -92,6 +92,18 @@ var (
 	headerSDKVersion = []string{Version}
 )
 
+// deliveryCall holds what one sendDelivery hands net/http (but the request,
+// which WithContext copies) and reads the answer through, allocated together: a bulk run makes one call per
+// visitor, and each of these was an allocation of its own.
+type deliveryCall struct {
+	endpoint  url.URL
+	payload   bytes.Reader
+	requestID [1]string // the X-Request-Id header's value
+	trace     connectionTrace
+	answer    answerBody
+	head      io.LimitedReader
+}
+
 // sendDelivery POSTs the completed request of plan to the Delivery API and
 // decodes the answer; with plan.keepBody it also returns a copy of the
 // answer's bytes when they hold exactly the decoded answer (Response.Body).
@@ -99,7 +111,9 @@ var (
 // *HTTPError, *TransportError or the caller's context error.
 func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.DeliveryResponse, kept []byte, timings callTimings, err error) {
 	start := time.Now()
-	endpoint := c.deliveryEndpoint(plan.host, plan.sessionID)
+	call := new(deliveryCall)
+	call.endpoint = c.deliveryEndpoint(plan.host, plan.sessionID)
+	endpoint := &call.endpoint
 
 	payload, err := encodeRequest(plan.request)
 	if err != nil {
@@ -110,9 +124,10 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	defer cancel()
 	var trace *connectionTrace
 	if c.telemetry.enabled {
-		trace = &connectionTrace{}
+		trace = &call.trace
 		callCtx = httptrace.WithClientTrace(callCtx, trace.clientTrace())
 	}
+	call.requestID[0] = plan.request.RequestID
 	header := http.Header{
 		"Content-Type":      headerJSON,
 		"Accept":            headerJSON,
@@ -120,7 +135,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		"X-Exc-Sdk-Version": headerSDKVersion,
 		// The body's requestId, so that the edge's logs, the answer
 		// and the request line up.
-		"X-Request-Id": {plan.request.RequestID},
+		"X-Request-Id": call.requestID[:],
 	}
 	status, reqCtx := 0, callCtx // the answer's status and the request's context, for the hooks
 	if hs := c.cfg.hookSet; hs != nil {
@@ -128,6 +143,7 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		reqCtx, attempt = hs.startAttempt(callCtx, http.MethodPost, endpoint, header, int64(len(payload)))
 		defer func() { hs.endAttempt(reqCtx, attempt, status, timings.responseSize, err) }()
 	}
+	call.payload.Reset(payload)
 	req := (&http.Request{
 		Method:        http.MethodPost,
 		URL:           endpoint,
@@ -135,11 +151,11 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Body:          io.NopCloser(bytes.NewReader(payload)),
+		Body:          io.NopCloser(&call.payload),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
 		ContentLength: int64(len(payload)),
 		Header:        header,
-	}).WithContext(reqCtx)
+	}).WithContext(reqCtx) // the literal stays on the stack: one Request is allocated
 
 	sent := time.Now()
 	resp, err := c.send(req)
@@ -160,12 +176,14 @@ func (c *Client) sendDelivery(ctx context.Context, plan *callPlan) (_ *delivery.
 	// whole of nearly every answer and is decoded from memory, as fast as
 	// ever; a longer one is decoded as the rest arrives. Telemetry's
 	// download is the time spent waiting for the answer, parsing the rest.
-	body := newAnswerBody(callCtx, resp.Body, resp.ContentLength, c.cfg.maxResponseBytes, c.answerBudget)
+	body := &call.answer
+	body.init(callCtx, resp.Body, resp.ContentLength, c.cfg.maxResponseBytes, c.answerBudget)
 	defer body.release()
 	head := c.buffer()
 	defer c.buffers.Put(head)
 	var decoded *delivery.DeliveryResponse
-	if _, err = head.ReadFrom(io.LimitReader(body, FreeResponseBytes)); err == nil {
+	call.head = io.LimitedReader{R: body, N: FreeResponseBytes}
+	if _, err = head.ReadFrom(&call.head); err == nil {
 		if head.Len() < FreeResponseBytes { // all of it
 			var same bool
 			decoded, same, err = delivery.DecodeResponse(head.Bytes(), c.tokens)
@@ -278,10 +296,11 @@ func errorMessage(body []byte) string {
 type connectionTrace struct {
 	dnsStart, tlsStart atomic.Int64 // UnixNano
 	dns, tls           atomic.Int64 // nanoseconds
+	hooks              httptrace.ClientTrace
 }
 
 func (ct *connectionTrace) clientTrace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
+	ct.hooks = httptrace.ClientTrace{
 		DNSStart: func(httptrace.DNSStartInfo) { ct.dnsStart.Store(time.Now().UnixNano()) },
 		DNSDone: func(httptrace.DNSDoneInfo) {
 			ct.dns.Store(time.Now().UnixNano() - ct.dnsStart.Load())
@@ -291,6 +310,7 @@ func (ct *connectionTrace) clientTrace() *httptrace.ClientTrace {
 			ct.tls.Store(time.Now().UnixNano() - ct.tlsStart.Load())
 		},
 	}
+	return &ct.hooks
 }
 
 func (ct *connectionTrace) durations() (dns, tls time.Duration) {
