@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -50,26 +51,31 @@ type Attributes struct {
 	byMbox   map[string]map[string]any
 }
 
-// newAttributes indexes the JSON offers of resp by mbox.
-func newAttributes(resp *Response) (*Attributes, error) {
+// newAttributes indexes the JSON offers of resp by mbox. Offers seen
+// before are read from shared (see sharedOffers) rather than decoded again.
+func newAttributes(resp *Response, shared *sharedOffers) (*Attributes, error) {
 	a := &Attributes{response: resp, byMbox: map[string]map[string]any{}}
 	if resp == nil || resp.Response == nil {
 		return a, nil
 	}
+	var owned map[string]bool // the mboxes whose map is a's own, not shared
 	if pf := resp.Response.Prefetch; pf != nil {
-		if err := a.merge(pf.Mboxes); err != nil {
+		if err := a.merge(pf.Mboxes, shared, &owned); err != nil {
 			return nil, err
 		}
 	}
 	if ex := resp.Response.Execute; ex != nil {
-		if err := a.merge(ex.Mboxes); err != nil {
+		if err := a.merge(ex.Mboxes, shared, &owned); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
 
-func (a *Attributes) merge(mboxes []delivery.MboxResponse) error {
+// merge adds the JSON offers of mboxes. The first offer of an mbox is
+// kept as decoded (possibly shared: byMbox maps are never modified or
+// handed out); a later one merges into a copy a owns, listed in owned.
+func (a *Attributes) merge(mboxes []delivery.MboxResponse, shared *sharedOffers, owned *map[string]bool) error {
 	for i := range mboxes {
 		m := &mboxes[i]
 		for j := range m.Options {
@@ -77,22 +83,87 @@ func (a *Attributes) merge(mboxes []delivery.MboxResponse) error {
 			if opt.Type != delivery.OptionJSON || len(opt.Content) == 0 {
 				continue
 			}
-			content, err := decodeJSONObject(opt.Content)
+			content, err := shared.decode(opt.Content)
 			if err != nil {
 				return fmt.Errorf("target: json offer %d of mbox %q: %w", j, m.Name, err)
 			}
 			if content == nil {
 				continue
 			}
-			attrs := a.byMbox[m.Name]
-			if attrs == nil {
-				attrs = make(map[string]any, len(content))
+			attrs, ok := a.byMbox[m.Name]
+			if !ok {
+				a.byMbox[m.Name] = content
+				continue
+			}
+			if !(*owned)[m.Name] {
+				attrs = maps.Clone(attrs)
 				a.byMbox[m.Name] = attrs
+				if *owned == nil {
+					*owned = map[string]bool{}
+				}
+				(*owned)[m.Name] = true
 			}
 			maps.Copy(attrs, content)
 		}
 	}
 	return nil
+}
+
+// sharedOffers lets a client's GetAttributes calls share the JSON offers
+// they decode: an offer whose bytes equal those of one decoded before is
+// given the object decoded then. An on-device decision answers with the
+// artifact's own offer bytes, and Target sends the same offer to every
+// visitor of an experience, so decoding each offer once is most of the
+// cost of GetAttributes saved. Only flat objects are shared (every value a
+// string, number, bool or null, which nobody can modify): an offer with an
+// object or array inside is decoded afresh for every call, as the caller
+// may change what Value returns. It holds at most sharedOfferBytes of
+// offers and starts afresh when full, so that offers that differ per
+// visitor cost a lookup and bounded memory. The zero value is empty and
+// ready; safe for concurrent use.
+type sharedOffers struct {
+	mu      sync.Mutex
+	objects map[string]map[string]any // read-only
+	bytes   int
+}
+
+// sharedOfferBytes bounds the offer bytes a client's sharedOffers holds.
+const sharedOfferBytes = 1 << 20
+
+// decode is decodeJSONObject, sharing flat objects.
+func (s *sharedOffers) decode(raw json.RawMessage) (map[string]any, error) {
+	s.mu.Lock()
+	content, ok := s.objects[string(raw)]
+	s.mu.Unlock()
+	if ok {
+		return content, nil
+	}
+	content, err := decodeJSONObject(raw)
+	if err != nil || content == nil || !flatObject(content) || len(raw) > sharedOfferBytes {
+		return content, err
+	}
+	key := string(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.objects == nil || s.bytes+len(key) > sharedOfferBytes {
+		s.objects, s.bytes = map[string]map[string]any{}, 0
+	}
+	s.objects[key] = content
+	s.bytes += len(key)
+	return content, nil
+}
+
+// flatObject reports whether every value of content is immutable: a
+// string, a number, a bool or null.
+func flatObject(content map[string]any) bool {
+	for _, v := range content {
+		switch v.(type) {
+		case string, json.Number, bool, nil:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // decodeJSONObject decodes an offer's content; content that is not an

@@ -50,7 +50,7 @@ func (c *Client) getAttributes(ctx context.Context, mboxNames []string, opts Get
 	if err != nil {
 		return nil, err
 	}
-	return newAttributes(resp)
+	return newAttributes(resp, &c.offers)
 }
 
 // addMboxesToExecute returns a copy of request with the mboxes of names
