@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,4 +200,101 @@ func FuzzSharedOffers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// referenceAddMboxes is addMboxesToExecute as it was: a deep copy of the
+// request, completed in place.
+func referenceAddMboxes(names []string, request *delivery.DeliveryRequest) *delivery.DeliveryRequest {
+	var r *delivery.DeliveryRequest
+	if request == nil {
+		r = &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb}}
+	} else {
+		r = request.Clone()
+	}
+	requested := map[string]bool{}
+	if r.Prefetch != nil {
+		for _, m := range r.Prefetch.Mboxes {
+			requested[m.Name] = true
+		}
+	}
+	noExecute := r.Execute == nil
+	if noExecute {
+		r.Execute = &delivery.ExecuteRequest{}
+	}
+	highest, numbered := 0, false
+	for _, m := range r.Execute.Mboxes {
+		requested[m.Name] = true
+		highest = max(highest, m.Index)
+		numbered = numbered || m.Index != 0
+	}
+	if !numbered && len(r.Execute.Mboxes) > 0 {
+		for i := range r.Execute.Mboxes {
+			r.Execute.Mboxes[i].Index = i
+		}
+		highest = len(r.Execute.Mboxes) - 1
+	}
+	next := highest + 1
+	for _, name := range names {
+		if requested[name] {
+			continue
+		}
+		requested[name] = true
+		r.Execute.Mboxes = append(r.Execute.Mboxes, delivery.MboxRequest{Name: name, Index: next})
+		next++
+	}
+	if noExecute && len(r.Execute.Mboxes) == 0 {
+		r.Execute = nil
+	}
+	return r
+}
+
+// TestAddMboxesToExecuteAsDeepCopy compares addMboxesToExecute with the
+// deep-copying reference over every combination of a few execute and
+// prefetch shapes and mbox name lists: the same request (deeply equal),
+// and the caller's request unchanged.
+func TestAddMboxesToExecuteAsDeepCopy(t *testing.T) {
+	t.Parallel()
+	mboxes := func(indexes ...int) []delivery.MboxRequest {
+		var out []delivery.MboxRequest
+		for i, index := range indexes {
+			out = append(out, delivery.MboxRequest{Name: string(rune('a' + i)), Index: index, Parameters: delivery.Parameters{"p": "v"}})
+		}
+		return out
+	}
+	executes := []*delivery.ExecuteRequest{
+		nil,
+		{},
+		{PageLoad: &delivery.RequestDetails{}},
+		{Mboxes: mboxes(0, 0)},
+		{Mboxes: mboxes(1, 2)},
+		{Mboxes: mboxes(4, 0, 2), PageLoad: &delivery.RequestDetails{}},
+	}
+	prefetches := []*delivery.PrefetchRequest{
+		nil,
+		{Mboxes: []delivery.MboxRequest{{Name: "b", Index: 1}}},
+		{Mboxes: []delivery.MboxRequest{{Name: "x"}, {Name: "y", Index: 3}}},
+	}
+	nameLists := [][]string{{"a"}, {"b"}, {"x"}, {"z"}, {"z", "z"}, {"a", "z", "x", "w", "z"}, {"y", "c", "b"}}
+	for _, execute := range executes {
+		for _, prefetch := range prefetches {
+			for _, names := range nameLists {
+				request := &delivery.DeliveryRequest{ID: &delivery.VisitorID{TntID: "t"}, Execute: execute, Prefetch: prefetch}
+				if execute != nil {
+					request.Execute = &delivery.ExecuteRequest{PageLoad: execute.PageLoad, Mboxes: slices.Clone(execute.Mboxes)}
+				}
+				before := request.Clone()
+				want := referenceAddMboxes(names, request)
+				got := addMboxesToExecute(names, request)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("execute %+v prefetch %+v names %v:\n got %+v\nwant %+v", execute, prefetch, names, got.Execute, want.Execute)
+				}
+				if !reflect.DeepEqual(request, before) {
+					t.Errorf("execute %+v prefetch %+v names %v: the caller's request changed", execute, prefetch, names)
+				}
+			}
+		}
+	}
+	if got, want := addMboxesToExecute([]string{"a"}, nil), referenceAddMboxes([]string{"a"}, nil); !reflect.DeepEqual(got, want) {
+		t.Errorf("nil request: %+v, want %+v", got, want)
+	}
 }
