@@ -110,6 +110,9 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	// has them; nil otherwise (the common case: options then share the
 	// rule's prepared tokens).
 	g := d.rc.geo
+	if g.city == "" && g.country == "" && g.region == "" && g.latitude == nil && g.longitude == nil {
+		return d
+	}
 	geoTokens := map[string]any{}
 	if art.tokenSet["geo.city"] && g.city != "" {
 		geoTokens["geo.city"] = g.city
@@ -143,13 +146,14 @@ func (d *decider) release() {
 	e.deciders.Put(d)
 }
 
-// decide builds the response.
-func (d *decider) decide() *delivery.DeliveryResponse {
+// decide builds the response, in parts.
+func (d *decider) decide(parts *decisionParts) *delivery.DeliveryResponse {
 	if !d.e.decideAll {
 		d.remoteMboxes, d.remoteViews = remoteDependency(d.art, d.req)
 		d.remoteNeeded = len(d.remoteMboxes) > 0 || len(d.remoteViews) > 0
 	}
-	resp := &delivery.DeliveryResponse{
+	resp := &parts.response
+	*resp = delivery.DeliveryResponse{
 		Status:    200,
 		RequestID: d.req.RequestID,
 		Client:    d.e.client,
@@ -158,14 +162,14 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 		resp.Status = 206
 	}
 	if d.req.ID != nil {
-		id := *d.req.ID
-		resp.ID = &id
+		parts.responseID = *d.req.ID
+		resp.ID = &parts.responseID
 	}
 	if x := d.req.Execute; x != nil {
 		tracer := d.newTracer()
-		out := &delivery.ExecuteResponse{}
+		out := &parts.execute
 		if len(x.Mboxes) > 0 {
-			out.Mboxes = make([]delivery.MboxResponse, 0, len(x.Mboxes))
+			out.Mboxes = parts.mboxResponses(len(x.Mboxes))
 		}
 		for i := range x.Mboxes {
 			out.Mboxes = d.appendMboxResponses(out.Mboxes, modeExecute, mboxDetail(&x.Mboxes[i]), tracer)
@@ -177,9 +181,9 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 	}
 	if p := d.req.Prefetch; p != nil {
 		tracer := d.newTracer()
-		out := &delivery.PrefetchResponse{}
+		out := &parts.prefetch
 		if len(p.Mboxes) > 0 {
-			out.Mboxes = make([]delivery.MboxResponse, 0, len(p.Mboxes))
+			out.Mboxes = parts.mboxResponses(len(p.Mboxes))
 		}
 		for i := range p.Mboxes {
 			out.Mboxes = d.appendMboxResponses(out.Mboxes, modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)
