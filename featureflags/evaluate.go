@@ -54,7 +54,7 @@ const (
 type visitor struct {
 	mbox    string
 	id      delivery.VisitorID
-	key     string // the visitor, for the provider's memories
+	key     visitorKey // the visitor, for the provider's memories
 	params  delivery.Parameters
 	profile delivery.Parameters
 }
@@ -107,11 +107,11 @@ func (p *Provider) visitorOf(flat map[string]any) (visitor, *openfeature.Resolut
 		return v, resolutionError(openfeature.NewInvalidContextResolutionError(
 			"no mbox: give featureflags.WithMbox, or an evaluation context attribute \"mbox\""))
 	case v.id.TntID != "":
-		v.key = "t:" + v.id.TntID
+		v.key = visitorKey{'t', v.id.TntID}
 	case v.id.ThirdPartyID != "":
-		v.key = "p:" + v.id.ThirdPartyID
+		v.key = visitorKey{'p', v.id.ThirdPartyID}
 	case v.id.MarketingCloudVisitorID != "":
-		v.key = "m:" + v.id.MarketingCloudVisitorID
+		v.key = visitorKey{'m', v.id.MarketingCloudVisitorID}
 	default:
 		return v, resolutionError(openfeature.NewTargetingKeyMissingResolutionError(
 			"the visitor needs a targeting key (its tntId), or a thirdPartyId or marketingCloudVisitorId attribute"))
@@ -226,6 +226,7 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 	option := sourceOption(resp, r.visitor.mbox, flag)
 	d := openfeature.ProviderResolutionDetail{Reason: openfeature.DefaultReason, FlagMetadata: make(openfeature.FlagMetadata, 5)}
 	method := string(resp.Meta.DecisioningMethod)
+	var methodValue any // method as the metadata's value, when it already is one
 	if option != nil {
 		tokens := option.ResponseTokens
 		if name, ok := tokens[tokenExperienceName].(string); ok {
@@ -238,6 +239,7 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 		setMetadata(d.FlagMetadata, MetadataExperienceName, tokens[tokenExperienceName])
 		if m, ok := tokens[tokenDecisioningMethod].(string); ok && m != "" {
 			method = m
+			methodValue = tokens[tokenDecisioningMethod]
 		}
 		activityType, _ := tokens[tokenActivityType].(string)
 		if activityType == "" && hasID {
@@ -248,7 +250,10 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 		d.Reason = reasonOf(activityType)
 	}
 	if method != "" {
-		d.FlagMetadata[MetadataDecisioningMethod] = method
+		if methodValue == nil {
+			methodValue = decisioningMethodValue(method)
+		}
+		d.FlagMetadata[MetadataDecisioningMethod] = methodValue
 	}
 	return d
 }
@@ -266,13 +271,32 @@ func reasonOf(activityType string) openfeature.Reason {
 	return openfeature.DefaultReason
 }
 
+// decisioningMethodValue is method as a metadata value; the methods
+// Target knows are boxed once, not per evaluation.
+func decisioningMethodValue(method string) any {
+	switch delivery.DecisioningMethod(method) {
+	case delivery.DecisioningOnDevice:
+		return string(delivery.DecisioningOnDevice)
+	case delivery.DecisioningServerSide:
+		return string(delivery.DecisioningServerSide)
+	case delivery.DecisioningHybrid:
+		return string(delivery.DecisioningHybrid)
+	}
+	return method
+}
+
 // setMetadata puts a response token in the flag metadata: ids as int64
-// when they are whole numbers, other values as strings.
+// when they are whole numbers, other values as strings. A token that
+// already is one is put as it is, without boxing it again.
 func setMetadata(m openfeature.FlagMetadata, key string, token any) {
 	if token == nil {
 		return
 	}
 	if key == MetadataActivityID || key == MetadataExperienceID {
+		if _, ok := token.(int64); ok {
+			m[key] = token
+			return
+		}
 		if id, ok := idValue(token); ok {
 			m[key] = id
 			return
@@ -280,7 +304,7 @@ func setMetadata(m openfeature.FlagMetadata, key string, token any) {
 	}
 	switch v := token.(type) {
 	case string:
-		m[key] = v
+		m[key] = token
 	default:
 		m[key] = fmt.Sprint(v)
 	}
