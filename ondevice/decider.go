@@ -381,7 +381,7 @@ func (d *decider) allocation(rule *preparedRule) float64 {
 			return a.value
 		}
 	}
-	v := allocationFor(activityKey(d.e.client, rule.activityID), d.visitorID)
+	v := allocationFor(d.e.client, rule.activityID, d.visitorID)
 	d.allocations = append(d.allocations, activityAllocation{key: rule.activityID, value: v})
 	return v
 }
