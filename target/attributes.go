@@ -48,34 +48,46 @@ func (e *AttributeError) Is(target error) bool {
 // concurrent reads.
 type Attributes struct {
 	response *Response
-	byMbox   map[string]map[string]any
+	// mboxes holds the attributes of each mbox that has some, found by a
+	// linear scan (GetAttributes asks for few mboxes); first is its storage
+	// for the first one, so that a one-mbox call allocates no more.
+	mboxes []mboxAttributes
+	first  [1]mboxAttributes
+}
+
+// mboxAttributes are the attributes of one mbox: the map of its first JSON
+// offer as decoded (possibly shared, see sharedOffers: never modified or
+// handed out), or a map of their own (owned) once a second offer merges in.
+type mboxAttributes struct {
+	name  string
+	attrs map[string]any
+	owned bool
 }
 
 // newAttributes indexes the JSON offers of resp by mbox. Offers seen
 // before are read from shared (see sharedOffers) rather than decoded again.
 func newAttributes(resp *Response, shared *sharedOffers) (*Attributes, error) {
-	a := &Attributes{response: resp, byMbox: map[string]map[string]any{}}
+	a := &Attributes{response: resp}
+	a.mboxes = a.first[:0]
 	if resp == nil || resp.Response == nil {
 		return a, nil
 	}
-	var owned map[string]bool // the mboxes whose map is a's own, not shared
 	if pf := resp.Response.Prefetch; pf != nil {
-		if err := a.merge(pf.Mboxes, shared, &owned); err != nil {
+		if err := a.merge(pf.Mboxes, shared); err != nil {
 			return nil, err
 		}
 	}
 	if ex := resp.Response.Execute; ex != nil {
-		if err := a.merge(ex.Mboxes, shared, &owned); err != nil {
+		if err := a.merge(ex.Mboxes, shared); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
 
-// merge adds the JSON offers of mboxes. The first offer of an mbox is
-// kept as decoded (possibly shared: byMbox maps are never modified or
-// handed out); a later one merges into a copy a owns, listed in owned.
-func (a *Attributes) merge(mboxes []delivery.MboxResponse, shared *sharedOffers, owned *map[string]bool) error {
+// merge adds the JSON offers of mboxes, later offers overriding the keys
+// of earlier ones.
+func (a *Attributes) merge(mboxes []delivery.MboxResponse, shared *sharedOffers) error {
 	for i := range mboxes {
 		m := &mboxes[i]
 		for j := range m.Options {
@@ -90,20 +102,25 @@ func (a *Attributes) merge(mboxes []delivery.MboxResponse, shared *sharedOffers,
 			if content == nil {
 				continue
 			}
-			attrs, ok := a.byMbox[m.Name]
-			if !ok {
-				a.byMbox[m.Name] = content
+			ma := a.lookup(m.Name)
+			if ma == nil {
+				a.mboxes = append(a.mboxes, mboxAttributes{name: m.Name, attrs: content})
 				continue
 			}
-			if !(*owned)[m.Name] {
-				attrs = maps.Clone(attrs)
-				a.byMbox[m.Name] = attrs
-				if *owned == nil {
-					*owned = map[string]bool{}
-				}
-				(*owned)[m.Name] = true
+			if !ma.owned {
+				ma.attrs, ma.owned = maps.Clone(ma.attrs), true
 			}
-			maps.Copy(attrs, content)
+			maps.Copy(ma.attrs, content)
+		}
+	}
+	return nil
+}
+
+// lookup returns the attributes of mbox, or nil when it has none.
+func (a *Attributes) lookup(mbox string) *mboxAttributes {
+	for i := range a.mboxes {
+		if a.mboxes[i].name == mbox {
+			return &a.mboxes[i]
 		}
 	}
 	return nil
@@ -196,11 +213,11 @@ func (a *Attributes) Response() *Response { return a.response }
 // Value returns the attribute key of mbox, or an *AttributeError (matching
 // ErrAttributeNotFound) naming the mbox and key when there is none.
 func (a *Attributes) Value(mbox, key string) (any, error) {
-	attrs, ok := a.byMbox[mbox]
-	if !ok {
+	ma := a.lookup(mbox)
+	if ma == nil {
 		return nil, &AttributeError{Mbox: mbox, Key: key}
 	}
-	v, ok := attrs[key]
+	v, ok := ma.attrs[key]
 	if !ok {
 		return nil, &AttributeError{Mbox: mbox, Key: key}
 	}
@@ -274,25 +291,28 @@ func (a *Attributes) Float(mbox, key string) (float64, error) {
 // AsMap returns a copy of the attributes of mbox; it is empty when the mbox
 // has none, as the SDKs' asObject(mbox).
 func (a *Attributes) AsMap(mbox string) map[string]any {
-	attrs := maps.Clone(a.byMbox[mbox])
-	if attrs == nil {
-		attrs = map[string]any{}
+	if ma := a.lookup(mbox); ma != nil {
+		return maps.Clone(ma.attrs)
 	}
-	return attrs
+	return map[string]any{}
 }
 
 // All returns a copy of every mbox's attributes, keyed by mbox name.
 func (a *Attributes) All() map[string]map[string]any {
-	all := make(map[string]map[string]any, len(a.byMbox))
-	for name, attrs := range a.byMbox {
-		all[name] = maps.Clone(attrs)
+	all := make(map[string]map[string]any, len(a.mboxes))
+	for _, ma := range a.mboxes {
+		all[ma.name] = maps.Clone(ma.attrs)
 	}
 	return all
 }
 
 // MarshalJSON encodes All(), as the SDKs' toJSON.
 func (a *Attributes) MarshalJSON() ([]byte, error) {
-	return json.Marshal(a.byMbox)
+	byMbox := make(map[string]map[string]any, len(a.mboxes))
+	for _, ma := range a.mboxes {
+		byMbox[ma.name] = ma.attrs
+	}
+	return json.Marshal(byMbox)
 }
 
 func jsonKind(v any) string {
