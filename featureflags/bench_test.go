@@ -39,8 +39,7 @@ func (memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
 //     and, for a visitor already counted, sends nothing), against
 //     GetAttributes of the same prefetch request;
 //   - execute: every evaluation an impression (the client sends a display
-//     notification, answered from memory), against GetAttributes.
-//
+//     notification, answered from memory), against GetAttributes;
 //   - floor: the go-sdk's client against a provider that answers a
 //     constant, the share of an evaluation no provider can save.
 //
