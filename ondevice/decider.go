@@ -45,8 +45,21 @@ type outcome struct {
 	trace   delivery.TraceResponse
 }
 
-// decider decides one request with one artifact.
+// decider decides one request with one artifact: the decision's state,
+// and small buffers so that typical requests allocate less. Deciders are
+// recycled (newDecider, release); a decision reads of the buffers only what
+// it wrote first, so release clears only the part the last one used.
 type decider struct {
+	deciderState
+
+	allocationBuf [4]activityAllocation
+	notifiedBuf   [4]notifiedToken
+	scopeBuf      [4]detailScope
+	outcomeBuf    [2]outcome
+}
+
+// deciderState is what each decision starts from zero.
+type deciderState struct {
 	e             *Engine
 	art           *Artifact
 	req           *delivery.DeliveryRequest
@@ -62,13 +75,8 @@ type decider struct {
 
 	notifications []delivery.Notification
 	notified      []notifiedToken
-
-	// Small buffers, so that typical requests allocate less.
-	allocationBuf [4]activityAllocation
-	notifiedBuf   [4]notifiedToken
-	scopeBuf      [4]detailScope
 	scopesUsed    int
-	outcomeBuf    [2]outcome
+	outcomesUsed  bool
 
 	remoteMboxes []string
 	remoteViews  []string
@@ -86,21 +94,18 @@ type activityAllocation struct {
 // newDecider prepares a decider, recycled from the engine's pool: its
 // buffers are reused by later requests, so nothing of a decider may be
 // kept after Decide returns (responses only hold values built for them).
+// A decider from the pool is zero but for its buffers (release), so only
+// the fields a decision starts with are set, one by one: copying a whole
+// decider in costs a write barrier per pointer while the GC marks.
 func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now time.Time, settings decideSettings) *decider {
 	d, _ := e.deciders.Get().(*decider)
 	if d == nil {
 		d = new(decider)
 	}
-	*d = decider{
-		e:         e,
-		art:       art,
-		req:       req,
-		rc:        newRequestContext(now, req.Context),
-		visitorID: AllocationVisitorID(req.ID),
-		now:       now,
-		settings:  settings,
-		tracing:   req.Trace != nil,
-	}
+	d.e, d.art, d.req = e, art, req
+	d.rc.init(now, req.Context)
+	d.visitorID = AllocationVisitorID(req.ID)
+	d.now, d.settings, d.tracing = now, settings, req.Trace != nil
 	if req.Property != nil {
 		d.propertyToken, d.hasProperty = req.Property.Token, true
 	}
@@ -139,10 +144,17 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	return d
 }
 
-// release returns the decider to the engine's pool.
+// release returns the decider to the engine's pool, zero but for the
+// buffers' unused part (zero already).
 func (d *decider) release() {
 	e := d.e
-	*d = decider{}
+	clear(d.allocationBuf[:min(len(d.allocations), len(d.allocationBuf))])
+	clear(d.notifiedBuf[:min(len(d.notified), len(d.notifiedBuf))])
+	clear(d.scopeBuf[:d.scopesUsed])
+	if d.outcomesUsed {
+		clear(d.outcomeBuf[:])
+	}
+	d.deciderState = deciderState{}
 	e.deciders.Put(d)
 }
 
@@ -258,6 +270,7 @@ func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []outc
 	}
 	isGlobal := det.name == d.art.GlobalMbox
 	outs := d.outcomeBuf[:0]
+	d.outcomesUsed = true
 	var matchedKeys map[string]bool
 	ds := d.scopeFor(det)
 	for _, rule := range d.art.mboxRules[det.name] {
