@@ -149,7 +149,9 @@ func parameterText(value any) (string, bool) {
 }
 
 // evaluationRequest holds a request and the parts it points to, so that
-// an evaluation's request is one allocation.
+// an evaluation's request is one object, recycled (Provider.requests):
+// GetAttributes reads the caller's request and keeps none of it (it
+// completes a copy), so the request is free again once it returns.
 type evaluationRequest struct {
 	request  delivery.DeliveryRequest
 	id       delivery.VisitorID
@@ -161,19 +163,26 @@ type evaluationRequest struct {
 
 // request is the Delivery API request of an evaluation: the flags' mbox
 // executed (as GetAttributes asks for it), or prefetched when impressions
-// are deduplicated (the provider then notifies them itself).
-func (p *Provider) request(v *visitor) *delivery.DeliveryRequest {
-	e := &evaluationRequest{id: v.id, context: delivery.Context{Channel: delivery.ChannelWeb}}
+// are deduplicated (the provider then notifies them itself). Every field
+// is set, whatever the recycled request held; give it back with
+// p.requests.Put once GetAttributes returned.
+func (p *Provider) request(v *visitor) *evaluationRequest {
+	e, _ := p.requests.Get().(*evaluationRequest)
+	if e == nil {
+		e = new(evaluationRequest)
+	}
+	e.id = v.id
+	e.context = delivery.Context{Channel: delivery.ChannelWeb}
 	e.mboxes[0] = delivery.MboxRequest{Name: v.mbox, Index: 1, Parameters: v.params, ProfileParameters: v.profile}
-	e.request.ID, e.request.Context = &e.id, &e.context
+	e.request = delivery.DeliveryRequest{ID: &e.id, Context: &e.context}
 	if p.seen != nil {
-		e.prefetch.Mboxes = e.mboxes[:]
+		e.prefetch = delivery.PrefetchRequest{Mboxes: e.mboxes[:]}
 		e.request.Prefetch = &e.prefetch
 	} else {
-		e.execute.Mboxes = e.mboxes[:]
+		e.execute = delivery.ExecuteRequest{Mboxes: e.mboxes[:]}
 		e.request.Execute = &e.execute
 	}
-	return &e.request
+	return e
 }
 
 // resolved is the outcome of asking Target for an evaluation's mbox.
@@ -194,7 +203,9 @@ func (p *Provider) resolve(ctx context.Context, flat map[string]any) resolved {
 	if rerr != nil {
 		return resolved{err: rerr}
 	}
-	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: p.request(&v)})
+	request := p.request(&v)
+	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: &request.request})
+	p.requests.Put(request)
 	if err != nil {
 		return resolved{visitor: v, err: callError(err)}
 	}
