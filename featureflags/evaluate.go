@@ -163,25 +163,29 @@ type evaluationRequest struct {
 
 // request is the Delivery API request of an evaluation: the flags' mbox
 // executed (as GetAttributes asks for it), or prefetched when impressions
-// are deduplicated (the provider then notifies them itself). Every field
-// is set, whatever the recycled request held; give it back with
-// p.requests.Put once GetAttributes returned.
+// are deduplicated (the provider then notifies them itself). What every
+// evaluation of the provider asks alike is set when the request is made;
+// a recycled one (GetAttributes changes nothing of it) gets the visitor
+// and mbox of this evaluation. Give it back with p.requests.Put once
+// GetAttributes returned.
 func (p *Provider) request(v *visitor) *evaluationRequest {
 	e, _ := p.requests.Get().(*evaluationRequest)
 	if e == nil {
 		e = new(evaluationRequest)
+		e.context.Channel = delivery.ChannelWeb
+		e.mboxes[0].Index = 1
+		e.request.ID, e.request.Context = &e.id, &e.context
+		if p.seen != nil {
+			e.prefetch.Mboxes = e.mboxes[:]
+			e.request.Prefetch = &e.prefetch
+		} else {
+			e.execute.Mboxes = e.mboxes[:]
+			e.request.Execute = &e.execute
+		}
 	}
 	e.id = v.id
-	e.context = delivery.Context{Channel: delivery.ChannelWeb}
-	e.mboxes[0] = delivery.MboxRequest{Name: v.mbox, Index: 1, Parameters: v.params, ProfileParameters: v.profile}
-	e.request = delivery.DeliveryRequest{ID: &e.id, Context: &e.context}
-	if p.seen != nil {
-		e.prefetch = delivery.PrefetchRequest{Mboxes: e.mboxes[:]}
-		e.request.Prefetch = &e.prefetch
-	} else {
-		e.execute = delivery.ExecuteRequest{Mboxes: e.mboxes[:]}
-		e.request.Execute = &e.execute
-	}
+	m := &e.mboxes[0]
+	m.Name, m.Parameters, m.ProfileParameters = v.mbox, v.params, v.profile
 	return e
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/demo"
 )
 
 // referenceAttributes indexes the JSON offers of resp as GetAttributes did
@@ -296,5 +297,37 @@ func TestAddMboxesToExecuteAsDeepCopy(t *testing.T) {
 	}
 	if got, want := addMboxesToExecute([]string{"a"}, nil), referenceAddMboxes([]string{"a"}, nil); !reflect.DeepEqual(got, want) {
 		t.Errorf("nil request: %+v, want %+v", got, want)
+	}
+}
+
+// TestOnDeviceGetAttributesLeavesTheRequest: on-device and hybrid, the
+// caller's request is read, never changed (the OpenFeature provider
+// recycles its requests on this), whether GetAttributes adds an mbox or
+// not.
+func TestOnDeviceGetAttributesLeavesTheRequest(t *testing.T) {
+	e := newTestEdge(t)
+	for _, method := range []delivery.DecisioningMethod{delivery.DecisioningOnDevice, delivery.DecisioningHybrid} {
+		c := onDeviceClient(t, e, method, WithTelemetry(false))
+		for _, prefetch := range []bool{true, false} {
+			mboxes := []delivery.MboxRequest{{Name: demo.MboxFeatureFlags, Index: 1, Parameters: delivery.Parameters{"a": "b"}}}
+			request := &delivery.DeliveryRequest{
+				ID:      &delivery.VisitorID{TntID: "visitor-1.28_0", ThirdPartyID: "crm-1"},
+				Context: &delivery.Context{Channel: delivery.ChannelWeb},
+			}
+			if prefetch {
+				request.Prefetch = &delivery.PrefetchRequest{Mboxes: mboxes}
+			} else {
+				request.Execute = &delivery.ExecuteRequest{Mboxes: mboxes}
+			}
+			before := request.Clone()
+			for _, names := range [][]string{{demo.MboxFeatureFlags}, {demo.MboxFeatureFlags, demo.MboxHero}} {
+				if _, err := c.GetAttributes(t.Context(), names, GetOffersOptions{Request: request}); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(request, before) {
+					t.Errorf("%s, prefetch %v, mboxes %v: the request became %+v", method, prefetch, names, request)
+				}
+			}
+		}
 	}
 }
