@@ -113,7 +113,10 @@ func WithParsingTime(ms float64) DecideOption {
 // valid request (the *delivery.FieldError of delivery.ValidateRequest, the
 // edge's verdict); a rule that cannot be evaluated is skipped.
 func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts ...DecideOption) (*Decision, error) {
-	started := time.Now()
+	var started time.Time // for the telemetry entry's execution time
+	if e.telemetryEnabled {
+		started = time.Now()
+	}
 	if err := delivery.ValidateRequest(req); err != nil {
 		return nil, err
 	}
