@@ -39,7 +39,9 @@ func (memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
 //     and, for a visitor already counted, sends nothing), against
 //     GetAttributes of the same prefetch request;
 //   - execute: every evaluation an impression (the client sends a display
-//     notification, answered from memory), against GetAttributes.
+//     notification, answered from memory), against GetAttributes;
+//   - floor: the go-sdk's client against a provider that answers a
+//     constant, the share of an evaluation no provider can save.
 //
 // Targets: OpenFeature ≤ 1.5× GetAttributes, and ≤ 10 µs.
 func BenchmarkEvaluation(b *testing.B) {
@@ -87,6 +89,36 @@ func BenchmarkEvaluation(b *testing.B) {
 		_ = api.Shutdown(context.Background())
 		_ = client.Close()
 	}
+	// floor: the go-sdk's client against a provider that answers at once,
+	// with metadata of the provider's size: what any provider's evaluation
+	// costs on top of its own work.
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(context.Background(), constantProvider{}); err != nil {
+		b.Fatal(err)
+	}
+	flags := api.NewClient()
+	visitor := openfeature.NewEvaluationContext(tntID, nil)
+	b.Run("floor/OpenFeature", func(b *testing.B) {
+		ctx := b.Context()
+		measure(b, func() {
+			if on, err := flags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
+				b.Fatal("showReviews", on, err)
+			}
+		})
+	})
+	_ = api.Shutdown(context.Background())
+}
+
+// constantProvider answers true, with five metadata entries as the
+// provider's.
+type constantProvider struct{ openfeature.NoopProvider }
+
+func (constantProvider) BooleanEvaluation(context.Context, string, bool, openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	return openfeature.BoolResolutionDetail{Value: true, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+		Reason: openfeature.SplitReason, Variant: "Current checkout",
+		FlagMetadata: openfeature.FlagMetadata{featureflags.MetadataActivityID: int64(910003), featureflags.MetadataActivityName: "Checkout feature flags",
+			featureflags.MetadataExperienceID: int64(0), featureflags.MetadataExperienceName: "Current checkout", featureflags.MetadataDecisioningMethod: "on-device"},
+	}}
 }
 
 // measure runs op in the benchmark loop and reports its process CPU time

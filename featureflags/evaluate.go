@@ -54,7 +54,7 @@ const (
 type visitor struct {
 	mbox    string
 	id      delivery.VisitorID
-	key     string // the visitor, for the provider's memories
+	key     visitorKey // the visitor, for the provider's memories
 	params  delivery.Parameters
 	profile delivery.Parameters
 }
@@ -107,11 +107,11 @@ func (p *Provider) visitorOf(flat map[string]any) (visitor, *openfeature.Resolut
 		return v, resolutionError(openfeature.NewInvalidContextResolutionError(
 			"no mbox: give featureflags.WithMbox, or an evaluation context attribute \"mbox\""))
 	case v.id.TntID != "":
-		v.key = "t:" + v.id.TntID
+		v.key = visitorKey{'t', v.id.TntID}
 	case v.id.ThirdPartyID != "":
-		v.key = "p:" + v.id.ThirdPartyID
+		v.key = visitorKey{'p', v.id.ThirdPartyID}
 	case v.id.MarketingCloudVisitorID != "":
-		v.key = "m:" + v.id.MarketingCloudVisitorID
+		v.key = visitorKey{'m', v.id.MarketingCloudVisitorID}
 	default:
 		return v, resolutionError(openfeature.NewTargetingKeyMissingResolutionError(
 			"the visitor needs a targeting key (its tntId), or a thirdPartyId or marketingCloudVisitorId attribute"))
@@ -149,7 +149,9 @@ func parameterText(value any) (string, bool) {
 }
 
 // evaluationRequest holds a request and the parts it points to, so that
-// an evaluation's request is one allocation.
+// an evaluation's request is one object, recycled (Provider.requests):
+// GetAttributes reads the caller's request and keeps none of it (it
+// completes a copy), so the request is free again once it returns.
 type evaluationRequest struct {
 	request  delivery.DeliveryRequest
 	id       delivery.VisitorID
@@ -161,19 +163,30 @@ type evaluationRequest struct {
 
 // request is the Delivery API request of an evaluation: the flags' mbox
 // executed (as GetAttributes asks for it), or prefetched when impressions
-// are deduplicated (the provider then notifies them itself).
-func (p *Provider) request(v *visitor) *delivery.DeliveryRequest {
-	e := &evaluationRequest{id: v.id, context: delivery.Context{Channel: delivery.ChannelWeb}}
-	e.mboxes[0] = delivery.MboxRequest{Name: v.mbox, Index: 1, Parameters: v.params, ProfileParameters: v.profile}
-	e.request.ID, e.request.Context = &e.id, &e.context
-	if p.seen != nil {
-		e.prefetch.Mboxes = e.mboxes[:]
-		e.request.Prefetch = &e.prefetch
-	} else {
-		e.execute.Mboxes = e.mboxes[:]
-		e.request.Execute = &e.execute
+// are deduplicated (the provider then notifies them itself). What every
+// evaluation of the provider asks alike is set when the request is made;
+// a recycled one (GetAttributes changes nothing of it) gets the visitor
+// and mbox of this evaluation. Give it back with p.requests.Put once
+// GetAttributes returned.
+func (p *Provider) request(v *visitor) *evaluationRequest {
+	e, _ := p.requests.Get().(*evaluationRequest)
+	if e == nil {
+		e = new(evaluationRequest)
+		e.context.Channel = delivery.ChannelWeb
+		e.mboxes[0].Index = 1
+		e.request.ID, e.request.Context = &e.id, &e.context
+		if p.seen != nil {
+			e.prefetch.Mboxes = e.mboxes[:]
+			e.request.Prefetch = &e.prefetch
+		} else {
+			e.execute.Mboxes = e.mboxes[:]
+			e.request.Execute = &e.execute
+		}
 	}
-	return &e.request
+	e.id = v.id
+	m := &e.mboxes[0]
+	m.Name, m.Parameters, m.ProfileParameters = v.mbox, v.params, v.profile
+	return e
 }
 
 // resolved is the outcome of asking Target for an evaluation's mbox.
@@ -194,7 +207,9 @@ func (p *Provider) resolve(ctx context.Context, flat map[string]any) resolved {
 	if rerr != nil {
 		return resolved{err: rerr}
 	}
-	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: p.request(&v)})
+	request := p.request(&v)
+	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: &request.request})
+	p.requests.Put(request)
 	if err != nil {
 		return resolved{visitor: v, err: callError(err)}
 	}
@@ -226,6 +241,7 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 	option := sourceOption(resp, r.visitor.mbox, flag)
 	d := openfeature.ProviderResolutionDetail{Reason: openfeature.DefaultReason, FlagMetadata: make(openfeature.FlagMetadata, 5)}
 	method := string(resp.Meta.DecisioningMethod)
+	var methodValue any // method as the metadata's value, when it already is one
 	if option != nil {
 		tokens := option.ResponseTokens
 		if name, ok := tokens[tokenExperienceName].(string); ok {
@@ -238,6 +254,7 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 		setMetadata(d.FlagMetadata, MetadataExperienceName, tokens[tokenExperienceName])
 		if m, ok := tokens[tokenDecisioningMethod].(string); ok && m != "" {
 			method = m
+			methodValue = tokens[tokenDecisioningMethod]
 		}
 		activityType, _ := tokens[tokenActivityType].(string)
 		if activityType == "" && hasID {
@@ -248,7 +265,10 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 		d.Reason = reasonOf(activityType)
 	}
 	if method != "" {
-		d.FlagMetadata[MetadataDecisioningMethod] = method
+		if methodValue == nil {
+			methodValue = decisioningMethodValue(method)
+		}
+		d.FlagMetadata[MetadataDecisioningMethod] = methodValue
 	}
 	return d
 }
@@ -266,13 +286,32 @@ func reasonOf(activityType string) openfeature.Reason {
 	return openfeature.DefaultReason
 }
 
+// decisioningMethodValue is method as a metadata value; the methods
+// Target knows are boxed once, not per evaluation.
+func decisioningMethodValue(method string) any {
+	switch delivery.DecisioningMethod(method) {
+	case delivery.DecisioningOnDevice:
+		return string(delivery.DecisioningOnDevice)
+	case delivery.DecisioningServerSide:
+		return string(delivery.DecisioningServerSide)
+	case delivery.DecisioningHybrid:
+		return string(delivery.DecisioningHybrid)
+	}
+	return method
+}
+
 // setMetadata puts a response token in the flag metadata: ids as int64
-// when they are whole numbers, other values as strings.
+// when they are whole numbers, other values as strings. A token that
+// already is one is put as it is, without boxing it again.
 func setMetadata(m openfeature.FlagMetadata, key string, token any) {
 	if token == nil {
 		return
 	}
 	if key == MetadataActivityID || key == MetadataExperienceID {
+		if _, ok := token.(int64); ok {
+			m[key] = token
+			return
+		}
 		if id, ok := idValue(token); ok {
 			m[key] = id
 			return
@@ -280,7 +319,7 @@ func setMetadata(m openfeature.FlagMetadata, key string, token any) {
 	}
 	switch v := token.(type) {
 	case string:
-		m[key] = v
+		m[key] = token
 	default:
 		m[key] = fmt.Sprint(v)
 	}

@@ -3,7 +3,6 @@ package featureflags
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,7 +46,7 @@ func (p *Provider) afterEvaluation(ctx context.Context, v *visitor, resp *target
 		tokens, owed = p.owed(v, ex.Mboxes, false, tokens, owed)
 	}
 	if len(tokens) > 0 {
-		p.clickTokens.Add(memoryKey{v.key, v.mbox}, tokens)
+		p.clickTokens.Add(memoryKey{visitor: v.key, of: v.mbox}, tokens)
 	}
 	owed = append(owed, resp.Notifications...)
 	if len(owed) == 0 {
@@ -77,13 +76,15 @@ func (p *Provider) owed(v *visitor, mboxes []delivery.MboxResponse, prefetched b
 			if o.EventToken == "" {
 				continue
 			}
-			activity := "token:" + o.EventToken
+			seenKey := memoryKey{visitor: v.key}
 			if id, ok := idValue(o.ResponseTokens[tokenActivityID]); ok {
-				activity = strconv.FormatInt(id, 10)
+				seenKey.activityID = id
 			} else if id := o.ResponseTokens[tokenActivityID]; id != nil {
-				activity = fmt.Sprint(id)
+				seenKey.of = "id:" + fmt.Sprint(id)
+			} else {
+				seenKey.of = "token:" + o.EventToken
 			}
-			if seen, _ := p.seen.ContainsOrAdd(memoryKey{v.key, activity}, struct{}{}); seen {
+			if seen, _ := p.seen.ContainsOrAdd(seenKey, struct{}{}); seen {
 				continue
 			}
 			owed = append(owed, delivery.Notification{
@@ -96,8 +97,20 @@ func (p *Provider) owed(v *visitor, mboxes []delivery.MboxResponse, prefetched b
 }
 
 // memoryKey is a visitor and an mbox (click tokens) or an activity
-// (impressions counted), in the provider's memories.
-type memoryKey struct{ visitor, of string }
+// (impressions counted: its numeric id, else its id's text or event token
+// in of), in the provider's memories. Made without building strings.
+type memoryKey struct {
+	visitor    visitorKey
+	of         string
+	activityID int64
+}
+
+// visitorKey is a visitor's id and its kind: 't' tntId, 'p' thirdPartyId,
+// 'm' marketingCloudVisitorId.
+type visitorKey struct {
+	kind byte
+	id   string
+}
 
 // notificationOptions sends notifications for the visitor of resp, in its
 // session.
@@ -144,7 +157,7 @@ func (p *Provider) Track(ctx context.Context, name string, evalCtx openfeature.E
 	for k, value := range v.params {
 		n.Parameters[k] = value
 	}
-	if tokens, ok := p.clickTokens.Get(memoryKey{v.key, v.mbox}); ok {
+	if tokens, ok := p.clickTokens.Get(memoryKey{visitor: v.key, of: v.mbox}); ok {
 		n.Tokens = tokens
 	} else {
 		p.cfg.logger.Debug("featureflags: Track: no click-metric token known for the visitor and mbox; Target cannot attribute the click to an activity",

@@ -53,6 +53,8 @@ type Provider struct {
 	seen        *lru.Cache[memoryKey, struct{}]
 
 	sender *sender
+	// requests recycles the requests of evaluations (evaluationRequest).
+	requests sync.Pool
 	// info is what evaluations read of the artifact last seen.
 	info atomic.Pointer[artifactInfo]
 

@@ -87,11 +87,15 @@ func (m *utf16Murmur3) sum() int32 {
 
 // allocationFor returns the visitor's allocation (0 to 100, two decimals)
 // in an activity: the hash of "client.activityId.visitorId.0" bucketed into
-// 10,000 buckets, exactly as the SDKs compute it. activityKey is
-// "client.activityId." (prepared once per rule).
-func allocationFor(activityKey, visitorID string) float64 {
+// 10,000 buckets, exactly as the SDKs compute it. The parts are hashed one
+// after the other, as the string they make (UTF-16 code units, and the
+// separators are ASCII), without building it.
+func allocationFor(client, activityID, visitorID string) float64 {
 	var m utf16Murmur3
-	m.writeString(activityKey)
+	m.writeString(client)
+	m.writeString(".")
+	m.writeString(activityID)
+	m.writeString(".")
 	m.writeString(visitorID)
 	m.writeString(".")
 	m.writeString(campaignBucketSalt)
@@ -132,9 +136,5 @@ func AllocationVisitorID(id *delivery.VisitorID) string {
 // activity for a client code, the value rules compare {"var":"allocation"}
 // with. It is the same number every Target SDK computes for this visitor.
 func Allocation(client string, activityID int64, visitorID string) float64 {
-	return allocationFor(activityKey(client, activityIDString(activityID)), visitorID)
-}
-
-func activityKey(client, activityID string) string {
-	return client + "." + activityID + "."
+	return allocationFor(client, activityIDString(activityID), visitorID)
 }

@@ -121,3 +121,37 @@ func TestAllocationVisitorIDPrecedence(t *testing.T) {
 		t.Errorf("new ids: %q, %q; want two distinct non-empty ids", a, b)
 	}
 }
+
+// allocationOfKey is the allocation of the whole key string, hashed at once.
+func allocationOfKey(client, activityID, visitorID string) float64 {
+	var m utf16Murmur3
+	m.writeString(client + "." + activityID + "." + visitorID + "." + campaignBucketSalt)
+	return bucketOf(m.sum())
+}
+
+// TestAllocationHashesPartsAsTheKey: hashing the parts of the allocation
+// key one after the other gives the hash of the key string, whatever the
+// parts hold (odd lengths, surrogate pairs, invalid UTF-8 at their ends).
+func TestAllocationHashesPartsAsTheKey(t *testing.T) {
+	t.Parallel()
+	parts := []string{"", "a", "someClientId", "125873", "338e3c1e51f7416a8e1ccba4f81acea0", "héllo", "😀", "日本", "\xe2\x82", "\x82\xac", "\xff"}
+	for _, client := range parts {
+		for _, activity := range parts {
+			for _, visitor := range parts {
+				if got, want := allocationFor(client, activity, visitor), allocationOfKey(client, activity, visitor); got != want {
+					t.Errorf("allocationFor(%q, %q, %q) = %v; the key hashed whole gives %v", client, activity, visitor, got, want)
+				}
+			}
+		}
+	}
+}
+
+func FuzzAllocationParts(f *testing.F) {
+	f.Add("someClientId", "125873", "338e3c1e51f7416a8e1ccba4f81acea0")
+	f.Add("c\xe2", "\x82\xac1", "😀")
+	f.Fuzz(func(t *testing.T, client, activity, visitor string) {
+		if got, want := allocationFor(client, activity, visitor), allocationOfKey(client, activity, visitor); got != want {
+			t.Errorf("allocationFor(%q, %q, %q) = %v; the key hashed whole gives %v", client, activity, visitor, got, want)
+		}
+	})
+}

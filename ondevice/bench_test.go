@@ -93,3 +93,34 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecideFlag decides what a feature-flag evaluation asks for: the
+// demo's feature-flags mbox, prefetched (impressions deduplicated) or
+// executed, for a known visitor, as target.Client completes the request.
+func BenchmarkDecideFlag(b *testing.B) {
+	e := benchEngine(b, demo.Artifact(), demo.Client)
+	for _, mode := range []string{"prefetch", "execute"} {
+		b.Run(mode, func(b *testing.B) {
+			req := &delivery.DeliveryRequest{
+				RequestID: "bench-request",
+				ID:        &delivery.VisitorID{TntID: "338e3c1e51f7416a8e1ccba4f81acea0.28_0"},
+				Context:   &delivery.Context{Channel: delivery.ChannelWeb},
+			}
+			mboxes := []delivery.MboxRequest{{Name: demo.MboxFeatureFlags, Index: 1}}
+			if mode == "prefetch" {
+				req.Prefetch = &delivery.PrefetchRequest{Mboxes: mboxes}
+			} else {
+				req.Execute = &delivery.ExecuteRequest{Mboxes: mboxes}
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			startCPU := processCPUTime()
+			for b.Loop() {
+				if _, err := e.Decide(ctx, req, WithSessionID("s"), WithLocationHint("28")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(processCPUTime()-startCPU)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

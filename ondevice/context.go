@@ -193,12 +193,17 @@ type ruleScope struct {
 
 // newRequestContext builds the request-level rule context.
 func newRequestContext(now time.Time, ctx *delivery.Context) requestContext {
+	var rc requestContext
+	rc.init(now, ctx)
+	return rc
+}
+
+// init sets the request-level rule context of a zero rc, in place.
+func (rc *requestContext) init(now time.Time, ctx *delivery.Context) {
 	now = now.UTC()
-	rc := requestContext{
-		timestamp: float64(now.UnixMilli()),
-		timeHHMM:  twoDigits(now.Hour()) + twoDigits(now.Minute()),
-		day:       int(now.Weekday()),
-	}
+	rc.timestamp = float64(now.UnixMilli())
+	rc.timeHHMM = twoDigits(now.Hour()) + twoDigits(now.Minute())
+	rc.day = int(now.Weekday())
 	if rc.day == 0 {
 		rc.day = 7
 	}
@@ -211,7 +216,6 @@ func newRequestContext(now time.Time, ctx *delivery.Context) requestContext {
 			rc.geo = geoContext{country: g.CountryCode, region: g.StateCode, city: g.City, latitude: g.Latitude, longitude: g.Longitude}
 		}
 	}
-	return rc
 }
 
 func twoDigits(n int) string {

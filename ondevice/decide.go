@@ -59,8 +59,20 @@ type Decision struct {
 // makes them) and, unlike the engine's options, a small value: a call's
 // options cost no allocation.
 type DecideOption struct {
-	apply func(*decideSettings)
+	setting decideSetting
+	text    string
+	number  float64
 }
+
+// decideSetting is the setting a DecideOption gives.
+type decideSetting uint8
+
+const (
+	settingNone decideSetting = iota
+	settingSessionID
+	settingLocationHint
+	settingParsing
+)
 
 type decideSettings struct {
 	sessionID    string
@@ -68,21 +80,32 @@ type decideSettings struct {
 	parsing      float64
 }
 
+func (o DecideOption) apply(s *decideSettings) {
+	switch o.setting {
+	case settingSessionID:
+		s.sessionID = o.text
+	case settingLocationHint:
+		s.locationHint = o.text
+	case settingParsing:
+		s.parsing = o.number
+	}
+}
+
 // WithSessionID sets the session id shown in traces.
 func WithSessionID(id string) DecideOption {
-	return DecideOption{func(s *decideSettings) { s.sessionID = id }}
+	return DecideOption{setting: settingSessionID, text: id}
 }
 
 // WithLocationHint sets the edge location hint (as "28") used when a
 // visitor id is minted: the new tntId ends with ".28_0".
 func WithLocationHint(hint string) DecideOption {
-	return DecideOption{func(s *decideSettings) { s.locationHint = hint }}
+	return DecideOption{setting: settingLocationHint, text: hint}
 }
 
 // WithParsingTime records how long decoding the request took, in
 // milliseconds, in the decision's telemetry entry.
 func WithParsingTime(ms float64) DecideOption {
-	return DecideOption{func(s *decideSettings) { s.parsing = ms }}
+	return DecideOption{setting: settingParsing, number: ms}
 }
 
 // Decide decides req with the current artifact. It never modifies req. It
@@ -90,7 +113,10 @@ func WithParsingTime(ms float64) DecideOption {
 // valid request (the *delivery.FieldError of delivery.ValidateRequest, the
 // edge's verdict); a rule that cannot be evaluated is skipped.
 func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts ...DecideOption) (*Decision, error) {
-	started := time.Now()
+	var started time.Time // for the telemetry entry's execution time
+	if e.telemetryEnabled {
+		started = time.Now()
+	}
 	if err := delivery.ValidateRequest(req); err != nil {
 		return nil, err
 	}
@@ -100,15 +126,15 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	}
 	var settings decideSettings
 	for _, o := range opts {
-		if o.apply != nil {
-			o.apply(&settings)
-		}
+		o.apply(&settings)
 	}
 	now := e.clock.Now()
-	valid := e.validRequest(ctx, req, art, settings.locationHint)
+	parts := new(decisionParts)
+	valid := e.validRequest(ctx, req, art, settings.locationHint, parts)
 	d := newDecider(e, art, valid, now, settings)
-	resp := d.decide()
-	out := &Decision{Response: resp, Request: valid, Notifications: d.notifications}
+	resp := d.decide(parts)
+	out := &parts.decision
+	*out = Decision{Response: resp, Request: valid, Notifications: d.notifications}
 	if !e.decideAll {
 		out.RemoteMboxes, out.RemoteViews, out.RemoteNeeded = d.remoteMboxes, d.remoteViews, d.remoteNeeded
 	}
@@ -122,13 +148,42 @@ func (e *Engine) Decide(ctx context.Context, req *delivery.DeliveryRequest, opts
 	return out, nil
 }
 
-// validRequest completes a copy of req as the SDKs do before deciding: a
-// visitor id, a request id and the geo context.
-func (e *Engine) validRequest(ctx context.Context, req *delivery.DeliveryRequest, art *Artifact, locationHint string) *delivery.DeliveryRequest {
-	v := *req
-	id := delivery.VisitorID{}
+// decisionParts holds a Decision and what it points to that every decision
+// has (the request as decided, its visitor id and context; the response,
+// its id and sections, one mbox), so that they are one allocation.
+type decisionParts struct {
+	decision Decision
+
+	request   delivery.DeliveryRequest
+	visitorID delivery.VisitorID
+	context   delivery.Context
+
+	response   delivery.DeliveryResponse
+	responseID delivery.VisitorID
+	execute    delivery.ExecuteResponse
+	prefetch   delivery.PrefetchResponse
+	mbox       [1]delivery.MboxResponse
+	mboxUsed   bool
+}
+
+// mboxResponses returns an empty slice for n mbox responses: the one of
+// parts the first time one is asked for.
+func (p *decisionParts) mboxResponses(n int) []delivery.MboxResponse {
+	if n == 1 && !p.mboxUsed {
+		p.mboxUsed = true
+		return p.mbox[:0:1]
+	}
+	return make([]delivery.MboxResponse, 0, n)
+}
+
+// validRequest completes a copy of req (in parts) as the SDKs do before
+// deciding: a visitor id, a request id and the geo context.
+func (e *Engine) validRequest(ctx context.Context, req *delivery.DeliveryRequest, art *Artifact, locationHint string, parts *decisionParts) *delivery.DeliveryRequest {
+	v := &parts.request
+	*v = *req
+	id := &parts.visitorID
 	if req.ID != nil {
-		id = *req.ID
+		*id = *req.ID
 	}
 	if id.TntID == "" && id.MarketingCloudVisitorID == "" && authenticatedCustomerID(id.CustomerIDs) == "" && id.ThirdPartyID == "" {
 		id.TntID = uuid.NewString()
@@ -136,18 +191,20 @@ func (e *Engine) validRequest(ctx context.Context, req *delivery.DeliveryRequest
 			id.TntID += "." + locationHint + "_0"
 		}
 	}
-	v.ID = &id
+	v.ID = id
 	if v.RequestID == "" {
 		v.RequestID = uuid.NewString()
 	}
 	if req.Context != nil {
-		c := *req.Context
+		c := &parts.context
+		*c = *req.Context
 		c.Geo = e.validGeo(ctx, req.Context.Geo, art)
-		v.Context = &c
+		v.Context = c
 	} else if geo := e.validGeo(ctx, nil, art); geo != nil {
-		v.Context = &delivery.Context{Channel: delivery.ChannelWeb, Geo: geo}
+		parts.context = delivery.Context{Channel: delivery.ChannelWeb, Geo: geo}
+		v.Context = &parts.context
 	}
-	return &v
+	return v
 }
 
 func authenticatedCustomerID(ids []delivery.CustomerID) string {

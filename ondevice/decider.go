@@ -45,8 +45,21 @@ type outcome struct {
 	trace   delivery.TraceResponse
 }
 
-// decider decides one request with one artifact.
+// decider decides one request with one artifact: the decision's state,
+// and small buffers so that typical requests allocate less. Deciders are
+// recycled (newDecider, release); a decision reads of the buffers only what
+// it wrote first, so release clears only the part the last one used.
 type decider struct {
+	deciderState
+
+	allocationBuf [4]activityAllocation
+	notifiedBuf   [4]notifiedToken
+	scopeBuf      [4]detailScope
+	outcomeBuf    [2]outcome
+}
+
+// deciderState is what each decision starts from zero.
+type deciderState struct {
 	e             *Engine
 	art           *Artifact
 	req           *delivery.DeliveryRequest
@@ -62,13 +75,8 @@ type decider struct {
 
 	notifications []delivery.Notification
 	notified      []notifiedToken
-
-	// Small buffers, so that typical requests allocate less.
-	allocationBuf [4]activityAllocation
-	notifiedBuf   [4]notifiedToken
-	scopeBuf      [4]detailScope
 	scopesUsed    int
-	outcomeBuf    [2]outcome
+	outcomesUsed  bool
 
 	remoteMboxes []string
 	remoteViews  []string
@@ -86,21 +94,18 @@ type activityAllocation struct {
 // newDecider prepares a decider, recycled from the engine's pool: its
 // buffers are reused by later requests, so nothing of a decider may be
 // kept after Decide returns (responses only hold values built for them).
+// A decider from the pool is zero but for its buffers (release), so only
+// the fields a decision starts with are set, one by one: copying a whole
+// decider in costs a write barrier per pointer while the GC marks.
 func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now time.Time, settings decideSettings) *decider {
 	d, _ := e.deciders.Get().(*decider)
 	if d == nil {
 		d = new(decider)
 	}
-	*d = decider{
-		e:         e,
-		art:       art,
-		req:       req,
-		rc:        newRequestContext(now, req.Context),
-		visitorID: AllocationVisitorID(req.ID),
-		now:       now,
-		settings:  settings,
-		tracing:   req.Trace != nil,
-	}
+	d.e, d.art, d.req = e, art, req
+	d.rc.init(now, req.Context)
+	d.visitorID = AllocationVisitorID(req.ID)
+	d.now, d.settings, d.tracing = now, settings, req.Trace != nil
 	if req.Property != nil {
 		d.propertyToken, d.hasProperty = req.Property.Token, true
 	}
@@ -110,6 +115,9 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	// has them; nil otherwise (the common case: options then share the
 	// rule's prepared tokens).
 	g := d.rc.geo
+	if g.city == "" && g.country == "" && g.region == "" && g.latitude == nil && g.longitude == nil {
+		return d
+	}
 	geoTokens := map[string]any{}
 	if art.tokenSet["geo.city"] && g.city != "" {
 		geoTokens["geo.city"] = g.city
@@ -136,20 +144,28 @@ func newDecider(e *Engine, art *Artifact, req *delivery.DeliveryRequest, now tim
 	return d
 }
 
-// release returns the decider to the engine's pool.
+// release returns the decider to the engine's pool, zero but for the
+// buffers' unused part (zero already).
 func (d *decider) release() {
 	e := d.e
-	*d = decider{}
+	clear(d.allocationBuf[:min(len(d.allocations), len(d.allocationBuf))])
+	clear(d.notifiedBuf[:min(len(d.notified), len(d.notifiedBuf))])
+	clear(d.scopeBuf[:d.scopesUsed])
+	if d.outcomesUsed {
+		clear(d.outcomeBuf[:])
+	}
+	d.deciderState = deciderState{}
 	e.deciders.Put(d)
 }
 
-// decide builds the response.
-func (d *decider) decide() *delivery.DeliveryResponse {
+// decide builds the response, in parts.
+func (d *decider) decide(parts *decisionParts) *delivery.DeliveryResponse {
 	if !d.e.decideAll {
 		d.remoteMboxes, d.remoteViews = remoteDependency(d.art, d.req)
 		d.remoteNeeded = len(d.remoteMboxes) > 0 || len(d.remoteViews) > 0
 	}
-	resp := &delivery.DeliveryResponse{
+	resp := &parts.response
+	*resp = delivery.DeliveryResponse{
 		Status:    200,
 		RequestID: d.req.RequestID,
 		Client:    d.e.client,
@@ -158,14 +174,14 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 		resp.Status = 206
 	}
 	if d.req.ID != nil {
-		id := *d.req.ID
-		resp.ID = &id
+		parts.responseID = *d.req.ID
+		resp.ID = &parts.responseID
 	}
 	if x := d.req.Execute; x != nil {
 		tracer := d.newTracer()
-		out := &delivery.ExecuteResponse{}
+		out := &parts.execute
 		if len(x.Mboxes) > 0 {
-			out.Mboxes = make([]delivery.MboxResponse, 0, len(x.Mboxes))
+			out.Mboxes = parts.mboxResponses(len(x.Mboxes))
 		}
 		for i := range x.Mboxes {
 			out.Mboxes = d.appendMboxResponses(out.Mboxes, modeExecute, mboxDetail(&x.Mboxes[i]), tracer)
@@ -177,9 +193,9 @@ func (d *decider) decide() *delivery.DeliveryResponse {
 	}
 	if p := d.req.Prefetch; p != nil {
 		tracer := d.newTracer()
-		out := &delivery.PrefetchResponse{}
+		out := &parts.prefetch
 		if len(p.Mboxes) > 0 {
-			out.Mboxes = make([]delivery.MboxResponse, 0, len(p.Mboxes))
+			out.Mboxes = parts.mboxResponses(len(p.Mboxes))
 		}
 		for i := range p.Mboxes {
 			out.Mboxes = d.appendMboxResponses(out.Mboxes, modePrefetch, mboxDetail(&p.Mboxes[i]), tracer)
@@ -254,6 +270,7 @@ func (d *decider) mboxOutcomes(m mode, det detail, tracer *requestTracer) []outc
 	}
 	isGlobal := det.name == d.art.GlobalMbox
 	outs := d.outcomeBuf[:0]
+	d.outcomesUsed = true
 	var matchedKeys map[string]bool
 	ds := d.scopeFor(det)
 	for _, rule := range d.art.mboxRules[det.name] {
@@ -377,7 +394,7 @@ func (d *decider) allocation(rule *preparedRule) float64 {
 			return a.value
 		}
 	}
-	v := allocationFor(activityKey(d.e.client, rule.activityID), d.visitorID)
+	v := allocationFor(d.e.client, rule.activityID, d.visitorID)
 	d.allocations = append(d.allocations, activityAllocation{key: rule.activityID, value: v})
 	return v
 }

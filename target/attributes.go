@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"strconv"
+	"sync"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -47,29 +48,46 @@ func (e *AttributeError) Is(target error) bool {
 // concurrent reads.
 type Attributes struct {
 	response *Response
-	byMbox   map[string]map[string]any
+	// mboxes holds the attributes of each mbox that has some, found by a
+	// linear scan (GetAttributes asks for few mboxes); first is its storage
+	// for the first one, so that a one-mbox call allocates no more.
+	mboxes []mboxAttributes
+	first  [1]mboxAttributes
 }
 
-// newAttributes indexes the JSON offers of resp by mbox.
-func newAttributes(resp *Response) (*Attributes, error) {
-	a := &Attributes{response: resp, byMbox: map[string]map[string]any{}}
+// mboxAttributes are the attributes of one mbox: the map of its first JSON
+// offer as decoded (possibly shared, see sharedOffers: never modified or
+// handed out), or a map of their own (owned) once a second offer merges in.
+type mboxAttributes struct {
+	name  string
+	attrs map[string]any
+	owned bool
+}
+
+// newAttributes indexes the JSON offers of resp by mbox. Offers seen
+// before are read from shared (see sharedOffers) rather than decoded again.
+func newAttributes(resp *Response, shared *sharedOffers) (*Attributes, error) {
+	a := &Attributes{response: resp}
+	a.mboxes = a.first[:0]
 	if resp == nil || resp.Response == nil {
 		return a, nil
 	}
 	if pf := resp.Response.Prefetch; pf != nil {
-		if err := a.merge(pf.Mboxes); err != nil {
+		if err := a.merge(pf.Mboxes, shared); err != nil {
 			return nil, err
 		}
 	}
 	if ex := resp.Response.Execute; ex != nil {
-		if err := a.merge(ex.Mboxes); err != nil {
+		if err := a.merge(ex.Mboxes, shared); err != nil {
 			return nil, err
 		}
 	}
 	return a, nil
 }
 
-func (a *Attributes) merge(mboxes []delivery.MboxResponse) error {
+// merge adds the JSON offers of mboxes, later offers overriding the keys
+// of earlier ones.
+func (a *Attributes) merge(mboxes []delivery.MboxResponse, shared *sharedOffers) error {
 	for i := range mboxes {
 		m := &mboxes[i]
 		for j := range m.Options {
@@ -77,22 +95,92 @@ func (a *Attributes) merge(mboxes []delivery.MboxResponse) error {
 			if opt.Type != delivery.OptionJSON || len(opt.Content) == 0 {
 				continue
 			}
-			content, err := decodeJSONObject(opt.Content)
+			content, err := shared.decode(opt.Content)
 			if err != nil {
 				return fmt.Errorf("target: json offer %d of mbox %q: %w", j, m.Name, err)
 			}
 			if content == nil {
 				continue
 			}
-			attrs := a.byMbox[m.Name]
-			if attrs == nil {
-				attrs = make(map[string]any, len(content))
-				a.byMbox[m.Name] = attrs
+			ma := a.lookup(m.Name)
+			if ma == nil {
+				a.mboxes = append(a.mboxes, mboxAttributes{name: m.Name, attrs: content})
+				continue
 			}
-			maps.Copy(attrs, content)
+			if !ma.owned {
+				ma.attrs, ma.owned = maps.Clone(ma.attrs), true
+			}
+			maps.Copy(ma.attrs, content)
 		}
 	}
 	return nil
+}
+
+// lookup returns the attributes of mbox, or nil when it has none.
+func (a *Attributes) lookup(mbox string) *mboxAttributes {
+	for i := range a.mboxes {
+		if a.mboxes[i].name == mbox {
+			return &a.mboxes[i]
+		}
+	}
+	return nil
+}
+
+// sharedOffers lets a client's GetAttributes calls share the JSON offers
+// they decode: an offer whose bytes equal those of one decoded before is
+// given the object decoded then. An on-device decision answers with the
+// artifact's own offer bytes, and Target sends the same offer to every
+// visitor of an experience, so decoding each offer once is most of the
+// cost of GetAttributes saved. Only flat objects are shared (every value a
+// string, number, bool or null, which nobody can modify): an offer with an
+// object or array inside is decoded afresh for every call, as the caller
+// may change what Value returns. It holds at most sharedOfferBytes of
+// offers and starts afresh when full, so that offers that differ per
+// visitor cost a lookup and bounded memory. The zero value is empty and
+// ready; safe for concurrent use.
+type sharedOffers struct {
+	mu      sync.Mutex
+	objects map[string]map[string]any // read-only
+	bytes   int
+}
+
+// sharedOfferBytes bounds the offer bytes a client's sharedOffers holds.
+const sharedOfferBytes = 1 << 20
+
+// decode is decodeJSONObject, sharing flat objects.
+func (s *sharedOffers) decode(raw json.RawMessage) (map[string]any, error) {
+	s.mu.Lock()
+	content, ok := s.objects[string(raw)]
+	s.mu.Unlock()
+	if ok {
+		return content, nil
+	}
+	content, err := decodeJSONObject(raw)
+	if err != nil || content == nil || !flatObject(content) || len(raw) > sharedOfferBytes {
+		return content, err
+	}
+	key := string(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.objects == nil || s.bytes+len(key) > sharedOfferBytes {
+		s.objects, s.bytes = map[string]map[string]any{}, 0
+	}
+	s.objects[key] = content
+	s.bytes += len(key)
+	return content, nil
+}
+
+// flatObject reports whether every value of content is immutable: a
+// string, a number, a bool or null.
+func flatObject(content map[string]any) bool {
+	for _, v := range content {
+		switch v.(type) {
+		case string, json.Number, bool, nil:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // decodeJSONObject decodes an offer's content; content that is not an
@@ -125,11 +213,11 @@ func (a *Attributes) Response() *Response { return a.response }
 // Value returns the attribute key of mbox, or an *AttributeError (matching
 // ErrAttributeNotFound) naming the mbox and key when there is none.
 func (a *Attributes) Value(mbox, key string) (any, error) {
-	attrs, ok := a.byMbox[mbox]
-	if !ok {
+	ma := a.lookup(mbox)
+	if ma == nil {
 		return nil, &AttributeError{Mbox: mbox, Key: key}
 	}
-	v, ok := attrs[key]
+	v, ok := ma.attrs[key]
 	if !ok {
 		return nil, &AttributeError{Mbox: mbox, Key: key}
 	}
@@ -203,25 +291,28 @@ func (a *Attributes) Float(mbox, key string) (float64, error) {
 // AsMap returns a copy of the attributes of mbox; it is empty when the mbox
 // has none, as the SDKs' asObject(mbox).
 func (a *Attributes) AsMap(mbox string) map[string]any {
-	attrs := maps.Clone(a.byMbox[mbox])
-	if attrs == nil {
-		attrs = map[string]any{}
+	if ma := a.lookup(mbox); ma != nil {
+		return maps.Clone(ma.attrs)
 	}
-	return attrs
+	return map[string]any{}
 }
 
 // All returns a copy of every mbox's attributes, keyed by mbox name.
 func (a *Attributes) All() map[string]map[string]any {
-	all := make(map[string]map[string]any, len(a.byMbox))
-	for name, attrs := range a.byMbox {
-		all[name] = maps.Clone(attrs)
+	all := make(map[string]map[string]any, len(a.mboxes))
+	for _, ma := range a.mboxes {
+		all[ma.name] = maps.Clone(ma.attrs)
 	}
 	return all
 }
 
 // MarshalJSON encodes All(), as the SDKs' toJSON.
 func (a *Attributes) MarshalJSON() ([]byte, error) {
-	return json.Marshal(a.byMbox)
+	byMbox := make(map[string]map[string]any, len(a.mboxes))
+	for _, ma := range a.mboxes {
+		byMbox[ma.name] = ma.attrs
+	}
+	return json.Marshal(byMbox)
 }
 
 func jsonKind(v any) string {

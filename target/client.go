@@ -58,6 +58,8 @@ type Client struct {
 	// tokens shares the response-token maps of answers with the same
 	// tokens, read-only (delivery.SharedTokens).
 	tokens *delivery.SharedTokens
+	// offers shares the JSON offers GetAttributes decodes (attributes.go).
+	offers sharedOffers
 
 	telemetry *telemetryStore
 	events    *eventDispatcher

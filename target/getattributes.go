@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"slices"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -50,57 +51,65 @@ func (c *Client) getAttributes(ctx context.Context, mboxNames []string, opts Get
 	if err != nil {
 		return nil, err
 	}
-	return newAttributes(resp)
+	return newAttributes(resp, &c.offers)
 }
 
-// addMboxesToExecute returns a copy of request with the mboxes of names
-// that the request does not ask for yet (in execute or prefetch) appended
-// to its execute mboxes, as the SDKs' addMboxesToRequest.
+// addMboxesToExecute returns request with the mboxes of names that it does
+// not ask for yet (in execute or prefetch) appended to its execute mboxes,
+// as the SDKs' addMboxesToRequest. The caller's request is not modified:
+// the result is request itself when nothing is added or renumbered, else a
+// shallow copy with an execute of its own (the call's request completion
+// copies the rest).
 func addMboxesToExecute(names []string, request *delivery.DeliveryRequest) *delivery.DeliveryRequest {
-	var r *delivery.DeliveryRequest
 	if request == nil {
-		r = &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb}}
-	} else {
-		r = request.Clone()
+		request = &delivery.DeliveryRequest{Context: &delivery.Context{Channel: delivery.ChannelWeb}}
 	}
-	requested := map[string]bool{}
-	if r.Prefetch != nil {
-		for _, m := range r.Prefetch.Mboxes {
-			requested[m.Name] = true
-		}
-	}
-	noExecute := r.Execute == nil
-	if noExecute {
-		r.Execute = &delivery.ExecuteRequest{}
+	var existing []delivery.MboxRequest
+	if request.Execute != nil {
+		existing = request.Execute.Mboxes
 	}
 	highest, numbered := 0, false
-	for _, m := range r.Execute.Mboxes {
-		requested[m.Name] = true
+	for _, m := range existing {
 		highest = max(highest, m.Index)
 		numbered = numbered || m.Index != 0
 	}
-	if !numbered && len(r.Execute.Mboxes) > 0 {
-		// The caller numbered none of them: number them by position now
-		// (as the request completion would), so that the added mboxes,
-		// numbered after them, share no index with them.
-		for i := range r.Execute.Mboxes {
-			r.Execute.Mboxes[i].Index = i
-		}
-		highest = len(r.Execute.Mboxes) - 1
+	// The caller numbered none of its execute mboxes: they are numbered by
+	// position (as the request completion would), so that the added mboxes,
+	// numbered after them, share no index with them.
+	renumber := !numbered && len(existing) > 0
+	if renumber {
+		highest = len(existing) - 1
 	}
-	next := highest + 1
-	for _, name := range names {
-		if requested[name] {
+	var added []delivery.MboxRequest
+	for i, name := range names {
+		if requested(request, name) || slices.Contains(names[:i], name) {
 			continue
 		}
-		requested[name] = true
-		r.Execute.Mboxes = append(r.Execute.Mboxes, delivery.MboxRequest{Name: name, Index: next})
-		next++
+		added = append(added, delivery.MboxRequest{Name: name, Index: highest + 1 + len(added)})
 	}
-	if noExecute && len(r.Execute.Mboxes) == 0 {
-		// Every mbox is prefetched: an execute without mboxes would be
-		// refused ("either pageLoad or mboxes is required in execute").
-		r.Execute = nil
+	if len(added) == 0 && !renumber {
+		return request
 	}
-	return r
+	r := *request
+	execute := delivery.ExecuteRequest{}
+	if request.Execute != nil {
+		execute = *request.Execute
+	}
+	execute.Mboxes = append(slices.Clone(existing), added...)
+	if renumber {
+		for i := range existing {
+			execute.Mboxes[i].Index = i
+		}
+	}
+	r.Execute = &execute
+	return &r
+}
+
+// requested reports whether request asks for mbox name, executed or
+// prefetched.
+func requested(request *delivery.DeliveryRequest, name string) bool {
+	has := func(mboxes []delivery.MboxRequest) bool {
+		return slices.ContainsFunc(mboxes, func(m delivery.MboxRequest) bool { return m.Name == name })
+	}
+	return (request.Execute != nil && has(request.Execute.Mboxes)) || (request.Prefetch != nil && has(request.Prefetch.Mboxes))
 }

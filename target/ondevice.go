@@ -297,12 +297,21 @@ func (c *Client) deliverOnDevice(ctx context.Context, call callOptions, remoteMb
 		return nil, ErrNotReady
 	}
 	engine := c.onDevice.engine
-	started := time.Now()
+	// Telemetry's "parsing" of an on-device call is the time spent reading
+	// and completing the request (cookies, ids, context) before deciding,
+	// measured when the engine records telemetry: the client's own engine
+	// does as the client does; one given may.
+	timed := c.cfg.telemetryEnabled || !c.onDevice.ownEngine
+	var started time.Time
+	if timed {
+		started = time.Now()
+	}
 	plan := c.planCall(call)
 	plan.method = delivery.DecisioningOnDevice
-	// Telemetry's "parsing" of an on-device call is the time spent reading
-	// and completing the request (cookies, ids, context) before deciding.
-	parsing := float64(time.Since(started)) / float64(time.Millisecond)
+	var parsing float64
+	if timed {
+		parsing = float64(time.Since(started)) / float64(time.Millisecond)
+	}
 	var decideStart time.Time
 	if c.cfg.hookSet != nil {
 		decideStart = time.Now()
