@@ -41,7 +41,9 @@ func (memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
 //   - execute: every evaluation an impression (the client sends a display
 //     notification, answered from memory), against GetAttributes;
 //   - floor: the go-sdk's client against a provider that answers a
-//     constant, the share of an evaluation no provider can save.
+//     constant, the share of an evaluation no provider can save;
+//   - ratio (per mode): GetAttributes and OpenFeature alternated in one
+//     loop, reporting their ratio, steadier than two sub-benchmarks'.
 //
 // Targets: OpenFeature ≤ 1.5× GetAttributes, and ≤ 10 µs.
 func BenchmarkEvaluation(b *testing.B) {
@@ -85,6 +87,40 @@ func BenchmarkEvaluation(b *testing.B) {
 					b.Fatal("showReviews", on, err)
 				}
 			})
+		})
+		// ratio: the two alternated in batches of 64 inside one loop, so
+		// that the machine's drift from one sub-benchmark to the next
+		// falls on both alike; reports OpenFeature's time over
+		// GetAttributes' (the target's measure) and each one's ns/call.
+		b.Run(mode+"/ratio", func(b *testing.B) {
+			ctx := b.Context()
+			b.ReportAllocs()
+			const batch = 64
+			var direct, through time.Duration
+			for b.Loop() {
+				start := time.Now()
+				for range batch {
+					attrs, err := client.GetAttributes(ctx, []string{demo.MboxFeatureFlags}, target.GetOffersOptions{Request: request})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if on, err := attrs.Bool(demo.MboxFeatureFlags, "showReviews"); err != nil || !on {
+						b.Fatal("showReviews", on, err)
+					}
+				}
+				mid := time.Now()
+				for range batch {
+					if on, err := flags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
+						b.Fatal("showReviews", on, err)
+					}
+				}
+				direct += mid.Sub(start)
+				through += time.Since(mid)
+			}
+			calls := float64(b.N * batch)
+			b.ReportMetric(float64(through)/float64(direct), "ratio")
+			b.ReportMetric(float64(direct.Nanoseconds())/calls, "GetAttributes-ns")
+			b.ReportMetric(float64(through.Nanoseconds())/calls, "OpenFeature-ns")
 		})
 		_ = api.Shutdown(context.Background())
 		_ = client.Close()
