@@ -1,10 +1,7 @@
 package featureflags_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -14,22 +11,16 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/featureflags"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/ondevice"
 	"github.com/targetflow/targetflow/target"
 )
 
-// memoryEdge answers the notification calls of on-device decisions from
-// memory, so that a benchmark measures the evaluation and not a server.
-type memoryEdge struct{}
-
-func (memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	_ = r.Body.Close()
-	body := []byte(`{"status":200}`)
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
-}
+// notificationsAnswer is what a Delivery API answers a notification call;
+// the benchmark's client gets it from memory (standin.Memory), so that it
+// measures the evaluation and not a server.
+const notificationsAnswer = `{"status":200}`
 
 // BenchmarkEvaluation compares, on-device, one flag evaluation through
 // OpenFeature (the go-sdk's client, this provider) with the GetAttributes
@@ -51,7 +42,7 @@ func BenchmarkEvaluation(b *testing.B) {
 	for _, mode := range []string{"prefetch", "execute"} {
 		client, err := target.New(target.WithClient(demo.Client), target.WithOrganizationID(demo.OrganizationID),
 			target.WithDecisioningMethod(delivery.DecisioningOnDevice), target.WithTelemetry(false),
-			target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())), target.WithTransport(memoryEdge{}))
+			target.WithOnDevice(ondevice.WithArtifactPayload(demo.Artifact())), target.WithTransport(standin.Memory(notificationsAnswer)))
 		if err != nil {
 			b.Fatal(err)
 		}

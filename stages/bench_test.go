@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -103,26 +102,6 @@ func BenchmarkOnDeviceFile(b *testing.B) {
 	}
 }
 
-// memoryStandIn answers every call from memory with the client-CPU
-// stand-in's fixed answer (internal/bench/standin.Answer), after reading the
-// request body as a server would: the network and the server taken out of
-// a server-side run, leaving targetflow's own cost per visitor.
-type memoryStandIn struct{}
-
-func (memoryStandIn) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_ = r.Body.Close()
-	}
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(bytes.NewReader(standin.Answer)),
-		ContentLength: int64(len(standin.Answer)),
-		Request:       r,
-	}, nil
-}
-
 // BenchmarkServerSidePipeline is what targetflow run --execute hero,cart
 // does per visitor beyond net/http's connections: a JSON lines source,
 // BuildRequest, Deliver through a target.Client (telemetry on) whose
@@ -130,7 +109,7 @@ func (memoryStandIn) RoundTrip(r *http.Request) (*http.Response, error) {
 // JSON lines sink. It reports process CPU per visitor (cpu-µs/visitor).
 func BenchmarkServerSidePipeline(b *testing.B) {
 	client, err := target.New(target.WithClient(demo.Client), target.WithOrganizationID(demo.OrganizationID),
-		target.WithTransport(memoryStandIn{}))
+		target.WithTransport(standin.Memory(standin.Answer)))
 	if err != nil {
 		b.Fatal(err)
 	}

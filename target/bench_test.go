@@ -1,40 +1,15 @@
 package target
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 )
-
-// memoryEdge is a RoundTripper that answers every call from memory with a
-// fixed Delivery API answer, after reading the request body as a server
-// would. It takes the network and the server out of a benchmark, leaving
-// the client's own cost: build, encode, send through net/http's client
-// machinery, decode, process.
-type memoryEdge struct {
-	answer []byte
-}
-
-func (m *memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_ = r.Body.Close()
-	}
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Header:        http.Header{"Content-Type": {"application/json"}},
-		Body:          io.NopCloser(bytes.NewReader(m.answer)),
-		ContentLength: int64(len(m.answer)),
-		Request:       r,
-	}, nil
-}
 
 // twoMboxAnswer is a realistic answer to a 2-mbox execute request.
 func twoMboxAnswer(b *testing.B) []byte {
@@ -84,7 +59,7 @@ func BenchmarkGetOffersServerSide(b *testing.B) {
 	}{{"telemetry-on", true}, {"telemetry-off", false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c, err := New(WithClient("acme"), WithOrganizationID("ACME@AdobeOrg"),
-				WithTransport(&memoryEdge{answer: twoMboxAnswer(b)}), WithTelemetry(bc.telemetry))
+				WithTransport(standin.Memory(twoMboxAnswer(b))), WithTelemetry(bc.telemetry))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 )
 
 // BenchmarkGetOffersVisitorCookie is BenchmarkGetOffersServerSide without
@@ -17,7 +18,7 @@ func BenchmarkGetOffersVisitorCookie(b *testing.B) {
 	}{{"without", ""}, {"with", browserVisitorCookie}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c, err := New(WithClient("acme"), WithOrganizationID("ACME@AdobeOrg"),
-				WithTransport(&memoryEdge{answer: twoMboxAnswer(b)}), WithTelemetry(false))
+				WithTransport(standin.Memory(twoMboxAnswer(b))), WithTelemetry(false))
 			if err != nil {
 				b.Fatal(err)
 			}

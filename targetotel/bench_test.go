@@ -1,10 +1,7 @@
 package targetotel_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -14,20 +11,10 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 	"github.com/targetflow/targetflow/target"
 	"github.com/targetflow/targetflow/targetotel"
 )
-
-// memoryEdge answers every call from memory, after reading the request as
-// a server would: the client's own cost is what is left.
-type memoryEdge struct{ answer []byte }
-
-func (m memoryEdge) RoundTrip(r *http.Request) (*http.Response, error) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	_ = r.Body.Close()
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
-		Body: io.NopCloser(bytes.NewReader(m.answer)), ContentLength: int64(len(m.answer)), Request: r}, nil
-}
 
 const twoMboxAnswer = `{"status":200,"requestId":"4b8f5c6e-1f2a-4c3d-9e8f-7a6b5c4d3e2f","client":"acme",
 "id":{"tntId":"338e3c1e51f7416a8e1ccba4f81acea0.28_0"},"edgeHost":"mboxedge28.tt.omtrdc.net",
@@ -89,7 +76,7 @@ func BenchmarkGetOffersServerSide(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c, err := target.New(append([]target.Option{target.WithClient("acme"), target.WithOrganizationID("ACME@AdobeOrg"),
-				target.WithTransport(memoryEdge{answer: []byte(twoMboxAnswer)}), target.WithTelemetry(false)}, bc.hooks(b)...)...)
+				target.WithTransport(standin.Memory(twoMboxAnswer)), target.WithTelemetry(false)}, bc.hooks(b)...)...)
 			if err != nil {
 				b.Fatal(err)
 			}
