@@ -161,6 +161,13 @@ type evaluationRequest struct {
 	prefetch delivery.PrefetchRequest
 }
 
+// forget drops the visitor's data from r before it is parked in the pool:
+// its ids and parameters are not kept alive until the next evaluation.
+func (r *evaluationRequest) forget() {
+	r.id = delivery.VisitorID{}
+	r.mboxes[0].Parameters, r.mboxes[0].ProfileParameters = nil, nil
+}
+
 // request is the Delivery API request of an evaluation: the flags' mbox
 // executed (as GetAttributes asks for it), or prefetched when impressions
 // are deduplicated (the provider then notifies them itself). What every
@@ -209,6 +216,7 @@ func (p *Provider) resolve(ctx context.Context, flat map[string]any) resolved {
 	}
 	request := p.request(&v)
 	attrs, err := p.client.GetAttributes(ctx, []string{v.mbox}, target.GetOffersOptions{Request: &request.request})
+	request.forget()
 	p.requests.Put(request)
 	if err != nil {
 		return resolved{visitor: v, err: callError(err)}

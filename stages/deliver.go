@@ -23,7 +23,7 @@ type OfferGetter interface {
 // calls in flight have the run's grace period to finish.
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
-// WithRateLimit, WithDecisioning, WithName.
+// WithRateLimit, WithDecisioning, WithResponseBody, WithName.
 func Deliver(client OfferGetter, opts ...DeliverOption) *pipeline.Stage[visitor.Envelope] {
 	cfg := newConfig("deliver", opts, DeliverOption.applyDeliver)
 	c := newCaller(cfg)
@@ -35,7 +35,7 @@ func Deliver(client OfferGetter, opts ...DeliverOption) *pipeline.Stage[visitor.
 		var resp *target.Response
 		start := time.Now()
 		attempts, err := c.do(ctx, func(ctx context.Context) error {
-			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning, KeepBody: true})
+			r, err := client.GetOffers(ctx, target.GetOffersOptions{Request: v.Request, DecisioningMethod: cfg.decisioning, KeepBody: cfg.responseBody})
 			if err == nil {
 				resp = r
 			}

@@ -259,9 +259,10 @@ func TestNotifySendsWhatOnDeviceDecisionsOwe(t *testing.T) {
 	}
 }
 
-// Deliver keeps each answer's bytes as the edge sent them, and the JSON
-// lines sink writes them; a Map stage that changes the answer in place gets
-// the changed answer written.
+// Deliver with WithResponseBody keeps each answer's bytes as the edge sent
+// them, and the JSON lines sink writes them; without it Deliver keeps none.
+// A Map stage that changes the answer in place gets the changed answer
+// written, and one that replaces it keeps the new answer.
 func TestDeliverKeepsTheAnswerAsSent(t *testing.T) {
 	t.Parallel()
 	_, client := startEdge(t)
@@ -269,8 +270,19 @@ func TestDeliverKeepsTheAnswerAsSent(t *testing.T) {
 	vs := visitors(n, func(i int) visitor.Record {
 		return visitor.Record{ID: &delivery.VisitorID{ThirdPartyID: fmt.Sprint("v", i)}}
 	})
-	build := stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero, demo.MboxCart}})
-	items, stats := run(t, vs, build, stages.Deliver(client, stages.WithConcurrency(4)))
+	build := func() *pipeline.Stage[visitor.Envelope] {
+		return stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero, demo.MboxCart}})
+	}
+	plain, stats := run(t, vs, build(), stages.Deliver(client, stages.WithConcurrency(4)))
+	if stats.OK != n {
+		t.Fatalf("ok %d of %d; first failure: %v", stats.OK, n, firstErr(plain))
+	}
+	for _, it := range plain {
+		if body := it.Value.ResponseBody(); body != nil {
+			t.Fatalf("item %d: answer bytes kept without WithResponseBody: %s", it.Pos.Seq, body)
+		}
+	}
+	items, stats := run(t, vs, build(), stages.Deliver(client, stages.WithConcurrency(4), stages.WithResponseBody(true)))
 	if stats.OK != n {
 		t.Fatalf("ok %d of %d; first failure: %v", stats.OK, n, firstErr(items))
 	}
@@ -291,12 +303,28 @@ func TestDeliverKeepsTheAnswerAsSent(t *testing.T) {
 		return nil
 	})
 	_, err := pipeline.From(source.Slice(vs)).
-		Via(stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero}}), stages.Deliver(client), edit).
+		Via(stages.BuildRequest(stages.RequestDefaults{Execute: []string{demo.MboxHero}}), stages.Deliver(client, stages.WithResponseBody(true)), edit).
 		To(sink.JSONL(&out)).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Count(out.String(), `"client":"edited"`); got != n {
 		t.Errorf("%d of %d lines show the edited answer:\n%s", got, n, out.String())
+	}
+
+	replaced := &delivery.DeliveryResponse{Status: 200, Client: "replaced"}
+	replace := stages.Map("replace", func(_ context.Context, it *visitor.Item) error {
+		it.Value.Response = replaced
+		return nil
+	})
+	items, stats = run(t, vs, build(), stages.Deliver(client, stages.WithResponseBody(true)), replace)
+	if stats.OK != n {
+		t.Fatalf("ok %d of %d; first failure: %v", stats.OK, n, firstErr(items))
+	}
+	for _, it := range items {
+		if it.Value.Response != replaced || it.Value.ResponseBody() != nil {
+			t.Fatalf("item %d: after the Map, response %+v and %d bytes kept; want the replacing answer and none",
+				it.Pos.Seq, it.Value.Response, len(it.Value.ResponseBody()))
+		}
 	}
 }

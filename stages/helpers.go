@@ -20,7 +20,7 @@ func Map(name string, fn func(ctx context.Context, it *visitor.Item) error, opts
 	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
 		// fn may change the answer in place: its bytes as Target sent them
 		// no longer stand for it (visitor.Envelope.SetResponse).
-		defer it.Value.SetResponse(it.Value.Response, nil)
+		defer func() { it.Value.SetResponse(it.Value.Response, nil) }()
 		return fn(ctx, it)
 	}, cfg.pipelineOptions()...)
 }

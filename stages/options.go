@@ -65,6 +65,7 @@ type config struct {
 	retry         RetryPolicy
 	ratePerSecond float64
 	decisioning   delivery.DecisioningMethod
+	responseBody  bool
 	notify        bool
 	buffer        int
 }
@@ -98,6 +99,7 @@ type (
 	callOption        func(*config)
 	decisioningOption func(*config)
 	notifyOption      func(*config)
+	deliverOption     func(*config)
 )
 
 func (o allOption) applyBuild(c *config)      { o(c) }
@@ -119,6 +121,8 @@ func (o decisioningOption) applyDeliver(c *config)    { o(c) }
 func (o decisioningOption) applyAttributes(c *config) { o(c) }
 
 func (o notifyOption) applyNotify(c *config) { o(c) }
+
+func (o deliverOption) applyDeliver(c *config) { o(c) }
 
 // DefaultTimeout is the per-call timeout of Deliver, Notify and Attributes.
 const DefaultTimeout = 3 * time.Second
@@ -174,6 +178,16 @@ func WithRateLimit(perSecond float64) CallOption {
 // default) uses the client's.
 func WithDecisioning(m delivery.DecisioningMethod) DecisioningOption {
 	return decisioningOption(func(c *config) { c.decisioning = m })
+}
+
+// WithResponseBody makes Deliver keep each answer's JSON as Target sent it
+// on the envelope (visitor.Envelope.SetResponse), so that the result sinks
+// that write JSON (sink.JSONL, the kafka package's sinks) write those bytes
+// instead of encoding the answer again: a copy of each answer held until its
+// item is written, for less CPU per visitor. Off by default; targetflow run
+// turns it on.
+func WithResponseBody(keep bool) DeliverOption {
+	return deliverOption(func(c *config) { c.responseBody = keep })
 }
 
 // WithNotifyByDefault makes Notify send notifications for visitors whose

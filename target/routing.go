@@ -38,9 +38,6 @@ func clusterFromEdgeHost(host string) string {
 	return cluster
 }
 
-// targetHost picks the host a request goes to, in the SDKs' order: the edge
-// cluster host when a cluster is known, else the configured server domain,
-// else the client's own Target host.
 // routedHost is a cluster ("" for none) and the host of its calls.
 type routedHost struct{ cluster, host string }
 
@@ -55,6 +52,9 @@ func (c *Client) hostOf(cluster string) string {
 	return host
 }
 
+// targetHost picks the host a request goes to, in the SDKs' order: the edge
+// cluster host when a cluster is known, else the configured server domain,
+// else the client's own Target host.
 func targetHost(serverDomain, cluster, clientCode string) string {
 	if cluster != "" {
 		return edgeClusterPrefix + cluster + "." + targetHostSuffix

@@ -168,7 +168,7 @@ func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	if r.Response != nil {
 		dst = append(dst, `,"response":`...)
-		if r.Response == r.bodyOf && bytes.IndexByte(r.body, '\n') < 0 && bytes.IndexByte(r.body, '\r') < 0 {
+		if r.Response == r.bodyOf && oneLine(r.body) {
 			dst = append(dst, r.body...)
 		} else {
 			dst = delivery.AppendResponseJSON(dst, r.Response)
@@ -210,6 +210,16 @@ func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
 		}
 	}
 	return append(dst, '}'), nil
+}
+
+// oneLine reports whether body can stand in a JSON line as it is: it holds
+// no line break, nor U+2028 or U+2029, which the encoders escape (and some
+// readers take for line breaks).
+func oneLine(body []byte) bool {
+	if bytes.IndexByte(body, '\n') >= 0 || bytes.IndexByte(body, '\r') >= 0 {
+		return false
+	}
+	return bytes.IndexByte(body, 0xe2) < 0 || !bytes.Contains(body, []byte("\u2028")) && !bytes.Contains(body, []byte("\u2029"))
 }
 
 func appendField(dst []byte, name string, v any) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,14 @@ func TestResultWritesTheAnswerAsSent(t *testing.T) {
 		{"bytes with a line break", func(e *visitor.Envelope) {
 			e.SetResponse(decoded, []byte("{\"client\":\"demo\",\n\"status\":200,\"execute\":{\"mboxes\":[{\"name\":\"hero\",\"index\":1}]}}"))
 		}, encoded},
+		{"bytes with a raw U+2028", func(e *visitor.Envelope) {
+			d := *decoded
+			d.Client = "demo\u2028two"
+			e.SetResponse(&d, []byte("{\"client\":\"demo\u2028two\",\"status\":200,\"execute\":{\"mboxes\":[{\"name\":\"hero\",\"index\":1}]}}"))
+		}, strings.Replace(encoded, `"client":"demo"`, `"client":"demo\u2028two"`, 1)},
+		{"bytes with other three-byte characters", func(e *visitor.Envelope) {
+			e.SetResponse(decoded, []byte(`{"client":"demo","status":200,"execute":{"mboxes":[{"name":"hero","index":1,"trace":"€–"}]}}`))
+		}, `{"client":"demo","status":200,"execute":{"mboxes":[{"name":"hero","index":1,"trace":"€–"}]}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

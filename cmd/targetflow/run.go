@@ -329,7 +329,7 @@ func (r *runner) run(ctx context.Context) int {
 		stages.WithConcurrency(f.concurrency), stages.WithOrdered(f.ordered),
 		stages.WithTimeout(f.timeout), stages.WithRetries(f.retries), stages.WithRateLimit(f.rate),
 	}
-	deliverOpts := []stages.DeliverOption{stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning))}
+	deliverOpts := []stages.DeliverOption{stages.WithDecisioning(delivery.DecisioningMethod(f.decisioning)), stages.WithResponseBody(true)}
 	notifyOpts := []stages.NotifyOption{stages.WithNotifyByDefault(f.notify)}
 	for _, o := range callOpts {
 		deliverOpts, notifyOpts = append(deliverOpts, o), append(notifyOpts, o)
