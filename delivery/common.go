@@ -34,7 +34,7 @@ type Parameters map[string]string
 // ResponseTokens maps response token names to their values for one option.
 // Values are usually strings, sometimes lists of strings or numbers. The
 // maps of decoded answers and on-device decisions may be shared between
-// answers (SharedTokens, the artifact's): treat them as read-only.
+// answers (SharedObjects, the artifact's): treat them as read-only.
 type ResponseTokens map[string]any
 
 // Order describes a purchase.

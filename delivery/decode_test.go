@@ -339,7 +339,7 @@ func BenchmarkDecodeResponse(b *testing.B) {
 	b.Run("DecodeResponse with shared tokens", func(b *testing.B) {
 		// The client's path for an answer read whole into its buffer.
 		b.ReportAllocs()
-		tokens := delivery.NewSharedTokens(64)
+		tokens := delivery.NewSharedObjects(64, 1<<20)
 		for b.Loop() {
 			if _, _, err := delivery.DecodeResponse(raw, tokens); err != nil {
 				b.Fatal(err)

@@ -65,7 +65,7 @@ type quickScanner struct {
 	pos   int
 	block *requestBlock
 	// tokens, when set, shares the response-token maps of answers.
-	tokens *SharedTokens
+	tokens *SharedObjects
 }
 
 // requestBlock holds a request and the parts of it that it has at most once,

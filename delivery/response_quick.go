@@ -17,7 +17,7 @@ import (
 // member, a member twice, an escape in a string outside content, null, an
 // empty array, invalid JSON) it reports false, and the engine decodes data,
 // errors included. The fuzz tests hold the two to the same results.
-func quickResponse(data []byte, tokens *SharedTokens) (answer *DeliveryResponse, ok bool) {
+func quickResponse(data []byte, tokens *SharedObjects) (answer *DeliveryResponse, ok bool) {
 	block := new(responseBlock)
 	s := quickScanner{data: data, tokens: tokens}
 	answer = &block.response
@@ -142,7 +142,7 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 	}
 	raw := s.data[s.pos:end]
 	if s.tokens != nil {
-		if shared := s.tokens.lookup(raw); shared != nil {
+		if shared := s.tokens.Lookup(raw); shared != nil {
 			// The same bytes were decoded before, to the object's end.
 			*dst, s.pos = shared, end
 			return true
@@ -190,7 +190,7 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 		return ok && len(tokens) > before // a name twice is left to the engine
 	})
 	if ok && s.tokens != nil && s.pos == end {
-		s.tokens.add(raw, tokens)
+		s.tokens.Add(raw, text, tokens)
 	}
 	return ok
 }

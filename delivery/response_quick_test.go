@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func sameWithSharedTokens(t *testing.T, data []byte) {
 		t.Fatalf("%q: the quick path refused it", data)
 	}
 	want, _ := json.Marshal(alone)
-	shared := NewSharedTokens(4)
+	shared := NewSharedObjects(4, 1<<20)
 	for i := range 2 {
 		answer, ok := quickResponse(data, shared)
 		if !ok {
@@ -105,7 +106,7 @@ func sameWithSharedTokens(t *testing.T, data []byte) {
 	}
 }
 
-// Answers decoded with the same SharedTokens share equal token objects'
+// Answers decoded with the same SharedObjects share equal token objects'
 // maps, and only those; the cache holds at most its size.
 func TestSharedTokens(t *testing.T) {
 	t.Parallel()
@@ -113,7 +114,7 @@ func TestSharedTokens(t *testing.T) {
 		return []byte(`{"status":200,"execute":{"mboxes":[{"index":0,"name":"a","options":[{"type":"html","content":"x","responseTokens":` +
 			tokens + `}]}]}}`)
 	}
-	tokensOf := func(t *testing.T, data []byte, shared *SharedTokens) ResponseTokens {
+	tokensOf := func(t *testing.T, data []byte, shared *SharedObjects) ResponseTokens {
 		t.Helper()
 		r, same, err := DecodeResponse(data, shared)
 		if err != nil || !same {
@@ -123,7 +124,7 @@ func TestSharedTokens(t *testing.T) {
 	}
 	sameMap := func(a, b ResponseTokens) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
 
-	shared := NewSharedTokens(2)
+	shared := NewSharedObjects(2, 1<<20)
 	first := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared)
 	again := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared)
 	if !sameMap(first, again) || again["experience.name"] != "A" || again["offer.id"] != 1.0 {
@@ -134,11 +135,11 @@ func TestSharedTokens(t *testing.T) {
 		t.Errorf("another token object got %v", other)
 	}
 	if alone := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), nil); sameMap(first, alone) {
-		t.Error("an answer decoded without SharedTokens shares a map")
+		t.Error("an answer decoded without SharedObjects shares a map")
 	}
 	// A third object fills the cache of two: it starts afresh.
 	tokensOf(t, answer(`{"offer.id":3}`), shared)
-	if n := len(shared.maps); n != 1 {
+	if n := shared.Len(); n != 1 {
 		t.Errorf("cache of 2 holds %d objects after a third", n)
 	}
 	if fresh := tokensOf(t, answer(`{"offer.id":1,"experience.name":"A"}`), shared); sameMap(first, fresh) {
@@ -149,7 +150,31 @@ func TestSharedTokens(t *testing.T) {
 	if _, same, err := DecodeResponse(refused, shared); err != nil || same {
 		t.Fatalf("a name twice: same %v, %v", same, err)
 	}
-	if shared.lookup([]byte(`{"a":1,"a":2}`)) != nil {
+	if shared.Lookup([]byte(`{"a":1,"a":2}`)) != nil {
 		t.Error("a refused token object was remembered")
+	}
+}
+
+// SharedObjects holds at most its bytes of JSON: more distinct objects than
+// that start it afresh, and an object longer than the bound is not kept.
+func TestSharedObjectsBounded(t *testing.T) {
+	t.Parallel()
+	const maxBytes = 64 << 10
+	shared := NewSharedObjects(1<<20, maxBytes)
+	filler := strings.Repeat("x", 1000)
+	for i := range 3 * maxBytes / len(filler) {
+		raw := []byte(fmt.Sprintf(`{"i":%d,"s":%q}`, i, filler))
+		shared.Add(raw, "", map[string]any{"i": i})
+		if shared.bytes > maxBytes {
+			t.Fatalf("after %d objects %d bytes held, more than %d", i+1, shared.bytes, maxBytes)
+		}
+		if got := shared.Lookup(raw); got == nil || got["i"] != i {
+			t.Fatalf("object %d just added: %v", i, got)
+		}
+	}
+	huge := []byte(`{"s":"` + strings.Repeat("y", maxBytes) + `"}`)
+	shared.Add(huge, "", map[string]any{})
+	if shared.Lookup(huge) != nil {
+		t.Error("an object longer than the bound was kept")
 	}
 }

@@ -65,8 +65,8 @@ func ReadResponse(r io.Reader) (*DeliveryResponse, error) {
 // engine had to decode (an unknown or repeated member, an escape, a null),
 // whose encoding may differ from data in more than form. With tokens, the
 // answer's response-token maps may be shared with other answers decoded
-// with the same tokens (read-only: see SharedTokens).
-func DecodeResponse(data []byte, tokens *SharedTokens) (answer *DeliveryResponse, same bool, err error) {
+// with the same tokens (read-only: see SharedObjects).
+func DecodeResponse(data []byte, tokens *SharedObjects) (answer *DeliveryResponse, same bool, err error) {
 	if answer, ok := quickResponse(data, tokens); ok {
 		return answer, true, nil
 	}

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math"
 	"strconv"
-	"sync"
 
 	"github.com/targetflow/targetflow/delivery"
 )
@@ -136,38 +135,33 @@ func (a *Attributes) lookup(mbox string) *mboxAttributes {
 // object or array inside is decoded afresh for every call, as the caller
 // may change what Value returns. It holds at most sharedOfferBytes of
 // offers and starts afresh when full, so that offers that differ per
-// visitor cost a lookup and bounded memory. The zero value is empty and
-// ready; safe for concurrent use.
-type sharedOffers struct {
-	mu      sync.Mutex
-	objects map[string]map[string]any // read-only
-	bytes   int
-}
+// visitor cost a lookup and bounded memory (delivery.SharedObjects). The
+// zero value shares nothing; safe for concurrent use.
+type sharedOffers struct{ objects *delivery.SharedObjects }
 
-// sharedOfferBytes bounds the offer bytes a client's sharedOffers holds.
-const sharedOfferBytes = 1 << 20
+// The bounds of a client's shared offers: their count, and the bytes of
+// their JSON.
+const (
+	sharedOfferObjects = 4096
+	sharedOfferBytes   = 1 << 20
+)
+
+func newSharedOffers() sharedOffers {
+	return sharedOffers{objects: delivery.NewSharedObjects(sharedOfferObjects, sharedOfferBytes)}
+}
 
 // decode is decodeJSONObject, sharing flat objects.
 func (s *sharedOffers) decode(raw json.RawMessage) (map[string]any, error) {
-	s.mu.Lock()
-	content, ok := s.objects[string(raw)]
-	s.mu.Unlock()
-	if ok {
-		return content, nil
+	if s.objects != nil {
+		if content := s.objects.Lookup(raw); content != nil {
+			return content, nil
+		}
 	}
 	content, err := decodeJSONObject(raw)
-	if err != nil || content == nil || !flatObject(content) || len(raw) > sharedOfferBytes {
-		return content, err
+	if err == nil && content != nil && s.objects != nil && flatObject(content) {
+		s.objects.Add(raw, "", content)
 	}
-	key := string(raw)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.objects == nil || s.bytes+len(key) > sharedOfferBytes {
-		s.objects, s.bytes = map[string]map[string]any{}, 0
-	}
-	s.objects[key] = content
-	s.bytes += len(key)
-	return content, nil
+	return content, err
 }
 
 // flatObject reports whether every value of content is immutable: a

@@ -85,10 +85,7 @@ func TestSharedOffersAnswerAsFreshDecoding(t *testing.T) {
 			})
 		}
 	}
-	c.offers.mu.Lock()
-	shared := len(c.offers.objects)
-	c.offers.mu.Unlock()
-	if shared == 0 {
+	if c.offers.objects.Len() == 0 {
 		t.Error("no offer was shared")
 	}
 }
@@ -123,10 +120,8 @@ func TestSharedOffersKeepNestedValuesOwn(t *testing.T) {
 		object.(map[string]any)["a"] = "changed"
 		attrs.AsMap("flat")["on"] = false
 	}
-	c.offers.mu.Lock()
-	defer c.offers.mu.Unlock()
-	if len(c.offers.objects) != 1 {
-		t.Errorf("shared offers %v, want the flat one only", c.offers.objects)
+	if n := c.offers.objects.Len(); n != 1 {
+		t.Errorf("%d shared offers, want the flat one only", n)
 	}
 }
 
@@ -134,7 +129,7 @@ func TestSharedOffersKeepNestedValuesOwn(t *testing.T) {
 // first, shared: the shared object is not changed.
 func TestSharedOffersMergeIntoACopy(t *testing.T) {
 	t.Parallel()
-	var shared sharedOffers
+	shared := newSharedOffers()
 	first, second := json.RawMessage(`{"a":"1","b":"1"}`), json.RawMessage(`{"b":"2","c":"2"}`)
 	resp := &Response{Response: &delivery.DeliveryResponse{
 		Prefetch: &delivery.PrefetchResponse{Mboxes: []delivery.MboxResponse{{Name: "m", Options: []delivery.Option{{Type: delivery.OptionJSON, Content: first}}}}},
@@ -152,16 +147,16 @@ func TestSharedOffersMergeIntoACopy(t *testing.T) {
 			t.Fatalf("attributes %v, want %v", got, want)
 		}
 	}
-	if got := shared.objects[string(first)]; !reflect.DeepEqual(got, map[string]any{"a": "1", "b": "1"}) {
+	if got := shared.objects.Lookup(first); !reflect.DeepEqual(got, map[string]any{"a": "1", "b": "1"}) {
 		t.Errorf("shared first offer became %v", got)
 	}
 }
 
 // TestSharedOffersBounded decodes more distinct offers than the bound
-// holds: the shared bytes stay within it.
+// holds: the shared offers stay within it.
 func TestSharedOffersBounded(t *testing.T) {
 	t.Parallel()
-	var shared sharedOffers
+	shared := newSharedOffers()
 	filler := strings.Repeat("x", 1000)
 	for i := range 3 * sharedOfferBytes / len(filler) {
 		raw := json.RawMessage(fmt.Sprintf(`{"i":%d,"s":%q}`, i, filler))
@@ -169,15 +164,15 @@ func TestSharedOffersBounded(t *testing.T) {
 		if err != nil || content["i"] != json.Number(fmt.Sprint(i)) {
 			t.Fatalf("offer %d: %v, %v", i, content, err)
 		}
-		if shared.bytes > sharedOfferBytes {
-			t.Fatalf("after %d offers %d shared bytes, more than %d", i+1, shared.bytes, sharedOfferBytes)
+		if n := shared.objects.Len(); n > sharedOfferBytes/len(filler) {
+			t.Fatalf("after %d offers %d shared, more than their bytes' bound holds", i+1, n)
 		}
 	}
 	huge := json.RawMessage(`{"s":"` + strings.Repeat("y", sharedOfferBytes) + `"}`)
 	if _, err := shared.decode(huge); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := shared.objects[string(huge)]; ok {
+	if shared.objects.Lookup(huge) != nil {
 		t.Error("an offer larger than the bound was shared")
 	}
 }
@@ -188,7 +183,7 @@ func FuzzSharedOffers(f *testing.F) {
 	for _, seed := range []string{`{"a":1}`, `{"a":"b","c":true,"d":null}`, `"{\"x\":2}"`, `null`, `{"l":[1]}`, `{"o":{}}`, `[1]`, `{`, ` {"a":1e3} `, `{"a":1,"a":2}`} {
 		f.Add([]byte(seed))
 	}
-	var shared sharedOffers
+	shared := newSharedOffers()
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		want, wantErr := decodeJSONObject(raw)
 		for range 2 {

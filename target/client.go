@@ -19,7 +19,7 @@ import (
 // done.
 //
 // The answers a client returns share equal response-token maps read-only
-// (server-side answers: delivery.SharedTokens; on-device decisions: the
+// (server-side answers: delivery.SharedObjects; on-device decisions: the
 // artifact's), since Target sends the same tokens for every visitor of an
 // experience: copy a map before changing it.
 type Client struct {
@@ -56,8 +56,8 @@ type Client struct {
 	// bytes (WithResponseBudget, answer.go).
 	answerBudget *semaphore.Weighted
 	// tokens shares the response-token maps of answers with the same
-	// tokens, read-only (delivery.SharedTokens).
-	tokens *delivery.SharedTokens
+	// tokens, read-only (delivery.SharedObjects).
+	tokens *delivery.SharedObjects
 	// offers shares the JSON offers GetAttributes decodes (attributes.go).
 	offers sharedOffers
 
@@ -72,9 +72,12 @@ type Client struct {
 	closeOnce sync.Once
 }
 
-// sharedTokenObjects bounds the response-token objects a client shares
-// between answers: far more than the experiences an account runs at once.
-const sharedTokenObjects = 1024
+// The bounds of the response-token objects a client shares between
+// answers: far more than the experiences an account runs at once.
+const (
+	sharedTokenObjects = 1024
+	sharedTokenBytes   = 1 << 20
+)
 
 // New validates the options and returns a Client at once: it does not
 // wait for an on-device artifact (see WaitReady). WithClient and
@@ -95,7 +98,8 @@ func New(opts ...Option) (*Client, error) {
 		telemetry:    newTelemetryStore(cfg.telemetryEnabled),
 		events:       newEventDispatcher(cfg.handlers, cfg.logger),
 		answerBudget: semaphore.NewWeighted(cfg.responseBudget),
-		tokens:       delivery.NewSharedTokens(sharedTokenObjects),
+		tokens:       delivery.NewSharedObjects(sharedTokenObjects, sharedTokenBytes),
+		offers:       newSharedOffers(),
 	}
 	switch {
 	case cfg.httpClient != nil:
