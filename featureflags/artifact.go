@@ -15,12 +15,16 @@ import (
 // artifactInfo is what the provider reads of an artifact, once per
 // artifact: the type of each activity (for the reason of an evaluation
 // whose answer has no activity.type token) and the JSON offers of each
-// mbox (for the flag keys a new artifact changes).
+// mbox (for the flag keys a new artifact changes), and the details
+// evaluations made while it was the last seen.
 type artifactInfo struct {
 	activityTypes map[int64]string
 	// offers maps an mbox to its flag keys, each to the values its rules'
 	// JSON offers give it (the raw JSON texts, in artifact order).
 	offers map[string]map[string][]string
+	// details are the resolution details evaluations made with this
+	// artifact, shared (Provider.detail).
+	details detailCache
 }
 
 // artifactDocument is the part of rules.json the provider reads.

@@ -120,7 +120,7 @@ func BenchmarkEvaluation(b *testing.B) {
 	// with metadata of the provider's size: what any provider's evaluation
 	// costs on top of its own work.
 	api := isolated.NewAPI()
-	if err := api.SetProviderAndWait(context.Background(), constantProvider{}); err != nil {
+	if err := api.SetProviderAndWait(context.Background(), newConstantProvider()); err != nil {
 		b.Fatal(err)
 	}
 	flags := api.NewClient()
@@ -136,16 +136,23 @@ func BenchmarkEvaluation(b *testing.B) {
 	_ = api.Shutdown(context.Background())
 }
 
-// constantProvider answers true, with five metadata entries as the
-// provider's.
-type constantProvider struct{ openfeature.NoopProvider }
+// constantProvider answers true, with metadata of the provider's five
+// entries, made once and shared as the provider's are.
+type constantProvider struct {
+	openfeature.NoopProvider
+	detail openfeature.ProviderResolutionDetail
+}
 
-func (constantProvider) BooleanEvaluation(context.Context, string, bool, openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
-	return openfeature.BoolResolutionDetail{Value: true, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+func newConstantProvider() constantProvider {
+	return constantProvider{detail: openfeature.ProviderResolutionDetail{
 		Reason: openfeature.SplitReason, Variant: "Current checkout",
 		FlagMetadata: openfeature.FlagMetadata{featureflags.MetadataActivityID: int64(910003), featureflags.MetadataActivityName: "Checkout feature flags",
 			featureflags.MetadataExperienceID: int64(0), featureflags.MetadataExperienceName: "Current checkout", featureflags.MetadataDecisioningMethod: "on-device"},
 	}}
+}
+
+func (p constantProvider) BooleanEvaluation(context.Context, string, bool, openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	return openfeature.BoolResolutionDetail{Value: true, ProviderResolutionDetail: p.detail}
 }
 
 // measure runs op in the benchmark loop and reports its process CPU time

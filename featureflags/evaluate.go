@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/open-feature/go-sdk/openfeature"
@@ -243,15 +247,33 @@ func callError(err error) *openfeature.ResolutionError {
 	return resolutionError(openfeature.NewGeneralResolutionError(err.Error(), err))
 }
 
-// detail is the resolution detail of flag, found in r's mbox.
+// detail is the resolution detail of flag, found in r's mbox. Details are
+// made once per experience and artifact (artifactInfo.details) and shared:
+// their FlagMetadata is not to be modified, and the go-sdk copies it for
+// each caller (ProviderResolutionDetail.ResolutionDetail).
 func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResolutionDetail {
 	resp := r.attrs.Response()
-	option := sourceOption(resp, r.visitor.mbox, flag)
-	d := openfeature.ProviderResolutionDetail{Reason: openfeature.DefaultReason, FlagMetadata: make(openfeature.FlagMetadata, 5)}
+	var tokens map[string]any
+	if option := sourceOption(resp, r.visitor.mbox, flag); option != nil {
+		tokens = option.ResponseTokens
+	}
 	method := string(resp.Meta.DecisioningMethod)
+	info := p.info.Load()
+	if info == nil {
+		return newDetail(tokens, method, nil)
+	}
+	return info.details.get(detailKeyOf(tokens, method), func() openfeature.ProviderResolutionDetail { return newDetail(tokens, method, info) })
+}
+
+// newDetail is the resolution detail of a value that an option with these
+// response tokens gave, in a response decided by method: the experience
+// name as the variant, the reason of the activity's type (its token, else
+// the artifact's), and the activity, experience and decisioning method as
+// metadata.
+func newDetail(tokens map[string]any, method string, info *artifactInfo) openfeature.ProviderResolutionDetail {
+	d := openfeature.ProviderResolutionDetail{Reason: openfeature.DefaultReason, FlagMetadata: make(openfeature.FlagMetadata, 5)}
 	var methodValue any // method as the metadata's value, when it already is one
-	if option != nil {
-		tokens := option.ResponseTokens
+	if tokens != nil {
 		if name, ok := tokens[tokenExperienceName].(string); ok {
 			d.Variant = name
 		}
@@ -265,10 +287,8 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 			methodValue = tokens[tokenDecisioningMethod]
 		}
 		activityType, _ := tokens[tokenActivityType].(string)
-		if activityType == "" && hasID {
-			if info := p.info.Load(); info != nil {
-				activityType = info.activityTypes[activityID]
-			}
+		if activityType == "" && hasID && info != nil {
+			activityType = info.activityTypes[activityID]
 		}
 		d.Reason = reasonOf(activityType)
 	}
@@ -277,6 +297,50 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 			methodValue = decisioningMethodValue(method)
 		}
 		d.FlagMetadata[MetadataDecisioningMethod] = methodValue
+	}
+	return d
+}
+
+// detailKey is what newDetail reads: the option's response tokens, by
+// identity, and the response's decisioning method. Token maps are not
+// changed once made (the engine makes one per rule and artifact; remote
+// answers' are shared, delivery.SharedObjects), and the cache keeps each
+// one alive, so its address names it. Within one artifact (which gives the
+// activity types newDetail falls back to), equal keys make equal details.
+type detailKey struct {
+	tokens unsafe.Pointer
+	method string
+}
+
+func detailKeyOf(tokens map[string]any, method string) detailKey {
+	key := detailKey{method: method}
+	if tokens != nil {
+		key.tokens = reflect.ValueOf(tokens).UnsafePointer()
+	}
+	return key
+}
+
+// maxDetails bounds the details an artifact's cache keeps: past it (more
+// experiences answered than that, as remote answers could give), details
+// are made per evaluation.
+const maxDetails = 1024
+
+// detailCache holds the details of one artifact's evaluations by key.
+type detailCache struct {
+	entries sync.Map // detailKey → openfeature.ProviderResolutionDetail
+	count   atomic.Int64
+}
+
+// get is the detail of key, made by build the first time.
+func (c *detailCache) get(key detailKey, build func() openfeature.ProviderResolutionDetail) openfeature.ProviderResolutionDetail {
+	if d, ok := c.entries.Load(key); ok {
+		return d.(openfeature.ProviderResolutionDetail)
+	}
+	d := build()
+	if c.count.Load() < maxDetails {
+		if _, loaded := c.entries.LoadOrStore(key, d); !loaded {
+			c.count.Add(1)
+		}
 	}
 	return d
 }

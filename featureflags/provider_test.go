@@ -132,6 +132,26 @@ func TestEvaluationsOnDevice(t *testing.T) {
 	}
 }
 
+// TestSharedDetailsStayIntact: the provider makes an experience's
+// resolution detail once and shares it; what a caller does with the
+// metadata it gets reaches no other evaluation.
+func TestSharedDetailsStayIntact(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	a := evalCtx(visitorA, nil)
+	first, err := e.flags.BooleanValueDetails(t.Context(), "enabled", true, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.FlagMetadata["experienceName"] = "changed by the caller"
+	delete(first.FlagMetadata, "activityId")
+	for range 2 {
+		evaluation{name: "after a caller changed its metadata", kind: "bool", flag: "enabled", def: true, ctx: a, value: false,
+			reason: openfeature.SplitReason, variant: "Control",
+			meta: openfeature.FlagMetadata{"activityId": int64(930001), "experienceName": "Control"}}.run(t, e.flags)
+	}
+}
+
 func TestEvaluationsServerSide(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
