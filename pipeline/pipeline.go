@@ -242,6 +242,7 @@ func (p *Pipeline[T]) claim() error {
 // start launches every component in owned goroutines, linking targetflow
 // components directly and forwarding into and out of go-streams operators.
 func (p *Pipeline[T]) start(rt *runtime[T], cp *checkpointer[T], wg *conc.WaitGroup) {
+	p.link()
 	var upstream <-chan any
 	switch src := p.src.(type) {
 	case *Source[T]:
@@ -280,6 +281,27 @@ func (p *Pipeline[T]) start(rt *runtime[T], cp *checkpointer[T], wg *conc.WaitGr
 			close(in)
 			sk.AwaitCompletion()
 		})
+	}
+}
+
+// link tells the source and each stage of the run which stage of this
+// package comes after it, if one does, for the items that bypass it
+// (Stage.Bypass). It runs before any component starts.
+func (p *Pipeline[T]) link() {
+	var next **Stage[T] // the previous component's link
+	if src, ok := p.src.(*Source[T]); ok {
+		next = &src.next
+	}
+	for _, f := range p.flows {
+		st, ok := f.(*Stage[T])
+		if !ok {
+			next = nil
+			continue
+		}
+		if next != nil {
+			*next = st
+		}
+		next = &st.next
 	}
 }
 

@@ -30,6 +30,7 @@ type Source[T any] struct {
 	fn   SourceFunc[T]
 	cfg  sourceConfig
 	out  chan any
+	next *Stage[T] // the stage after the source in a run, if one of this package's
 
 	claimed  atomic.Bool
 	counters counters
@@ -86,12 +87,14 @@ func (s *Source[T]) run(rt *runtime[T]) {
 		it.Timings.Emitted = time.Now()
 		failed := it.Err != nil // the item belongs downstream once sent
 		rt.emitted(it)
+		to, through := route(s.out, s.next, it)
 		select {
-		case s.out <- it:
+		case to <- it:
 		case <-stopped:
 			rt.unsent(it)
 			return false
 		}
+		passed(s.next, through, it)
 		s.counters.in.Add(1)
 		if failed {
 			s.counters.failed.Add(1)

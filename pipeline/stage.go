@@ -31,6 +31,12 @@ type Stage[T any] struct {
 	out   chan any
 	input <-chan any
 
+	// skip says which items pass without the stage's workers (Bypass);
+	// next is the stage after this one in a run, when it is one of this
+	// package's (route).
+	skip func(*Item[T]) bool
+	next *Stage[T]
+
 	claimed  atomic.Bool
 	counters counters
 }
@@ -54,6 +60,87 @@ func NewStage[T any](name string, fn StageFunc[T], opts ...StageOption) *Stage[T
 
 // Name returns the stage's name.
 func (s *Stage[T]) Name() string { return s.name }
+
+// Bypass lets the items for which skip reports true pass the stage without
+// its workers: in a run, the component before the stage hands them on to
+// the component after it, in its own goroutine, as if the stage had
+// processed them and changed nothing (they count as in and OK; failed
+// items it would pass untouched bypass it too, counted as skipped). It
+// suits a stage whose work most items do not need, for which the hand-off
+// to one of its workers and on again costs more than the work: each
+// hand-off to a waiting goroutine is a wake-up, often of a thread. skip may
+// also do the whole of the stage's work when that is quick and cannot fail,
+// as a tap's look at an item.
+//
+// skip is called from the goroutines of the component before the stage,
+// possibly concurrently; it must be quick, must not block and must not
+// change the item. Only an unordered stage with a concurrency above 1 and
+// not Interruptible is bypassed, since there the order items leave in is
+// already not theirs; other stages take every item. Call Bypass before the
+// stage runs; it returns the stage.
+func (s *Stage[T]) Bypass(skip func(it *Item[T]) bool) *Stage[T] {
+	s.skip = skip
+	return s
+}
+
+// bypassable reports whether items may bypass the stage.
+func (s *Stage[T]) bypassable() bool {
+	return s.skip != nil && s.cfg.concurrency > 1 && !s.cfg.ordered && !s.cfg.interruptible
+}
+
+// bypasses reports whether it passes the stage without its workers.
+func (s *Stage[T]) bypasses(it *Item[T]) bool {
+	if !s.bypassable() {
+		return false
+	}
+	if it.Err != nil && !s.cfg.processFailed {
+		return true // passed on untouched anyway
+	}
+	return s.skip(it)
+}
+
+// route is where v, leaving a component whose output is out and after which
+// comes the stage next (nil if none), goes: out, or, when v bypasses next
+// and maybe the stages after it, the output of the last it bypasses
+// (through). Once v is sent there, passed counts it in those stages.
+func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *Stage[T]) {
+	it, ok := v.(*Item[T])
+	if !ok {
+		return out, nil
+	}
+	to = out
+	for st := next; st != nil && st.bypasses(it); st = st.next {
+		to, through = st.out, st
+	}
+	return to, through
+}
+
+// passed counts v, sent past the stages from next up to through (route),
+// in each of them.
+func passed[T any](next, through *Stage[T], v any) {
+	if through == nil {
+		return
+	}
+	it := v.(*Item[T])
+	for st := next; ; st = st.next {
+		st.counters.in.Add(1)
+		if it.Err != nil && !st.cfg.processFailed {
+			st.counters.skipped.Add(1)
+		} else {
+			st.counters.ok.Add(1)
+		}
+		if st == through {
+			return
+		}
+	}
+}
+
+// send hands r to what comes after the stage (route).
+func (s *Stage[T]) send(r any) {
+	to, through := route(s.out, s.next, r)
+	to <- r
+	passed(s.next, through, r)
+}
 
 // In returns the stage's input channel. Used outside Run, as a plain
 // go-streams flow, the stage starts processing on first use.
@@ -109,7 +196,7 @@ func (s *Stage[T]) run(rt *runtime[T]) {
 	case s.cfg.concurrency == 1:
 		for v := range s.input {
 			if r := s.handle(ctx, rt, v, rt.stopping.Load()); r != nil {
-				s.out <- r
+				s.send(r)
 			}
 		}
 	case s.cfg.ordered:
@@ -143,7 +230,7 @@ func (s *Stage[T]) run(rt *runtime[T]) {
 						return
 					}
 					if r := s.handle(ctx, rt, v, stopped); r != nil {
-						s.out <- r
+						s.send(r)
 					}
 				}
 			})
@@ -195,7 +282,7 @@ func (s *Stage[T]) runOrdered(ctx context.Context, rt *runtime[T]) {
 			sl.v, sl.r = nil, nil
 			free <- i
 			if r != nil {
-				s.out <- r
+				s.send(r)
 			}
 		}
 	})

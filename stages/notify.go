@@ -28,19 +28,24 @@ type NotificationSender interface {
 //     its event tokens and state, for records with "notify": true, and for
 //     records without "notify" when WithNotifyByDefault(true).
 //
-// Item.Notifications is the number sent.
+// Item.Notifications is the number sent. A visitor that owes none passes
+// the stage without waiting for one of its workers (pipeline's
+// Stage.Bypass), unless the stage is ordered.
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithNotifyByDefault, WithName.
 func Notify(client NotificationSender, opts ...NotifyOption) *pipeline.Stage[visitor.Envelope] {
 	cfg := newConfig("notify", opts, NotifyOption.applyNotify)
 	c := newCaller(cfg)
+	wants := func(v *visitor.Envelope) bool {
+		if v.Record != nil && v.Record.Notify != nil {
+			return *v.Record.Notify
+		}
+		return cfg.notify
+	}
 	return pipeline.NewStage(cfg.name, func(ctx context.Context, it *visitor.Item) error {
 		v := &it.Value
-		wanted := cfg.notify
-		if v.Record != nil && v.Record.Notify != nil {
-			wanted = *v.Record.Notify
-		}
+		wanted := wants(v)
 		notes := v.OwedNotifications
 		v.OwedNotifications = nil
 		if v.Response == nil {
@@ -74,7 +79,12 @@ func Notify(client NotificationSender, opts ...NotifyOption) *pipeline.Stage[vis
 		}
 		v.Notifications += len(notes)
 		return nil
-	}, cfg.pipelineOptions()...)
+	}, cfg.pipelineOptions()...).Bypass(func(it *visitor.Item) bool {
+		// Nothing owed and nothing to notify of: the function would
+		// return at once, changing nothing.
+		v := &it.Value
+		return len(v.OwedNotifications) == 0 && (v.Response == nil || v.Response.Prefetch == nil || !wants(v))
+	})
 }
 
 // DisplayNotifications returns the display notifications for everything

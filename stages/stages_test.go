@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,5 +217,56 @@ func TestOptionsAreSealedPerStage(t *testing.T) {
 				t.Errorf("%s accepted by %s: %t, want %t", tt.name, stage, typ.Implements(kind), want)
 			}
 		}
+	}
+}
+
+// TestTapSeesEveryItemOnce: a tap sees each item once, failed ones too,
+// whether it takes them one at a time, in order, or concurrently in the
+// goroutines of the stage before it.
+func TestTapSeesEveryItemOnce(t *testing.T) {
+	t.Parallel()
+	failSevens := func() *pipeline.Stage[visitor.Envelope] {
+		return stages.Map("fail-sevens", func(_ context.Context, it *visitor.Item) error {
+			if it.Pos.Seq%7 == 0 {
+				return errors.New("seven")
+			}
+			return nil
+		}, stages.WithConcurrency(8))
+	}
+	for _, tt := range []struct {
+		name string
+		opts []stages.MapOption
+	}{
+		{"one at a time", nil},
+		{"ordered", []stages.MapOption{stages.WithConcurrency(8), stages.WithOrdered(true)}},
+		{"concurrent", []stages.MapOption{stages.WithConcurrency(8)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[int64]int{}
+			failed := 0
+			vs := visitors(500, func(i int) visitor.Record { return visitor.Record{Execute: []string{fmt.Sprint("m", i)}} })
+			items, stats := run(t, vs, failSevens(), stages.Tap("see", func(it *visitor.Item) {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[it.Pos.Seq]++
+				if it.Err != nil {
+					failed++
+				}
+			}, tt.opts...))
+			if len(items) != 500 || len(seen) != 500 || failed != 500/7 {
+				t.Fatalf("%d items out, %d seen, %d failed seen; want 500, 500, %d", len(items), len(seen), failed, 500/7)
+			}
+			for seq, n := range seen {
+				if n != 1 {
+					t.Errorf("seq %d seen %d times", seq, n)
+				}
+			}
+			for _, c := range stats.Components {
+				if c.Name == "see" && (c.In != 500 || c.OK != 500) {
+					t.Errorf("tap figures: in %d, ok %d; want 500, 500", c.In, c.OK)
+				}
+			}
+		})
 	}
 }

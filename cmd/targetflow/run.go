@@ -350,7 +350,10 @@ func (r *runner) run(ctx context.Context) int {
 			}),
 			stages.Deliver(client, deliverOpts...),
 			stages.Notify(client, notifyOpts...),
-			stages.Tap("summary", tally.note),
+			// Concurrent (the tally locks) and unordered as the stages
+			// before it, the tap notes each visitor in the goroutine
+			// that hands it on: no hand-off of its own per visitor.
+			stages.Tap("summary", tally.note, stages.WithConcurrency(f.concurrency), stages.WithOrdered(f.ordered)),
 		).
 		To(out)
 
