@@ -3,8 +3,14 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"runtime/debug"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/reugn/go-streams"
+	"github.com/reugn/go-streams/flow"
 
 	"github.com/targetflow/targetflow/pipeline"
 )
@@ -158,6 +164,122 @@ func TestBypassOnCancel(t *testing.T) {
 	}, pipeline.Concurrency(4))
 	var out collector
 	stats, err := pipeline.From(countSource(-1)).Via(a, b).To(out.sink()).Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v; want context.Canceled", err)
+	}
+	if stats.Emitted != int64(out.len())+stats.Given {
+		t.Errorf("emitted %d, at the sink %d, given back %d", stats.Emitted, out.len(), stats.Given)
+	}
+}
+
+// TestInline: an inline stage's function runs in the goroutines of the
+// component before it: in order after the source, once per item after a
+// concurrent stage, by the stage itself after a go-streams flow; its
+// errors, drops and figures are any stage's.
+func TestInline(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	type result struct {
+		calls    []int
+		bySource bool // the first call ran in the source's goroutine
+		items    []*pipeline.Item[rec]
+		stats    pipeline.Stats
+	}
+	runWith := func(t *testing.T, before []streams.Flow) result {
+		t.Helper()
+		var mu sync.Mutex
+		var res result
+		inline := pipeline.NewStage[rec]("inline", func(_ context.Context, it *pipeline.Item[rec]) error {
+			mu.Lock()
+			if len(res.calls) == 0 {
+				res.bySource = strings.Contains(string(debug.Stack()), "pipeline.(*Source[")
+			}
+			res.calls = append(res.calls, it.Value.n)
+			mu.Unlock()
+			switch {
+			case it.Value.n%10 == 0:
+				return pipeline.ErrDrop
+			case it.Value.n%7 == 0:
+				return errors.New("seven")
+			}
+			it.Value.tag = "inline"
+			return nil
+		}, pipeline.Inline(), pipeline.Concurrency(8), pipeline.Ordered(true))
+		var c collector
+		stats, err := pipeline.From(countSource(n)).Via(append(before, inline)...).To(c.sink()).Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.items, res.stats = c.items, stats
+		return res
+	}
+	check := func(t *testing.T, res result, inOrder bool) {
+		t.Helper()
+		if len(res.calls) != n {
+			t.Fatalf("the function ran %d times; want %d", len(res.calls), n)
+		}
+		if inOrder {
+			for i, v := range res.calls {
+				if v != i+1 {
+					t.Fatalf("call %d was for item %d: want the source's order", i, v)
+				}
+			}
+		}
+		drops, fails := n/10, n/7-n/70
+		if len(res.items) != n-drops || res.stats.Dropped != int64(drops) || res.stats.Failed != int64(fails) {
+			t.Fatalf("%d items out, %d dropped, %d failed; want %d, %d, %d", len(res.items), res.stats.Dropped, res.stats.Failed, n-drops, drops, fails)
+		}
+		for _, it := range res.items {
+			if want := it.Value.n%7 != 0; (it.Value.tag == "inline") != want || (it.Err == nil) != want {
+				t.Errorf("item %d: tag %q, err %v", it.Value.n, it.Value.tag, it.Err)
+			}
+		}
+		for _, cs := range res.stats.Components {
+			if cs.Name == "inline" && (cs.In != n || cs.OK != int64(n-drops-fails) || cs.Failed != int64(fails) || cs.Dropped != int64(drops)) {
+				t.Errorf("inline figures %+v", cs)
+			}
+		}
+	}
+	t.Run("after the source", func(t *testing.T) {
+		t.Parallel()
+		res := runWith(t, nil)
+		if !res.bySource {
+			t.Error("the inline stage after the source did not run in the source's goroutine")
+		}
+		check(t, res, true)
+	})
+	t.Run("after a sequential stage", func(t *testing.T) {
+		t.Parallel()
+		check(t, runWith(t, []streams.Flow{pipeline.NewStage[rec]("first", noop)}), true)
+	})
+	t.Run("after a concurrent stage", func(t *testing.T) {
+		t.Parallel()
+		check(t, runWith(t, []streams.Flow{pipeline.NewStage[rec]("first", jitter, pipeline.Concurrency(8))}), false)
+	})
+	t.Run("after an ordered stage", func(t *testing.T) {
+		t.Parallel()
+		check(t, runWith(t, []streams.Flow{pipeline.NewStage[rec]("first", jitter, pipeline.Concurrency(8), pipeline.Ordered(true))}), true)
+	})
+	t.Run("after a go-streams flow", func(t *testing.T) {
+		t.Parallel()
+		check(t, runWith(t, []streams.Flow{flow.NewPassThrough()}), true)
+	})
+}
+
+// TestInlineOnCancel: a run cancelled while an inline stage works accounts
+// for every item its source emitted.
+func TestInlineOnCancel(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	var seen atomic.Int64
+	inline := pipeline.NewStage[rec]("inline", func(context.Context, *pipeline.Item[rec]) error {
+		if seen.Add(1) == 300 {
+			cancel()
+		}
+		return nil
+	}, pipeline.Inline())
+	var out collector
+	stats, err := pipeline.From(countSource(-1)).Via(inline, pipeline.NewStage[rec]("after", jitter, pipeline.Concurrency(4))).To(out.sink()).Run(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v; want context.Canceled", err)
 	}

@@ -44,6 +44,7 @@ type stageConfig struct {
 	ordered       bool
 	processFailed bool
 	interruptible bool
+	inline        bool
 }
 
 type sinkConfig struct {
@@ -94,6 +95,9 @@ func newStageConfig(opts []StageOption) stageConfig {
 		o.applyStage(&c)
 	}
 	c.concurrency = max(c.concurrency, 1)
+	if c.inline {
+		c.concurrency, c.ordered = 1, false
+	}
 	return c
 }
 
@@ -149,6 +153,20 @@ func ProcessFailed() StageOption { return stageOption(func(c *stageConfig) { c.p
 // The stage takes items in arrival order, so the items it stops are always
 // the last to arrive.
 func Interruptible() StageOption { return stageOption(func(c *stageConfig) { c.interruptible = true }) }
+
+// Inline runs the stage's function in the goroutines of the component
+// before it, on each item as that component hands it on: the stage has no
+// worker, channel or hand-off of its own per item. It suits a quick
+// function that does not block (building a request, a map, a tap), for
+// which handing every item to another goroutine costs more than the work.
+// The function then runs as often at once, and in the order, the component
+// before it hands items on: one at a time in order after a source or a
+// sequential stage, concurrently after a concurrent one (Concurrency and
+// Ordered do not apply to it). Errors, drops and figures are as for any
+// stage. Where the component before it is not of this package (a
+// go-streams flow), or outside a run, the stage takes items itself, one at
+// a time.
+func Inline() StageOption { return stageOption(func(c *stageConfig) { c.inline = true }) }
 
 type sinkOption func(*sinkConfig)
 

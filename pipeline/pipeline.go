@@ -242,7 +242,7 @@ func (p *Pipeline[T]) claim() error {
 // start launches every component in owned goroutines, linking targetflow
 // components directly and forwarding into and out of go-streams operators.
 func (p *Pipeline[T]) start(rt *runtime[T], cp *checkpointer[T], wg *conc.WaitGroup) {
-	p.link()
+	p.link(rt)
 	var upstream <-chan any
 	switch src := p.src.(type) {
 	case *Source[T]:
@@ -286,8 +286,9 @@ func (p *Pipeline[T]) start(rt *runtime[T], cp *checkpointer[T], wg *conc.WaitGr
 
 // link tells the source and each stage of the run which stage of this
 // package comes after it, if one does, for the items that bypass it
-// (Stage.Bypass). It runs before any component starts.
-func (p *Pipeline[T]) link() {
+// (Stage.Bypass) or that it processes inline (Inline), and gives each stage
+// its run and function context. It runs before any component starts.
+func (p *Pipeline[T]) link(rt *runtime[T]) {
 	var next **Stage[T] // the previous component's link
 	if src, ok := p.src.(*Source[T]); ok {
 		next = &src.next
@@ -298,6 +299,7 @@ func (p *Pipeline[T]) link() {
 			next = nil
 			continue
 		}
+		st.rt, st.ctx = rt, st.functionContext(rt)
 		if next != nil {
 			*next = st
 		}

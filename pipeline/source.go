@@ -87,14 +87,16 @@ func (s *Source[T]) run(rt *runtime[T]) {
 		it.Timings.Emitted = time.Now()
 		failed := it.Err != nil // the item belongs downstream once sent
 		rt.emitted(it)
-		to, through := route(s.out, s.next, it)
-		select {
-		case to <- it:
-		case <-stopped:
-			rt.unsent(it)
-			return false
+		to, through, r := route(s.out, s.next, it)
+		if to != nil {
+			select {
+			case to <- r:
+			case <-stopped:
+				rt.unsent(it)
+				return false
+			}
+			passed(s.next, through, r)
 		}
-		passed(s.next, through, it)
 		s.counters.in.Add(1)
 		if failed {
 			s.counters.failed.Add(1)

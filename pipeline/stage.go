@@ -33,9 +33,12 @@ type Stage[T any] struct {
 
 	// skip says which items pass without the stage's workers (Bypass);
 	// next is the stage after this one in a run, when it is one of this
-	// package's (route).
+	// package's (route); rt and ctx are the run and the context of the
+	// stage's function there, for inline calls.
 	skip func(*Item[T]) bool
 	next *Stage[T]
+	rt   *runtime[T]
+	ctx  context.Context
 
 	claimed  atomic.Bool
 	counters counters
@@ -68,9 +71,8 @@ func (s *Stage[T]) Name() string { return s.name }
 // items it would pass untouched bypass it too, counted as skipped). It
 // suits a stage whose work most items do not need, for which the hand-off
 // to one of its workers and on again costs more than the work: each
-// hand-off to a waiting goroutine is a wake-up, often of a thread. skip may
-// also do the whole of the stage's work when that is quick and cannot fail,
-// as a tap's look at an item.
+// hand-off to a waiting goroutine is a wake-up, often of a thread. (A stage
+// whose work is quick for every item runs Inline instead.)
 //
 // skip is called from the goroutines of the component before the stage,
 // possibly concurrently; it must be quick, must not block and must not
@@ -100,34 +102,47 @@ func (s *Stage[T]) bypasses(it *Item[T]) bool {
 }
 
 // route is where v, leaving a component whose output is out and after which
-// comes the stage next (nil if none), goes: out, or, when v bypasses next
-// and maybe the stages after it, the output of the last it bypasses
-// (through). Once v is sent there, passed counts it in those stages.
-func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *Stage[T]) {
-	it, ok := v.(*Item[T])
-	if !ok {
-		return out, nil
+// comes the stage next (nil if none), goes: out, or past the stages that
+// take it without a hand-off, the output of the last of them. An inline
+// stage processes v there and then (and may drop it: to is then nil); a
+// stage v bypasses is passed, and once v is sent (to), passed counts it in
+// the stages it bypassed, from next up to through.
+func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *Stage[T], r any) {
+	to, r = out, v
+	for st := next; st != nil; st = st.next {
+		it, ok := r.(*Item[T])
+		switch {
+		case !ok:
+			return to, through, r
+		case st.cfg.inline:
+			if r = st.handle(st.ctx, st.rt, it, st.rt.stopping.Load()); r == nil {
+				return nil, through, nil // dropped
+			}
+		case st.bypasses(it):
+			through = st
+		default:
+			return to, through, r
+		}
+		to = st.out
 	}
-	to = out
-	for st := next; st != nil && st.bypasses(it); st = st.next {
-		to, through = st.out, st
-	}
-	return to, through
+	return to, through, r
 }
 
 // passed counts v, sent past the stages from next up to through (route),
-// in each of them.
+// in each of those it bypassed.
 func passed[T any](next, through *Stage[T], v any) {
 	if through == nil {
 		return
 	}
 	it := v.(*Item[T])
 	for st := next; ; st = st.next {
-		st.counters.in.Add(1)
-		if it.Err != nil && !st.cfg.processFailed {
-			st.counters.skipped.Add(1)
-		} else {
-			st.counters.ok.Add(1)
+		if !st.cfg.inline {
+			st.counters.in.Add(1)
+			if it.Err != nil && !st.cfg.processFailed {
+				st.counters.skipped.Add(1)
+			} else {
+				st.counters.ok.Add(1)
+			}
 		}
 		if st == through {
 			return
@@ -137,7 +152,10 @@ func passed[T any](next, through *Stage[T], v any) {
 
 // send hands r to what comes after the stage (route).
 func (s *Stage[T]) send(r any) {
-	to, through := route(s.out, s.next, r)
+	to, through, r := route(s.out, s.next, r)
+	if to == nil {
+		return
+	}
 	to <- r
 	passed(s.next, through, r)
 }
@@ -191,7 +209,7 @@ func (s *Stage[T]) stats() ComponentStats { return s.counters.snapshot(s.name, K
 // input (the source stops) and as the work context.
 func (s *Stage[T]) run(rt *runtime[T]) {
 	defer close(s.out)
-	ctx := context.WithValue(rt.workCtx, stageKey{}, &s.counters)
+	ctx := s.functionContext(rt)
 	switch {
 	case s.cfg.concurrency == 1:
 		for v := range s.input {
@@ -295,6 +313,12 @@ func (s *Stage[T]) runOrdered(ctx context.Context, rt *runtime[T]) {
 	close(work)
 	close(order)
 	wg.Wait()
+}
+
+// functionContext is the context of the stage's function in a run: the
+// run's work context, carrying the stage's counters (NoteRetry).
+func (s *Stage[T]) functionContext(rt *runtime[T]) context.Context {
+	return context.WithValue(rt.workCtx, stageKey{}, &s.counters)
 }
 
 // handle processes one element and returns what to emit (nil: nothing).

@@ -40,18 +40,12 @@ func Filter(name string, keep func(it *visitor.Item) bool, opts ...MapOption) *p
 
 // Tap returns a stage that shows every item, failed ones included, to see
 // without changing the stream (logging, counting, progress). see must not
-// change the item. By default see is called from one goroutine, in the
-// order items arrive. With WithConcurrency above 1 and not WithOrdered, see
-// is called concurrently, in the goroutine that hands the item to the tap
-// (pipeline's Stage.Bypass): no worker of the tap's takes it, so a quick
-// see then costs no hand-off.
+// change the item. With WithInline, see runs in the goroutines that hand
+// items to the tap, concurrently if they are concurrent.
 func Tap(name string, see func(it *visitor.Item), opts ...MapOption) *pipeline.Stage[visitor.Envelope] {
 	cfg := newConfig(name, opts, MapOption.applyMap)
 	return pipeline.NewStage(cfg.name, func(_ context.Context, it *visitor.Item) error {
 		see(it)
 		return nil
-	}, cfg.pipelineOptions(pipeline.ProcessFailed())...).Bypass(func(it *visitor.Item) bool {
-		see(it)
-		return true
-	})
+	}, cfg.pipelineOptions(pipeline.ProcessFailed())...)
 }

@@ -35,6 +35,14 @@ type Option interface {
 	ConcurrencyOption
 }
 
+// InlineOption applies to the stages quick enough to run in the goroutines
+// of the component before them: BuildRequest, Map, Filter and Tap
+// (WithInline).
+type InlineOption interface {
+	BuildOption
+	MapOption
+}
+
 // ConcurrencyOption applies to the stages that process items concurrently:
 // Map, Filter, Tap, Deliver, Notify and Attributes (WithConcurrency,
 // WithOrdered).
@@ -68,6 +76,7 @@ type config struct {
 	responseBody  bool
 	notify        bool
 	buffer        int
+	inline        bool
 }
 
 func newConfig[O any](name string, opts []O, apply func(O, *config)) config {
@@ -86,9 +95,13 @@ func newConfig[O any](name string, opts []O, apply func(O, *config)) config {
 }
 
 func (c config) pipelineOptions(extra ...pipeline.StageOption) []pipeline.StageOption {
-	return append([]pipeline.StageOption{
+	opts := append([]pipeline.StageOption{
 		pipeline.Concurrency(c.concurrency), pipeline.Ordered(c.ordered), pipeline.Buffer(c.buffer),
 	}, extra...)
+	if c.inline {
+		opts = append(opts, pipeline.Inline())
+	}
+	return opts
 }
 
 // The option groups, each a function of the config with the methods of the
@@ -100,7 +113,11 @@ type (
 	decisioningOption func(*config)
 	notifyOption      func(*config)
 	deliverOption     func(*config)
+	inlineOption      func(*config)
 )
+
+func (o inlineOption) applyBuild(c *config) { o(c) }
+func (o inlineOption) applyMap(c *config)   { o(c) }
 
 func (o allOption) applyBuild(c *config)      { o(c) }
 func (o allOption) applyMap(c *config)        { o(c) }
@@ -142,6 +159,15 @@ func WithName(name string) Option { return allOption(func(c *config) { c.name = 
 
 // WithBuffer sets the capacity of the stage's output channel.
 func WithBuffer(n int) Option { return allOption(func(c *config) { c.buffer = n }) }
+
+// WithInline runs the stage's function in the goroutines of the component
+// before it, as that component hands each item on, instead of in a
+// goroutine of its own (pipeline.Inline): no hand-off per item. The
+// function then runs as concurrently, and in the order, as the component
+// before it hands items on (WithConcurrency and WithOrdered do not apply).
+// For a run whose stages are quick beside the calls to Target, as
+// BuildRequest and a counting Tap are.
+func WithInline() InlineOption { return inlineOption(func(c *config) { c.inline = true }) }
 
 // WithConcurrency lets the stage process up to n items at once (default 1).
 func WithConcurrency(n int) ConcurrencyOption {

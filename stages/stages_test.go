@@ -221,8 +221,8 @@ func TestOptionsAreSealedPerStage(t *testing.T) {
 }
 
 // TestTapSeesEveryItemOnce: a tap sees each item once, failed ones too,
-// whether it takes them one at a time, in order, or concurrently in the
-// goroutines of the stage before it.
+// whether it takes them one at a time, in order, or inline in the
+// goroutines of the concurrent stage before it.
 func TestTapSeesEveryItemOnce(t *testing.T) {
 	t.Parallel()
 	failSevens := func() *pipeline.Stage[visitor.Envelope] {
@@ -240,6 +240,7 @@ func TestTapSeesEveryItemOnce(t *testing.T) {
 		{"one at a time", nil},
 		{"ordered", []stages.MapOption{stages.WithConcurrency(8), stages.WithOrdered(true)}},
 		{"concurrent", []stages.MapOption{stages.WithConcurrency(8)}},
+		{"inline", []stages.MapOption{stages.WithInline()}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex

@@ -345,15 +345,17 @@ func (r *runner) run(ctx context.Context) int {
 	}
 	p := pipeline.From(src, runOpts...).
 		Via(
+			// Building a request and noting a visitor are quick beside
+			// a call: they run inline, in the goroutines that hand the
+			// visitor on (the source's, the calls' workers'), without a
+			// hand-off per visitor; the notify stage's workers take only
+			// the visitors that owe notifications (stages.Notify).
 			stages.BuildRequest(stages.RequestDefaults{
 				Execute: f.execute, Prefetch: f.prefetch, Views: f.views, PageLoad: f.pageLoad,
-			}),
+			}, stages.WithInline()),
 			stages.Deliver(client, deliverOpts...),
 			stages.Notify(client, notifyOpts...),
-			// Concurrent (the tally locks) and unordered as the stages
-			// before it, the tap notes each visitor in the goroutine
-			// that hands it on: no hand-off of its own per visitor.
-			stages.Tap("summary", tally.note, stages.WithConcurrency(f.concurrency), stages.WithOrdered(f.ordered)),
+			stages.Tap("summary", tally.note, stages.WithInline()),
 		).
 		To(out)
 
