@@ -44,6 +44,12 @@
 //   - Backpressure. Components are linked by bounded channels ([Buffer])
 //     and concurrent stages hold at most their concurrency in flight, so
 //     memory is bounded by configuration, never by input length.
+//   - Hand-offs only where they pay. Handing an item to another goroutine
+//     wakes it, often a thread with it: in a run that mostly waits on the
+//     network, a few hand-offs per item cost as much as the work of the
+//     quick stages. A quick stage runs [Inline], in the goroutines of the
+//     component before it; a stage most items need nothing of lets them
+//     [Stage.Bypass] its workers.
 //   - Statistics. [Stats] counts items per component, keeps latency
 //     percentiles (an HDR histogram) and throughput, and counts as written
 //     only what sinks confirmed. A Prometheus collector exposes the same

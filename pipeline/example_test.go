@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/targetflow/targetflow/pipeline"
@@ -94,4 +95,36 @@ func ExampleNewAsyncSink() {
 	// Output:
 	// written: 4 error: <nil>
 	// commit through offset 104 pending 0
+}
+
+// A quick stage runs inline, in the source's goroutine (so in the source's
+// order); a stage with workers for slow work lets the items it has nothing
+// to do for bypass them.
+func ExampleInline() {
+	src := pipeline.NewSource("numbers", func(_ context.Context, emit pipeline.Emit[int]) error {
+		for n := 1; n <= 6; n++ {
+			if !emit(&pipeline.Item[int]{Value: n}) {
+				return nil
+			}
+		}
+		return nil
+	})
+	double := pipeline.NewStage("double", func(_ context.Context, it *pipeline.Item[int]) error {
+		it.Value *= 2
+		return nil
+	}, pipeline.Inline())
+	// Only multiples of 4 need the (slow) work; the others pass by.
+	slow := pipeline.NewStage("slow", func(_ context.Context, it *pipeline.Item[int]) error {
+		it.Value += 1000
+		return nil
+	}, pipeline.Concurrency(8)).Bypass(func(it *pipeline.Item[int]) bool { return it.Value%4 != 0 })
+	var got []int
+	collect := pipeline.NewSink("collect", func(_ context.Context, it *pipeline.Item[int]) error {
+		got = append(got, it.Value)
+		return nil
+	})
+	stats, err := pipeline.From(src).Via(double, slow).To(collect).Run(context.Background())
+	slices.Sort(got)
+	fmt.Println(got, stats.Written, err)
+	// Output: [2 6 10 1004 1008 1012] 6 <nil>
 }

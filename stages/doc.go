@@ -11,6 +11,8 @@
 //     what a visitor was given by prefetch, bounded and retried the same way.
 //   - [Attributes] calls GetAttributes per visitor.
 //   - [Map], [Filter] and [Tap] make a custom stage of one function.
+//     [WithInline] runs a quick one (or [BuildRequest]) in the goroutines
+//     that hand items to it, without a hand-off per item.
 //
 // Every stage is a *pipeline.Stage, and so a go-streams streams.Flow. A
 // failure of one visitor (a bad record, a call that kept failing) is stored
