@@ -287,3 +287,30 @@ func TestInlineOnCancel(t *testing.T) {
 		t.Errorf("emitted %d, at the sink %d, given back %d", stats.Emitted, out.len(), stats.Given)
 	}
 }
+
+// TestInlineDropAfterBypass: an item that bypasses a stage and is dropped
+// by the inline stage after it counts in both.
+func TestInlineDropAfterBypass(t *testing.T) {
+	t.Parallel()
+	const n = 100
+	pass := pipeline.NewStage[rec]("pass", noop, pipeline.Concurrency(4)).Bypass(func(*pipeline.Item[rec]) bool { return true })
+	drop := pipeline.NewStage[rec]("drop", func(_ context.Context, it *pipeline.Item[rec]) error {
+		if it.Value.n%2 == 0 {
+			return pipeline.ErrDrop
+		}
+		return nil
+	}, pipeline.Inline())
+	var out collector
+	stats, err := pipeline.From(countSource(n)).Via(pass, drop).To(out.sink()).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.len() != n/2 || stats.Dropped != n/2 || stats.Completed != n {
+		t.Fatalf("%d out, %d dropped, completed %d; want %d, %d, %d", out.len(), stats.Dropped, stats.Completed, n/2, n/2, n)
+	}
+	for _, cs := range stats.Components {
+		if (cs.Name == "pass" || cs.Name == "drop") && cs.In != n {
+			t.Errorf("%s: in %d; want %d", cs.Name, cs.In, n)
+		}
+	}
+}

@@ -104,9 +104,10 @@ func (s *Stage[T]) bypasses(it *Item[T]) bool {
 // route is where v, leaving a component whose output is out and after which
 // comes the stage next (nil if none), goes: out, or past the stages that
 // take it without a hand-off, the output of the last of them. An inline
-// stage processes v there and then (and may drop it: to is then nil); a
-// stage v bypasses is passed, and once v is sent (to), passed counts it in
-// the stages it bypassed, from next up to through.
+// stage processes v there and then; a stage v bypasses is passed, and once
+// v is sent (to), passed counts it in the stages it bypassed, from next up
+// to through. When an inline stage drops v, to is nil and v is counted in
+// the stages it bypassed before.
 func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *Stage[T], r any) {
 	to, r = out, v
 	for st := next; st != nil; st = st.next {
@@ -116,7 +117,8 @@ func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *St
 			return to, through, r
 		case st.cfg.inline:
 			if r = st.handle(st.ctx, st.rt, it, st.rt.stopping.Load()); r == nil {
-				return nil, through, nil // dropped
+				passed(next, through, it) // dropped: nothing to send
+				return nil, nil, nil
 			}
 		case st.bypasses(it):
 			through = st
