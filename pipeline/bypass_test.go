@@ -149,26 +149,39 @@ func TestBypassChain(t *testing.T) {
 	}
 }
 
-// TestBypassOnCancel: a run cancelled while items bypass stages accounts
-// for every item it emitted and leaves no goroutine behind.
-func TestBypassOnCancel(t *testing.T) {
+// TestCancelWhileHandingOn: a run cancelled while items bypass a stage, or
+// pass an inline one, accounts for every item its source emitted and
+// leaves no goroutine behind.
+func TestCancelWhileHandingOn(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	var seen atomic.Int64
-	a := pipeline.NewStage[rec]("a", noop, pipeline.Concurrency(4)).Bypass(func(*pipeline.Item[rec]) bool { return true })
-	b := pipeline.NewStage[rec]("b", func(context.Context, *pipeline.Item[rec]) error {
-		if seen.Add(1) == 500 {
-			cancel()
-		}
-		return nil
-	}, pipeline.Concurrency(4))
-	var out collector
-	stats, err := pipeline.From(countSource(-1)).Via(a, b).To(out.sink()).Run(ctx)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v; want context.Canceled", err)
-	}
-	if stats.Emitted != int64(out.len())+stats.Given {
-		t.Errorf("emitted %d, at the sink %d, given back %d", stats.Emitted, out.len(), stats.Given)
+	for _, tt := range []struct {
+		name  string
+		first func() *pipeline.Stage[rec]
+	}{
+		{"bypass", func() *pipeline.Stage[rec] {
+			return pipeline.NewStage[rec]("first", noop, pipeline.Concurrency(4)).Bypass(func(*pipeline.Item[rec]) bool { return true })
+		}},
+		{"inline", func() *pipeline.Stage[rec] { return pipeline.NewStage[rec]("first", noop, pipeline.Inline()) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(t.Context())
+			var seen atomic.Int64
+			cancelAt := pipeline.NewStage[rec]("cancel", func(context.Context, *pipeline.Item[rec]) error {
+				if seen.Add(1) == 400 {
+					cancel()
+				}
+				return nil
+			}, pipeline.Concurrency(4))
+			var out collector
+			stats, err := pipeline.From(countSource(-1)).Via(tt.first(), cancelAt).To(out.sink()).Run(ctx)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run: %v; want context.Canceled", err)
+			}
+			if stats.Emitted != int64(out.len())+stats.Given {
+				t.Errorf("emitted %d, at the sink %d, given back %d", stats.Emitted, out.len(), stats.Given)
+			}
+		})
 	}
 }
 
@@ -264,28 +277,6 @@ func TestInline(t *testing.T) {
 		t.Parallel()
 		check(t, runWith(t, []streams.Flow{flow.NewPassThrough()}), true)
 	})
-}
-
-// TestInlineOnCancel: a run cancelled while an inline stage works accounts
-// for every item its source emitted.
-func TestInlineOnCancel(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	var seen atomic.Int64
-	inline := pipeline.NewStage[rec]("inline", func(context.Context, *pipeline.Item[rec]) error {
-		if seen.Add(1) == 300 {
-			cancel()
-		}
-		return nil
-	}, pipeline.Inline())
-	var out collector
-	stats, err := pipeline.From(countSource(-1)).Via(inline, pipeline.NewStage[rec]("after", jitter, pipeline.Concurrency(4))).To(out.sink()).Run(ctx)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v; want context.Canceled", err)
-	}
-	if stats.Emitted != int64(out.len())+stats.Given {
-		t.Errorf("emitted %d, at the sink %d, given back %d", stats.Emitted, out.len(), stats.Given)
-	}
 }
 
 // TestInlineDropAfterBypass: an item that bypasses a stage and is dropped
