@@ -305,3 +305,36 @@ func TestInlineDropAfterBypass(t *testing.T) {
 		}
 	}
 }
+
+// TestBypassCountsTheItemAsItPassed: a bypassed stage counts an item as it
+// was when it passed, whatever the stages after it make of it (and without
+// reading it once they have it: -race).
+func TestBypassCountsTheItemAsItPassed(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	fail := func(context.Context, *pipeline.Item[rec]) error { return errors.New("later") }
+	for _, tt := range []struct {
+		name  string
+		after *pipeline.Stage[rec]
+	}{
+		{"concurrent stage after it", pipeline.NewStage[rec]("after", fail, pipeline.Concurrency(4))},
+		{"inline stage after it", pipeline.NewStage[rec]("after", fail, pipeline.Inline())},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pass := pipeline.NewStage[rec]("pass", noop, pipeline.Concurrency(4)).Bypass(func(*pipeline.Item[rec]) bool { return true })
+			var out collector
+			stats, err := pipeline.From(countSource(n)).Via(pass, tt.after).To(out.sink()).Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.Failed != n {
+				t.Fatalf("failed %d; want %d", stats.Failed, n)
+			}
+			for _, cs := range stats.Components {
+				if cs.Name == "pass" && (cs.In != n || cs.OK != n || cs.Skipped != 0) {
+					t.Errorf("bypassed stage: in %d, ok %d, skipped %d; want %d, %d, 0", cs.In, cs.OK, cs.Skipped, n, n)
+				}
+			}
+		})
+	}
+}

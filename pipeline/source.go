@@ -87,15 +87,13 @@ func (s *Source[T]) run(rt *runtime[T]) {
 		it.Timings.Emitted = time.Now()
 		failed := it.Err != nil // the item belongs downstream once sent
 		rt.emitted(it)
-		to, through, r := route(s.out, s.next, it)
-		if to != nil {
+		if to, r := route(s.out, s.next, it); to != nil {
 			select {
 			case to <- r:
 			case <-stopped:
 				rt.unsent(it)
 				return false
 			}
-			passed(s.next, through, r)
 		}
 		s.counters.in.Add(1)
 		if failed {

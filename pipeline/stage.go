@@ -78,88 +78,64 @@ func (s *Stage[T]) Name() string { return s.name }
 // possibly concurrently; it must be quick, must not block and must not
 // change the item. Only an unordered stage with a concurrency above 1 and
 // not Interruptible is bypassed, since there the order items leave in is
-// already not theirs; other stages take every item. Call Bypass before the
-// stage runs; it returns the stage.
+// already not theirs; on any other stage Bypass does nothing. Call it
+// before the stage runs; it returns the stage.
 func (s *Stage[T]) Bypass(skip func(it *Item[T]) bool) *Stage[T] {
-	s.skip = skip
+	if s.cfg.concurrency > 1 && !s.cfg.ordered && !s.cfg.interruptible {
+		s.skip = skip
+	}
 	return s
 }
 
-// bypassable reports whether items may bypass the stage.
-func (s *Stage[T]) bypassable() bool {
-	return s.skip != nil && s.cfg.concurrency > 1 && !s.cfg.ordered && !s.cfg.interruptible
-}
-
-// bypasses reports whether it passes the stage without its workers.
-func (s *Stage[T]) bypasses(it *Item[T]) bool {
-	if !s.bypassable() {
+// bypass reports whether it passes the stage without its workers, and if
+// so counts it there, as it is now: the goroutine it is handed to next may
+// change it.
+func (s *Stage[T]) bypass(it *Item[T]) bool {
+	if s.skip == nil {
 		return false
 	}
-	if it.Err != nil && !s.cfg.processFailed {
-		return true // passed on untouched anyway
+	passedUntouched := it.Err != nil && !s.cfg.processFailed
+	if !passedUntouched && !s.skip(it) {
+		return false
 	}
-	return s.skip(it)
+	s.counters.in.Add(1)
+	if passedUntouched {
+		s.counters.skipped.Add(1)
+	} else {
+		s.counters.ok.Add(1)
+	}
+	return true
 }
 
-// route is where v, leaving a component whose output is out and after which
-// comes the stage next (nil if none), goes: out, or past the stages that
-// take it without a hand-off, the output of the last of them. An inline
-// stage processes v there and then; a stage v bypasses is passed, and once
-// v is sent (to), passed counts it in the stages it bypassed, from next up
-// to through. When an inline stage drops v, to is nil and v is counted in
-// the stages it bypassed before.
-func route[T any](out chan any, next *Stage[T], v any) (to chan any, through *Stage[T], r any) {
+// route takes v, leaving a component whose output is out and after which
+// comes the stage next (nil if none), through the stages that do not hand
+// it to a worker (Inline ones process it here, bypassed ones count it) and
+// says where it goes then: out, or the output of the last of those stages;
+// nil when an inline stage dropped it.
+func route[T any](out chan any, next *Stage[T], v any) (to chan any, r any) {
 	to, r = out, v
 	for st := next; st != nil; st = st.next {
 		it, ok := r.(*Item[T])
 		switch {
 		case !ok:
-			return to, through, r
+			return to, r
 		case st.cfg.inline:
 			if r = st.handle(st.ctx, st.rt, it, st.rt.stopping.Load()); r == nil {
-				passed(next, through, it) // dropped: nothing to send
-				return nil, nil, nil
+				return nil, nil // dropped
 			}
-		case st.bypasses(it):
-			through = st
-		default:
-			return to, through, r
+		case !st.bypass(it):
+			return to, r
 		}
 		to = st.out
 	}
-	return to, through, r
-}
-
-// passed counts v, sent past the stages from next up to through (route),
-// in each of those it bypassed.
-func passed[T any](next, through *Stage[T], v any) {
-	if through == nil {
-		return
-	}
-	it := v.(*Item[T])
-	for st := next; ; st = st.next {
-		if !st.cfg.inline {
-			st.counters.in.Add(1)
-			if it.Err != nil && !st.cfg.processFailed {
-				st.counters.skipped.Add(1)
-			} else {
-				st.counters.ok.Add(1)
-			}
-		}
-		if st == through {
-			return
-		}
-	}
+	return to, r
 }
 
 // send hands r to what comes after the stage (route).
 func (s *Stage[T]) send(r any) {
-	to, through, r := route(s.out, s.next, r)
-	if to == nil {
-		return
+	if to, r := route(s.out, s.next, r); to != nil {
+		to <- r
 	}
-	to <- r
-	passed(s.next, through, r)
 }
 
 // In returns the stage's input channel. Used outside Run, as a plain
@@ -211,7 +187,10 @@ func (s *Stage[T]) stats() ComponentStats { return s.counters.snapshot(s.name, K
 // input (the source stops) and as the work context.
 func (s *Stage[T]) run(rt *runtime[T]) {
 	defer close(s.out)
-	ctx := s.functionContext(rt)
+	ctx := s.ctx // set by the run's link
+	if ctx == nil {
+		ctx = s.functionContext(rt) // a stage used on its own
+	}
 	switch {
 	case s.cfg.concurrency == 1:
 		for v := range s.input {

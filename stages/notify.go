@@ -30,7 +30,7 @@ type NotificationSender interface {
 //
 // Item.Notifications is the number sent. A visitor that owes none passes
 // the stage without waiting for one of its workers (pipeline's
-// Stage.Bypass), unless the stage is ordered.
+// Stage.Bypass), unless the stage is ordered or has a concurrency of 1.
 //
 // Options: WithConcurrency, WithOrdered, WithTimeout, WithRetry/WithRetries,
 // WithRateLimit, WithNotifyByDefault, WithName.
