@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/open-feature/go-sdk/openfeature"
@@ -259,10 +257,11 @@ func (p *Provider) detail(r *resolved, flag string) openfeature.ProviderResoluti
 	}
 	method := string(resp.Meta.DecisioningMethod)
 	info := p.info.Load()
-	if info == nil {
-		return newDetail(tokens, method, nil)
+	key, ok := detailKeyOf(tokens, method)
+	if info == nil || !ok {
+		return newDetail(tokens, method, info)
 	}
-	return info.details.get(detailKeyOf(tokens, method), func() openfeature.ProviderResolutionDetail { return newDetail(tokens, method, info) })
+	return info.details.get(key, func() openfeature.ProviderResolutionDetail { return newDetail(tokens, method, info) })
 }
 
 // newDetail is the resolution detail of a value that an option with these
@@ -301,23 +300,48 @@ func newDetail(tokens map[string]any, method string, info *artifactInfo) openfea
 	return d
 }
 
-// detailKey is what newDetail reads: the option's response tokens, by
-// identity, and the response's decisioning method. Token maps are not
-// changed once made (the engine makes one per rule and artifact; remote
-// answers' are shared, delivery.SharedObjects), and the cache keeps each
-// one alive, so its address names it. Within one artifact (which gives the
+// detailKey is what newDetail reads of an option's response tokens, and
+// the response's decisioning method: within one artifact (which gives the
 // activity types newDetail falls back to), equal keys make equal details.
+// present has a bit per token that is there (tokenBits' order).
 type detailKey struct {
-	tokens unsafe.Pointer
-	method string
+	present                    uint8
+	activityID, experienceID   int64
+	activityName, activityType string
+	experienceName, method     string
+	methodToken                string
 }
 
-func detailKeyOf(tokens map[string]any, method string) detailKey {
-	key := detailKey{method: method}
-	if tokens != nil {
-		key.tokens = reflect.ValueOf(tokens).UnsafePointer()
+// detailKeyOf is the key of the detail of tokens and method; ok is false
+// when a token has a value the key cannot hold as newDetail would read it
+// (an id that is no whole number, a name that is no string): such details
+// are made per evaluation.
+func detailKeyOf(tokens map[string]any, method string) (key detailKey, ok bool) {
+	key.method = method
+	id := func(bit uint8, name string, dst *int64) bool {
+		v, there := tokens[name]
+		if !there || v == nil {
+			return true
+		}
+		key.present |= bit
+		n, ok := idValue(v)
+		*dst = n
+		return ok
 	}
-	return key
+	text := func(bit uint8, name string, dst *string) bool {
+		v, there := tokens[name]
+		if !there || v == nil {
+			return true
+		}
+		key.present |= bit
+		s, ok := v.(string)
+		*dst = s
+		return ok
+	}
+	ok = id(1, tokenActivityID, &key.activityID) && id(2, tokenExperienceID, &key.experienceID) &&
+		text(4, tokenActivityName, &key.activityName) && text(8, tokenActivityType, &key.activityType) &&
+		text(16, tokenExperienceName, &key.experienceName) && text(32, tokenDecisioningMethod, &key.methodToken)
+	return key, ok
 }
 
 // maxDetails bounds the details an artifact's cache keeps: past it (more
