@@ -158,7 +158,7 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 		c.cl, err = kgo.NewClient(kopts...)
 	}
 	if err != nil {
-		return nil, &ConfigError{Field: "client", Reason: err.Error()}
+		return nil, &ConfigError{Field: "client", Reason: err.Error(), Err: err}
 	}
 	c.src = pipeline.NewSource[T]("kafka:"+topic, c.run, append(slices.Clone(cfg.sourceOpts), pipeline.OnAck(c.onAck))...)
 	return c, nil
@@ -229,6 +229,8 @@ func (c *Consumer[T]) ping(ctx context.Context) error {
 		case err == nil, ctx.Err() != nil:
 			return nil
 		case time.Now().After(deadline):
+			// The last ping's error as text: wrapped, its ping's
+			// context.DeadlineExceeded would read as the run's own.
 			return fmt.Errorf("kafka: no broker of %v answered within %v (addresses, TLS, SASL credentials?): %v",
 				c.cfg.brokers, c.cfg.connectTimeout, err)
 		}

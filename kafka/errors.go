@@ -14,6 +14,9 @@ type ConfigError struct {
 	Value string
 	// Reason says what is wrong.
 	Reason string
+	// Err is the underlying error, if one caused the refusal (a CA file
+	// that cannot be read, say); Reason is then its text.
+	Err error
 }
 
 // Error implements error.
@@ -23,6 +26,9 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("kafka: %s: %s", e.Field, e.Reason)
 }
+
+// Unwrap returns the underlying error, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // RecordError is the failure of one Kafka record: a consumed message that
 // could not be decoded (Op "decode": the item carries it and is

@@ -186,8 +186,10 @@ func (c *sourceConfig) validate0() error {
 		return &ConfigError{Field: "max poll records", Value: fmt.Sprint(c.maxPollRecords), Reason: "must be at least 1"}
 	case c.fetchMaxBytes < 1 || c.partitionBytes < 1:
 		return &ConfigError{Field: "fetch max bytes", Value: fmt.Sprint(c.fetchMaxBytes, "/", c.partitionBytes), Reason: "must be positive"}
-	case c.revokeTimeout <= 0 || c.drainTimeout <= 0 || c.connectTimeout <= 0:
+	case c.revokeTimeout <= 0 || c.drainTimeout <= 0:
 		return &ConfigError{Field: "revoke/drain timeout", Value: fmt.Sprint(c.revokeTimeout, "/", c.drainTimeout), Reason: "must be positive"}
+	case c.connectTimeout <= 0:
+		return &ConfigError{Field: "connect timeout", Value: c.connectTimeout.String(), Reason: "must be positive"}
 	case c.exactlyOnce && c.txnTimeout < time.Second:
 		return &ConfigError{Field: "transaction timeout", Value: c.txnTimeout.String(), Reason: "must be at least 1s"}
 	case c.sessionTimeout < 0 || c.rebalanceTimeout < 0:

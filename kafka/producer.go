@@ -33,6 +33,9 @@ type Producer[T any] struct {
 	abort func(error)
 	sink  *pipeline.Sink[T]
 
+	// again holds the goroutines producing records again after their
+	// producer id was reset (write's promise); Close waits for them.
+	again    sync.WaitGroup
 	closed   sync.Once
 	counters producerCounters
 }
@@ -58,7 +61,7 @@ func NewProducer[T any](topic string, encode EncodeFunc[T], opts ...SinkOpt) (*P
 	)
 	p.cl, err = kgo.NewClient(kopts...)
 	if err != nil {
-		return nil, &ConfigError{Field: "client", Reason: err.Error()}
+		return nil, &ConfigError{Field: "client", Reason: err.Error(), Err: err}
 	}
 	p.own = true
 	return p, nil
@@ -108,6 +111,7 @@ func (p *Producer[T]) Sink() *pipeline.Sink[T] { return p.sink }
 // then had every record acknowledged). A producer of a consumer leaves the
 // client to it.
 func (p *Producer[T]) Close() {
+	p.again.Wait()
 	if p.own {
 		p.closed.Do(p.cl.Close)
 	}
@@ -128,10 +132,14 @@ func (p *Producer[T]) write(ctx context.Context, it *pipeline.Item[T], acks *pip
 			// The client failed its producer id and starts again with a
 			// new one: producing the record again is the retry that fixes
 			// it (at least once, it may be a duplicate). A promise must
-			// not block, hence TryProduce.
+			// not block, and the client frees the failed record's place in
+			// its buffer only once the promise returned: under
+			// backpressure the buffer is full, so the record is produced
+			// again, waiting for room, from a goroutine of its own.
 			tries++
 			p.counters.reproduced.Add(1)
-			p.cl.TryProduce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}, promise)
+			again := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}
+			p.again.Go(func() { p.cl.Produce(ctx, again, promise) })
 			return
 		}
 		p.counters.inflight.Add(-1)

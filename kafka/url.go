@@ -112,7 +112,7 @@ func ParseURL(raw string, getenv func(string) string) (*Endpoint, error) {
 	}
 	topic, err := url.PathUnescape(path)
 	if err != nil {
-		return nil, &ConfigError{Field: "topic", Value: path, Reason: err.Error()}
+		return nil, &ConfigError{Field: "topic", Value: path, Reason: err.Error(), Err: err}
 	}
 	if err := validateTopic("topic", topic); err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func ParseURL(raw string, getenv func(string) string) (*Endpoint, error) {
 	e.Topic = topic
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, &ConfigError{Field: "query", Value: query, Reason: err.Error()}
+		return nil, &ConfigError{Field: "query", Value: query, Reason: err.Error(), Err: err}
 	}
 	for k := range q {
 		if k == "password" {
@@ -185,7 +185,7 @@ func tlsConfig(param func(name, env string) string, serverName string) (*tls.Con
 	if ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
-			return nil, &ConfigError{Field: "ca", Value: ca, Reason: err.Error()}
+			return nil, &ConfigError{Field: "ca", Value: ca, Reason: err.Error(), Err: err}
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
@@ -198,7 +198,7 @@ func tlsConfig(param func(name, env string) string, serverName string) (*tls.Con
 		}
 		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
-			return nil, &ConfigError{Field: "cert", Value: cert, Reason: err.Error()}
+			return nil, &ConfigError{Field: "cert", Value: cert, Reason: err.Error(), Err: err}
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}

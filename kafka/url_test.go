@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,16 @@ func TestWithOrigin(t *testing.T) {
 	}
 	if got := string(kafka.WithOrigin([]byte(`{"a":1}`), pipeline.Position{Seq: 1})); got != `{"a":1}` {
 		t.Errorf("no topic: %s", got)
+	}
+}
+
+// A ParseURL refusal caused by a file keeps the file's error: errors.Is
+// finds fs.ErrNotExist in it.
+func TestConfigErrorKeepsItsCause(t *testing.T) {
+	t.Parallel()
+	_, err := kafka.ParseURL("kafka://127.0.0.1:9092/topic?ca=/nonexistent/ca.pem", func(string) string { return "" })
+	var ce *kafka.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "ca" || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ParseURL: %v (%T); want a ConfigError for ca wrapping fs.ErrNotExist", err, err)
 	}
 }
