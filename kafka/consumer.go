@@ -269,7 +269,7 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 				continue
 			}
 			last = time.Now()
-			c.commit(c.assignment())
+			c.commitAssigned()
 			if c.cfg.untilCaughtUp && c.checkCaughtUp(pollCtx) {
 				stop()
 			}
@@ -294,7 +294,7 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 		c.log.Warn("kafka consumer stopping with records still in flight: what is done is committed, the rest will be read again",
 			zap.Int64("inFlight", c.inflight.Load()), zap.Duration("waited", c.cfg.drainTimeout))
 	}
-	c.commit(c.assignment())
+	c.commitAssigned()
 	c.log.Info("kafka consumer stopped", zap.Int64("consumed", c.counters.consumed.Load()), zap.Int64("commits", c.counters.commits.Load()))
 	return err
 }
@@ -563,12 +563,28 @@ func (c *Consumer[T]) assignment() []*partition {
 	return parts
 }
 
-// commit commits, for each partition, the offset after its done prefix
-// when it moved. A failed commit is logged and tried again at the next
-// one; it is never fatal (what is not committed is read again).
+// commitAssigned commits the partitions assigned when it takes the commit
+// lock: a partition a rebalance took away while it waited (revoked commits
+// its own, then lets the rebalance go on) is not committed again for an
+// owner it no longer is.
+func (c *Consumer[T]) commitAssigned() {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.commitLocked(c.assignment())
+}
+
+// commit commits parts (revoked's, taken from the assignment).
 func (c *Consumer[T]) commit(parts []*partition) {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
+	c.commitLocked(parts)
+}
+
+// commitLocked commits, for each partition, the offset after its done
+// prefix when it moved; the caller holds commitMu. A failed commit is
+// logged and tried again at the next one; it is never fatal (what is not
+// committed is read again).
+func (c *Consumer[T]) commitLocked(parts []*partition) {
 	// What the group had committed when the partitions were assigned
 	// (another worker's commits) counts as committed.
 	known := c.cl.CommittedOffsets()[c.topic]
