@@ -124,7 +124,29 @@ func (c *limitedConn) SetLinger(sec int) error {
 // plain http.Handler), whose deadlines are left alone.
 type connInfo struct {
 	reserved bool
-	limit    int // the connection limit
+	limit    int          // the connection limit
+	conn     *limitedConn // the connection, whose deadlines the edge sets itself
+}
+
+// setReadDeadline and setWriteDeadline set the connection's deadlines on
+// the connection itself, not through the ResponseWriter: a middleware's
+// writer that does not unwrap (WithMiddleware) would make an
+// http.ResponseController's calls fail, silently leaving a slow body, or
+// an answer delayed on purpose, without its deadline.
+func (i *connInfo) setReadDeadline(w http.ResponseWriter, t time.Time) {
+	if i.conn != nil {
+		_ = i.conn.SetReadDeadline(t)
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(t)
+}
+
+func (i *connInfo) setWriteDeadline(w http.ResponseWriter, t time.Time) {
+	if i.conn != nil {
+		_ = i.conn.SetWriteDeadline(t)
+		return
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(t)
 }
 
 type connInfoKey struct{}
@@ -132,7 +154,7 @@ type connInfoKey struct{}
 // connContext is the ConnContext of Start's server.
 func (l *connLimiter) connContext(ctx context.Context, c net.Conn) context.Context {
 	lc, _ := c.(*limitedConn)
-	return context.WithValue(ctx, connInfoKey{}, &connInfo{reserved: lc != nil && lc.reserved, limit: cap(l.regular)})
+	return context.WithValue(ctx, connInfoKey{}, &connInfo{reserved: lc != nil && lc.reserved, limit: cap(l.regular), conn: lc})
 }
 
 // connInfoOf returns the connInfo of r, nil when r did not come through

@@ -59,28 +59,7 @@ func TestSlowClientsAreClosedByTheTimeouts(t *testing.T) {
 
 	t.Run("slow bodies", func(t *testing.T) {
 		t.Parallel()
-		var wg sync.WaitGroup
-		statuses := make([]int, 5)
-		for i := range statuses {
-			c := rawConn(t, base)
-			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", deliveryPath)
-			wg.Go(func() {
-				r := bufio.NewReader(c)
-				resp, err := http.ReadResponse(r, nil)
-				if err != nil {
-					t.Errorf("slow body %d: %v", i, err)
-					return
-				}
-				statuses[i] = resp.StatusCode
-				closedByServer(t, r)
-			})
-		}
-		wg.Wait()
-		for i, status := range statuses {
-			if status != http.StatusRequestTimeout {
-				t.Errorf("slow body %d answered %d, want 408", i, status)
-			}
-		}
+		slowBodiesAnswered408(t, base)
 	})
 	t.Run("slow headers", func(t *testing.T) {
 		t.Parallel()
@@ -105,6 +84,56 @@ func TestSlowClientsAreClosedByTheTimeouts(t *testing.T) {
 		resp.Body.Close()
 		closedByServer(t, r)
 	})
+}
+
+// slowBodiesAnswered408 sends five requests whose bodies never arrive and
+// checks that each is answered 408 and its connection closed.
+func slowBodiesAnswered408(t *testing.T, base string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	statuses := make([]int, 5)
+	for i := range statuses {
+		c := rawConn(t, base)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", deliveryPath)
+		wg.Go(func() {
+			r := bufio.NewReader(c)
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Errorf("slow body %d: %v", i, err)
+				return
+			}
+			statuses[i] = resp.StatusCode
+			closedByServer(t, r)
+		})
+	}
+	wg.Wait()
+	for i, status := range statuses {
+		if status != http.StatusRequestTimeout {
+			t.Errorf("slow body %d answered %d, want 408", i, status)
+		}
+	}
+}
+
+// plainWriter is a middleware's ResponseWriter that does not unwrap, as
+// most hand-written access logs' do.
+type plainWriter struct{ http.ResponseWriter }
+
+// TestTimeoutsHoldUnderAMiddleware: behind a middleware whose writer does
+// not unwrap, a slow body still meets the body timeout, and a delay on
+// purpose still outlives the write timeout.
+func TestTimeoutsHoldUnderAMiddleware(t *testing.T) {
+	t.Parallel()
+	plain := edge.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { next.ServeHTTP(plainWriter{w}, r) })
+	})
+	s := newEdge(t, plain, edge.WithBodyTimeout(100*time.Millisecond), edge.WithWriteTimeout(300*time.Millisecond),
+		edge.WithFaults(edge.Faults{StallRate: 1, Stall: 600 * time.Millisecond}))
+	base := startEdge(t, s)
+	slowBodiesAnswered408(t, base)
+	got := do(t, httpClient(t), http.MethodPost, base+deliveryPath, validRequest, nil)
+	if got.status != http.StatusOK || !strings.Contains(string(got.body), `"name":"hero"`) {
+		t.Fatalf("stalled delivery behind a middleware: %d %s", got.status, got.body)
+	}
 }
 
 // TestDeliberateDelaysOutliveTheTimeouts: injected stalls and a control

@@ -291,7 +291,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// watch the connection while the handler runs: a deadline left
 			// would end the request's context during a stall), and drains a
 			// body no handler reads within it.
-			_ = http.NewResponseController(sw).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+			info.setReadDeadline(sw, time.Now().Add(s.bodyTimeout))
 		}
 	}
 	s.mux.ServeHTTP(sw, r)
@@ -306,7 +306,7 @@ func (s *Server) serveReserved(w *statusWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		// net/http would drain the unread body after the answer, keeping
 		// the reserved connection for as long as a slow client takes.
-		defer func() { _ = http.NewResponseController(w).SetReadDeadline(time.Now()) }()
+		defer func() { connInfoOf(r).setReadDeadline(w, time.Now()) }()
 	}
 	switch r.URL.Path {
 	case "/healthz", "/metrics":
@@ -321,8 +321,8 @@ func (s *Server) serveReserved(w *statusWriter, r *http.Request) {
 // extendWrite gives a request whose answer is delayed on purpose its delay
 // on top of the write timeout.
 func (s *Server) extendWrite(w http.ResponseWriter, r *http.Request, delay time.Duration) {
-	if delay > 0 && connInfoOf(r) != nil {
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(delay + s.writeTimeout))
+	if info := connInfoOf(r); delay > 0 && info != nil {
+		info.setWriteDeadline(w, time.Now().Add(delay+s.writeTimeout))
 	}
 }
 
