@@ -52,11 +52,15 @@ func (s *SharedObjects) Add(raw []byte, key string, object map[string]any) {
 	if len(raw) > s.maxBytes {
 		return
 	}
-	if len(key) != len(raw) {
+	if key != string(raw) { // compared, not converted: no allocation
 		key = string(raw)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, there := s.objects[key]; there {
+		s.objects[key] = object // another caller added it first: counted once
+		return
+	}
 	if len(s.objects) >= s.maxCount || s.bytes+len(key) > s.maxBytes {
 		clear(s.objects)
 		s.bytes = 0

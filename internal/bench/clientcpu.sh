@@ -21,7 +21,7 @@ org=7A1B2C3D4E5F60718293A4B5@AdobeOrg
 dir=$(mktemp -d)
 standin=
 cleanup() {
-	[ -n "$standin" ] && kill "$standin" 2>/dev/null && wait "$standin" 2>/dev/null
+	[ -n "$standin" ] && kill "$standin" 2>/dev/null && { wait "$standin" 2>/dev/null || true; }
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM

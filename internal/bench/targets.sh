@@ -24,7 +24,7 @@ org=7A1B2C3D4E5F60718293A4B5@AdobeOrg
 dir=$(mktemp -d)
 edge=
 cleanup() {
-	[ -n "$edge" ] && kill "$edge" 2>/dev/null && wait "$edge" 2>/dev/null
+	[ -n "$edge" ] && kill "$edge" 2>/dev/null && { wait "$edge" 2>/dev/null || true; }
 	rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
