@@ -41,10 +41,11 @@ func TestEveryAnswerIsNoSniff(t *testing.T) {
 	}
 }
 
-// TestEdgeClientErrorsPassThrough: the edge's 4xx reach the visitor as that
-// status with the edge's message, not as a 500: a notifications body that
-// makes a request too large for the edge is its 413 (the issue: 10,000
-// mboxes got a 500), and a 429 keeps its Retry-After.
+// TestEdgeClientErrorsPassThrough: the edge's 4xx about what the visitor
+// sent reach the visitor as that status with the edge's message, not as a
+// 500: a notifications body that makes a request too large for the edge is
+// its 413 (the issue: 10,000 mboxes got a 500), and a 429 keeps its
+// Retry-After; another 4xx (a 403: the app's set-up) is a 502.
 func TestEdgeClientErrorsPassThrough(t *testing.T) {
 	t.Parallel()
 	t.Run("413", func(t *testing.T) {
@@ -64,6 +65,16 @@ func TestEdgeClientErrorsPassThrough(t *testing.T) {
 		}
 		ta.do("POST", "/sendNotifications?tntId=1", b.String()).
 			jsonError(t, http.StatusRequestEntityTooLarge, "request body is larger than 1048576 bytes")
+	})
+	t.Run("another 4xx is the app's set-up: 502", func(t *testing.T) {
+		t.Parallel()
+		cfg := offlineConfig()
+		cfg.Decisioning = delivery.DecisioningServerSide
+		ta := startApp(t, cfg)
+		ta.app.edge.Server().Control(func(r *edge.Request) (edge.Answer, bool) {
+			return edge.Answer{Status: http.StatusForbidden, Body: []byte(`{"status":403,"message":"client not allowed"}`)}, r.Endpoint == edge.EndpointDelivery
+		})
+		ta.get("/executeMbox?mbox=hero&tntId=1").jsonError(t, http.StatusBadGateway, "client not allowed")
 	})
 	t.Run("429", func(t *testing.T) {
 		t.Parallel()

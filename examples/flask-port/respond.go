@@ -70,11 +70,16 @@ func writeFailure(w http.ResponseWriter, call string, err error) {
 	switch {
 	case errors.As(err, &invalid):
 		status = http.StatusBadRequest
-	case errors.As(err, &edgeErr) && edgeErr.Status >= 400 && edgeErr.Status < 500:
+	case errors.As(err, &edgeErr) && visitorsFault(edgeErr.Status):
 		status = edgeErr.Status
 		if wait := edgeErr.RetryAfter(); wait > 0 {
 			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
 		}
+	case errors.As(err, &edgeErr) && edgeErr.Status >= 400 && edgeErr.Status < 500:
+		// Another 4xx (401, 403, 404: a wrong client code, property
+		// token or organization) is the app's set-up, not the visitor's
+		// request: a bad gateway.
+		status = http.StatusBadGateway
 	case overloaded(err):
 		w.Header().Set("Retry-After", retryAfterSeconds)
 		writeError(w, http.StatusServiceUnavailable, "Exception during "+call+" call: "+err.Error()+": retry later")
@@ -99,4 +104,15 @@ func setTargetCookies(w http.ResponseWriter, cookies ...*target.Cookie) {
 		}
 		http.SetCookie(w, c.HTTPCookie())
 	}
+}
+
+// visitorsFault reports whether an edge's 4xx answer is about what the
+// visitor sent (a request the edge refused, too large, too many), and so
+// passed back to the visitor as it is.
+func visitorsFault(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+		return true
+	}
+	return false
 }
