@@ -105,7 +105,7 @@ func TestConstructorsValidate(t *testing.T) {
 
 func second[A any](_ A, err error) error { return err }
 
-func TestWithOrigin(t *testing.T) {
+func TestTestEncodersMarkTheOrigin(t *testing.T) {
 	t.Parallel()
 	pos := pipeline.Position{Stream: "visitors", Partition: 3, Offset: 42}
 	tests := []struct{ in, want string }{
@@ -115,11 +115,11 @@ func TestWithOrigin(t *testing.T) {
 		{`[1]`, `[1]`},
 	}
 	for _, tt := range tests {
-		if got := string(kafka.WithOrigin([]byte(tt.in), pos)); got != tt.want {
-			t.Errorf("WithOrigin(%s) = %s; want %s", tt.in, got, tt.want)
+		if got := string(withOrigin([]byte(tt.in), pos)); got != tt.want {
+			t.Errorf("withOrigin(%s) = %s; want %s", tt.in, got, tt.want)
 		}
 	}
-	if got := string(kafka.WithOrigin([]byte(`{"a":1}`), pipeline.Position{Seq: 1})); got != `{"a":1}` {
+	if got := string(withOrigin([]byte(`{"a":1}`), pipeline.Position{Seq: 1})); got != `{"a":1}` {
 		t.Errorf("no topic: %s", got)
 	}
 }
