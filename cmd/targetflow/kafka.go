@@ -19,17 +19,18 @@ import (
 
 // kafkaEnds are the Kafka inputs and outputs of one run.
 type kafkaEnds struct {
-	input     *kafka.Endpoint
 	consumer  *kafka.Consumer[visitor.Envelope]
 	producers []*kafka.Producer[visitor.Envelope]
 	collector *kafka.Collector
 }
 
-// validateKafka checks the flags that concern Kafka: URLs that parse,
-// features that need a Kafka input, and exactly-once's needs.
+// validateKafka checks the flags that concern Kafka: URLs that parse (kept
+// in f.kafkaEndpoints), features that need a Kafka input, and
+// exactly-once's needs.
 func (f *runFlags) validateKafka() error {
 	in := kafka.IsURL(f.input)
-	var endpoints = map[string]*kafka.Endpoint{}
+	endpoints := map[string]*kafka.Endpoint{}
+	f.kafkaEndpoints = endpoints
 	for _, flagURL := range []struct{ name, url string }{{"--input", f.input}, {"--output", f.output}, {"--dead-letter", f.deadLetter}} {
 		if !kafka.IsURL(flagURL.url) {
 			continue
@@ -71,10 +72,7 @@ func (f *runFlags) validateKafka() error {
 // kafkaSource returns the consumer of a Kafka --input.
 func (r *runner) kafkaSource() (*pipeline.Source[visitor.Envelope], error) {
 	f := r.flags
-	e, err := kafka.ParseURL(f.input, os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("--input: %w", err)
-	}
+	e := f.kafkaEndpoints["--input"]
 	opts := append(e.SourceOptions(), kafka.WithLogger(r.log))
 	if f.untilCaughtUp {
 		opts = append(opts, kafka.UntilCaughtUp())
@@ -88,7 +86,7 @@ func (r *runner) kafkaSource() (*pipeline.Source[visitor.Envelope], error) {
 	if err != nil {
 		return nil, fmt.Errorf("--input: %w", err)
 	}
-	r.kafka.input, r.kafka.consumer = e, c
+	r.kafka.consumer = c
 	r.kafka.collector.Consumer(c.Stats)
 	r.closers = append(r.closers, func() error { c.Close(); return nil })
 	return c.Source(), nil
@@ -96,11 +94,8 @@ func (r *runner) kafkaSource() (*pipeline.Source[visitor.Envelope], error) {
 
 // kafkaSink returns a producer sink to the topic of a Kafka --output or
 // --dead-letter (flag names which).
-func (r *runner) kafkaSink(flagName, raw string, deadLetter bool) (*pipeline.Sink[visitor.Envelope], error) {
-	e, err := kafka.ParseURL(raw, os.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flagName, err)
-	}
+func (r *runner) kafkaSink(flagName string, deadLetter bool) (*pipeline.Sink[visitor.Envelope], error) {
+	e := r.flags.kafkaEndpoints[flagName]
 	encode := encodeResult
 	var sinkOpts []kafka.SinkOpt
 	if deadLetter {
@@ -108,6 +103,7 @@ func (r *runner) kafkaSink(flagName, raw string, deadLetter bool) (*pipeline.Sin
 		sinkOpts = append(sinkOpts, kafka.SinkOptions(pipeline.DeadLetter()))
 	}
 	var p *kafka.Producer[visitor.Envelope]
+	var err error
 	if r.flags.exactlyOnce {
 		p, err = r.kafka.consumer.NewProducer(e.Topic, encode, sinkOpts...)
 	} else {

@@ -43,26 +43,29 @@ import (
 // runFlags are the flags of "targetflow run".
 type runFlags struct {
 	input, format, output, deadLetter string
-	execute, prefetch, views          commaList
-	pageLoad, notify                  bool
-	decisioning                       string
-	client, organizationID            string
-	serverDomain                      string
-	insecure                          bool
-	artifact                          string
-	concurrency                       int
-	timeout                           time.Duration
-	retries                           int
-	rate                              float64
-	ordered, progress                 bool
-	telemetry                         bool
-	metricsAddr                       string
-	skip                              int64
-	checkpoint                        string
-	verbose                           bool
-	exactlyOnce, untilCaughtUp        bool
-	otlpEndpoint                      string
-	cpuProfile                        string
+	// kafkaEndpoints are the Kafka URLs among --input, --output and
+	// --dead-letter, by flag name, parsed once (validateKafka).
+	kafkaEndpoints             map[string]*kafka.Endpoint
+	execute, prefetch, views   commaList
+	pageLoad, notify           bool
+	decisioning                string
+	client, organizationID     string
+	serverDomain               string
+	insecure                   bool
+	artifact                   string
+	concurrency                int
+	timeout                    time.Duration
+	retries                    int
+	rate                       float64
+	ordered, progress          bool
+	telemetry                  bool
+	metricsAddr                string
+	skip                       int64
+	checkpoint                 string
+	verbose                    bool
+	exactlyOnce, untilCaughtUp bool
+	otlpEndpoint               string
+	cpuProfile                 string
 	// args are the command's arguments, for the resume instructions.
 	args []string
 }
@@ -670,7 +673,7 @@ func (r *runner) sink() (*pipeline.Sink[visitor.Envelope], io.Writer, error) {
 	switch {
 	case kafka.IsURL(f.output):
 		var err error
-		if main, err = r.kafkaSink("--output", f.output, false); err != nil {
+		if main, err = r.kafkaSink("--output", false); err != nil {
 			return nil, nil, err
 		}
 	case f.output == "":
@@ -692,7 +695,7 @@ func (r *runner) sink() (*pipeline.Sink[visitor.Envelope], io.Writer, error) {
 		return main, summaryTo, nil
 	}
 	if kafka.IsURL(f.deadLetter) {
-		dead, err := r.kafkaSink("--dead-letter", f.deadLetter, true)
+		dead, err := r.kafkaSink("--dead-letter", true)
 		if err != nil {
 			return nil, nil, err
 		}
