@@ -75,7 +75,7 @@ func NewProducer[T any](topic string, encode EncodeFunc[T], opts ...SinkOpt) (*P
 func (c *Consumer[T]) NewProducer(topic string, encode EncodeFunc[T], opts ...SinkOpt) (*Producer[T], error) {
 	cfg := newSinkConfig(opts)
 	if cfg.set > 0 || cfg.maxBuffered != DefaultMaxBufferedRecords || cfg.maxBufferedSize != DefaultMaxBufferedBytes ||
-		cfg.deliveryTimeout != DefaultDeliveryTimeout {
+		cfg.deliveryTimeout != DefaultDeliveryTimeout || cfg.linger != DefaultLinger {
 		return nil, &ConfigError{Field: "producer options", Reason: "a producer of a consumer uses the consumer's client: only SinkOptions apply"}
 	}
 	p, err := newProducer(topic, encode, cfg)

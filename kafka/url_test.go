@@ -98,6 +98,9 @@ func TestConstructorsValidate(t *testing.T) {
 	if _, err := c.NewProducer("out", encodeFor("w"), kafka.Brokers("h:1")); err == nil {
 		t.Error("a producer of a consumer accepted its own brokers")
 	}
+	if _, err := c.NewProducer("out", encodeFor("w"), kafka.Linger(time.Second)); err == nil {
+		t.Error("a producer of a consumer accepted a linger of its own (the consumer's client lingers)")
+	}
 	if _, err := c.NewProducer("out", encodeFor("w"), kafka.SinkOptions(pipeline.DeadLetter())); err != nil {
 		t.Error(err)
 	}
