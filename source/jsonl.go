@@ -78,10 +78,7 @@ func readJSONL(ctx context.Context, r io.Reader, cfg config, sk *skipper, verify
 		default:
 			rec, err := visitor.DecodeRecord(text)
 			if err != nil {
-				it.Value.Raw = truncate(bytes.Clone(text), visitor.MaxRawBytes)
-				if len(it.Value.Raw) < len(text) {
-					it.Value.RawLength = len(text)
-				}
+				it.Value.KeepRaw(text)
 				it.Err = visitor.Invalid(cfg.name, line, err)
 			} else {
 				it.Value.Record = rec

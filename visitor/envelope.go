@@ -79,6 +79,20 @@ func (e *Envelope) ResponseBody() []byte {
 // MaxRawBytes is how much of an undecodable record an envelope keeps.
 const MaxRawBytes = 64 << 10
 
+// KeepRaw keeps a copy of an undecodable record's bytes for its dead
+// letter: at most MaxRawBytes of them, cut at a UTF-8 character boundary,
+// with RawLength the record's length when they were cut.
+func (e *Envelope) KeepRaw(record []byte) {
+	n := min(len(record), MaxRawBytes)
+	for back := 0; back < 3 && n < len(record) && n > 0 && record[n]&0xC0 == 0x80; back++ {
+		n-- // inside a character (at most 3 bytes back): cut before it
+	}
+	e.Raw, e.RawLength = bytes.Clone(record[:n]), 0
+	if n < len(record) {
+		e.RawLength = len(record)
+	}
+}
+
 // Cookie is a cookie Target asks the caller to keep for the visitor, such as
 // the mbox cookie carrying the session and the visitor's tntId.
 type Cookie struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -129,23 +128,13 @@ func decodeVisitorMessage(stage string) kafka.DecodeFunc[visitor.Envelope] {
 	return func(r *kgo.Record) (visitor.Envelope, error) {
 		var e visitor.Envelope
 		text := r.Value
-		keep := func() {
-			n := min(len(text), visitor.MaxRawBytes)
-			for n < len(text) && n > 0 && text[n]&0xC0 == 0x80 {
-				n-- // cut at a character boundary
-			}
-			e.Raw = bytes.Clone(text[:n])
-			if n < len(text) {
-				e.RawLength = len(text)
-			}
-		}
 		if !utf8.Valid(text) {
-			keep()
+			e.KeepRaw(text)
 			return e, visitor.Invalid(stage, 0, errors.New("the message is not UTF-8 text"))
 		}
 		rec, err := visitor.DecodeRecord(text)
 		if err != nil {
-			keep()
+			e.KeepRaw(text)
 			return e, visitor.Invalid(stage, 0, err)
 		}
 		e.Record = rec
