@@ -19,12 +19,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// groupOffsets returns the group's committed offsets of topic.
-func groupOffsets(t testing.TB, addrs []string, group, topic string) map[int32]int64 {
-	t.Helper()
-	return kafkatest.GroupOffsets(t, addrs, group, topic)
-}
-
 // One worker, until caught up: every record answered once, in partition
 // order, keyed as its input; malformed messages dead-lettered naming their
 // topic, partition and offset; the group committed everything.
@@ -83,10 +77,7 @@ func TestConsumerUntilCaughtUp(t *testing.T) {
 			t.Errorf("dead letter %+v", d)
 		}
 	}
-	var total int64
-	for _, o := range groupOffsets(t, addrs, "g", "in") {
-		total += o
-	}
+	total := kafkatest.Committed(t, addrs, "g", "in")
 	if total != n {
 		t.Errorf("the group committed %d records; want %d", total, n)
 	}
@@ -123,10 +114,7 @@ func TestConsumerStopDrainsAndCommits(t *testing.T) {
 		t.Fatalf("stopped run: %v", w1.err)
 	}
 	done := w1.stats.Written
-	var committed int64
-	for _, o := range groupOffsets(t, addrs, "g", "in") {
-		committed += o
-	}
+	committed := kafkatest.Committed(t, addrs, "g", "in")
 	if committed != done || done == n {
 		t.Fatalf("after the drain %d written, %d committed (of %d)", done, committed, n)
 	}

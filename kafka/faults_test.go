@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/targetflow/targetflow/internal/kafkatest"
 	"github.com/targetflow/targetflow/kafka"
 	"github.com/targetflow/targetflow/pipeline"
 )
@@ -97,10 +98,7 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%d results for %d inputs: %d more than records taken again (%d) and produced again (%d)",
 					len(out), n, extra, s.Consumed-n, ps.Reproduced)
 			}
-			var committed int64
-			for _, o := range groupOffsets(t, addrs, "g", "in") {
-				committed += o
-			}
+			committed := kafkatest.Committed(t, addrs, "g", "in")
 			if committed != n {
 				t.Errorf("committed %d of %d", committed, n)
 			}
@@ -139,10 +137,7 @@ func TestUnretriableProduceFailureIsFatal(t *testing.T) {
 	if s := w.out.Stats(); s.Failed == 0 {
 		t.Errorf("producer stats %+v", s)
 	}
-	var committed int64
-	for _, o := range groupOffsets(t, addrs, "g", "in") {
-		committed += o
-	}
+	committed := kafkatest.Committed(t, addrs, "g", "in")
 	if committed >= n {
 		t.Fatalf("committed %d of %d although records failed", committed, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/targetflow/targetflow/internal/kafkatest"
 	"github.com/targetflow/targetflow/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -111,10 +112,7 @@ func testGroupOfWorkers(t *testing.T, exactlyOnce bool) {
 	if s3.CommittedRecords != 0 {
 		t.Errorf("the dead worker committed %d records", s3.CommittedRecords)
 	}
-	var committed int64
-	for _, o := range groupOffsets(t, addrs, "g", "in") {
-		committed += o
-	}
+	committed := kafkatest.Committed(t, addrs, "g", "in")
 	if committed != n {
 		t.Errorf("the group committed %d records; want %d", committed, n)
 	}
