@@ -476,20 +476,31 @@ func TestTargetFailureAnswers500(t *testing.T) {
 	}
 }
 
-// TestUnreachableEdgeAnswers500 points the app at a server domain where
-// nothing listens.
+// TestUnreachableEdgeAnswers500 points the app at a server domain whose
+// every connection is closed at once. (A port closed beforehand is not
+// safe: another test's server may take it meanwhile, and answer.)
 func TestUnreachableEdgeAnswers500(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closedAddr := ln.Addr().String()
-	_ = ln.Close()
+	dropped := make(chan struct{})
+	go func() {
+		defer close(dropped)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-dropped })
 
 	cfg := offlineConfig()
 	cfg.Decisioning = delivery.DecisioningServerSide
-	cfg.ServerDomain = closedAddr
+	cfg.ServerDomain = ln.Addr().String()
 	cfg.Insecure = true
 	ta := startApp(t, cfg)
 	ta.get("/executeMbox?mbox=hero").jsonError(t, http.StatusInternalServerError, "Exception during get_offers call")
