@@ -33,6 +33,10 @@ const notificationsAnswer = `{"status":200}`
 //     notification, answered from memory), against GetAttributes;
 //   - floor: the go-sdk's client against a provider that answers a
 //     constant, the share of an evaluation no provider can save;
+//   - floor/ratio: the go-sdk's client against a provider that calls
+//     GetAttributes (the prefetch request) and does nothing else,
+//     alternated with the direct call: the ratio no provider built on
+//     GetAttributes can beat;
 //   - ratio (per mode): GetAttributes and OpenFeature alternated in one
 //     loop, reporting their ratio, steadier than two sub-benchmarks'.
 //
@@ -59,17 +63,23 @@ func BenchmarkEvaluation(b *testing.B) {
 		flags := api.NewClient()
 		visitor := openfeature.NewEvaluationContext(tntID, nil)
 
+		// getAttributes is the direct call: GetAttributes of the request,
+		// and the flag read from its answer.
+		getAttributes := func(ctx context.Context) (bool, error) {
+			attrs, err := client.GetAttributes(ctx, []string{demo.MboxFeatureFlags}, target.GetOffersOptions{Request: request})
+			if err != nil {
+				return false, err
+			}
+			return attrs.Bool(demo.MboxFeatureFlags, "showReviews")
+		}
+		direct := func(b *testing.B, ctx context.Context) {
+			if on, err := getAttributes(ctx); err != nil || !on {
+				b.Fatal("showReviews", on, err)
+			}
+		}
 		b.Run(mode+"/GetAttributes", func(b *testing.B) {
 			ctx := b.Context()
-			measure(b, func() {
-				attrs, err := client.GetAttributes(ctx, []string{demo.MboxFeatureFlags}, target.GetOffersOptions{Request: request})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if on, err := attrs.Bool(demo.MboxFeatureFlags, "showReviews"); err != nil || !on {
-					b.Fatal("showReviews", on, err)
-				}
-			})
+			measure(b, func() { direct(b, ctx) })
 		})
 		b.Run(mode+"/OpenFeature", func(b *testing.B) {
 			ctx := b.Context()
@@ -85,34 +95,28 @@ func BenchmarkEvaluation(b *testing.B) {
 		// GetAttributes' (the target's measure) and each one's ns/call.
 		b.Run(mode+"/ratio", func(b *testing.B) {
 			ctx := b.Context()
-			b.ReportAllocs()
-			const batch = 64
-			var direct, through time.Duration
-			for b.Loop() {
-				start := time.Now()
-				for range batch {
-					attrs, err := client.GetAttributes(ctx, []string{demo.MboxFeatureFlags}, target.GetOffersOptions{Request: request})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if on, err := attrs.Bool(demo.MboxFeatureFlags, "showReviews"); err != nil || !on {
-						b.Fatal("showReviews", on, err)
-					}
+			alternate(b, func() { direct(b, ctx) }, func() {
+				if on, err := flags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
+					b.Fatal("showReviews", on, err)
 				}
-				mid := time.Now()
-				for range batch {
-					if on, err := flags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
-						b.Fatal("showReviews", on, err)
-					}
-				}
-				direct += mid.Sub(start)
-				through += time.Since(mid)
-			}
-			calls := float64(b.N * batch)
-			b.ReportMetric(float64(through)/float64(direct), "ratio")
-			b.ReportMetric(float64(direct.Nanoseconds())/calls, "GetAttributes-ns")
-			b.ReportMetric(float64(through.Nanoseconds())/calls, "OpenFeature-ns")
+			})
 		})
+		if mode == "prefetch" {
+			floorAPI := isolated.NewAPI()
+			if err := floorAPI.SetProviderAndWait(context.Background(), &gaProvider{newConstantProvider(), getAttributes}); err != nil {
+				b.Fatal(err)
+			}
+			floorFlags := floorAPI.NewClient()
+			b.Run("floor/ratio", func(b *testing.B) {
+				ctx := b.Context()
+				alternate(b, func() { direct(b, ctx) }, func() {
+					if on, err := floorFlags.BooleanValue(ctx, "showReviews", false, visitor); err != nil || !on {
+						b.Fatal("showReviews", on, err)
+					}
+				})
+			})
+			_ = floorAPI.Shutdown(context.Background())
+		}
 		_ = api.Shutdown(context.Background())
 		_ = client.Close()
 	}
@@ -153,6 +157,49 @@ func newConstantProvider() constantProvider {
 
 func (p constantProvider) BooleanEvaluation(context.Context, string, bool, openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
 	return openfeature.BoolResolutionDetail{Value: true, ProviderResolutionDetail: p.detail}
+}
+
+// gaProvider answers with what GetAttributes answers and a constant
+// detail, doing nothing else: the go-sdk's client over it is what no
+// provider built on GetAttributes can beat.
+type gaProvider struct {
+	constantProvider
+	getAttributes func(context.Context) (bool, error)
+}
+
+func (p *gaProvider) BooleanEvaluation(ctx context.Context, _ string, def bool, _ openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	on, err := p.getAttributes(ctx)
+	if err != nil {
+		return openfeature.BoolResolutionDetail{Value: def, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+			ResolutionError: openfeature.NewGeneralResolutionError(err.Error()), Reason: openfeature.ErrorReason}}
+	}
+	return openfeature.BoolResolutionDetail{Value: on, ProviderResolutionDetail: p.detail}
+}
+
+// alternate runs direct and through in batches of 64 alternated inside one
+// loop, so that the machine's drift from one sub-benchmark to the next
+// falls on both alike, and reports through's time over direct's (ratio)
+// and each one's ns per call.
+func alternate(b *testing.B, direct, through func()) {
+	b.ReportAllocs()
+	const batch = 64
+	var directTime, throughTime time.Duration
+	for b.Loop() {
+		start := time.Now()
+		for range batch {
+			direct()
+		}
+		mid := time.Now()
+		for range batch {
+			through()
+		}
+		directTime += mid.Sub(start)
+		throughTime += time.Since(mid)
+	}
+	calls := float64(b.N * batch)
+	b.ReportMetric(float64(throughTime)/float64(directTime), "ratio")
+	b.ReportMetric(float64(directTime.Nanoseconds())/calls, "GetAttributes-ns")
+	b.ReportMetric(float64(throughTime.Nanoseconds())/calls, "OpenFeature-ns")
 }
 
 // measure runs op in the benchmark loop and reports its process CPU time

@@ -349,24 +349,51 @@ func detailKeyOf(tokens map[string]any, method string) (key detailKey, ok bool) 
 // are made per evaluation.
 const maxDetails = 1024
 
-// detailCache holds the details of one artifact's evaluations by key.
+// detailCache holds the details of one artifact's evaluations. It finds
+// them by their activity and experience ids, cheap to hash, then compares
+// the whole key: hashing the key's names on every evaluation cost more
+// than the rest of the lookup.
 type detailCache struct {
-	entries sync.Map // detailKey → openfeature.ProviderResolutionDetail
+	entries sync.Map // detailIDs → *detailEntry (a list: a rare id pair has several keys)
 	count   atomic.Int64
+}
+
+// detailIDs is the part of a detailKey the cache hashes.
+type detailIDs struct{ activityID, experienceID int64 }
+
+// detailEntry is one key's detail, and the next entry of its ids.
+type detailEntry struct {
+	key    detailKey
+	detail openfeature.ProviderResolutionDetail
+	next   *detailEntry
 }
 
 // get is the detail of key, made by build the first time.
 func (c *detailCache) get(key detailKey, build func() openfeature.ProviderResolutionDetail) openfeature.ProviderResolutionDetail {
-	if d, ok := c.entries.Load(key); ok {
-		return d.(openfeature.ProviderResolutionDetail)
+	ids := detailIDs{key.activityID, key.experienceID}
+	first, _ := c.entries.Load(ids)
+	head, _ := first.(*detailEntry)
+	for e := head; e != nil; e = e.next {
+		if e.key == key {
+			return e.detail
+		}
 	}
 	d := build()
 	if c.count.Load() < maxDetails {
-		if _, loaded := c.entries.LoadOrStore(key, d); !loaded {
+		// Prepend to the list loaded; when another evaluation changed it
+		// meanwhile, this detail is simply made again next time.
+		e := &detailEntry{key: key, detail: d, next: head}
+		if (head == nil && storeNew(&c.entries, ids, e)) || (head != nil && c.entries.CompareAndSwap(ids, head, e)) {
 			c.count.Add(1)
 		}
 	}
 	return d
+}
+
+// storeNew stores e under ids when ids has no entry yet.
+func storeNew(m *sync.Map, ids detailIDs, e *detailEntry) bool {
+	_, loaded := m.LoadOrStore(ids, e)
+	return !loaded
 }
 
 // reasonOf is the reason of a value an activity of type activityType gave:
@@ -451,39 +478,43 @@ func sourceOption(resp *target.Response, mbox, flag string) *delivery.Option {
 	}
 	// Of the JSON options of mbox, in merge order, the last that has the
 	// key; when there is only one (the common case) without looking inside.
+	sections := [2][]delivery.MboxResponse{}
+	if pf := resp.Response.Prefetch; pf != nil {
+		sections[0] = pf.Mboxes
+	}
+	if ex := resp.Response.Execute; ex != nil {
+		sections[1] = ex.Mboxes
+	}
 	var last *delivery.Option
 	count := 0
-	each := func(visit func(o *delivery.Option)) {
-		sections := [2][]delivery.MboxResponse{}
-		if pf := resp.Response.Prefetch; pf != nil {
-			sections[0] = pf.Mboxes
-		}
-		if ex := resp.Response.Execute; ex != nil {
-			sections[1] = ex.Mboxes
-		}
-		for _, mboxes := range sections {
-			for i := range mboxes {
-				if mboxes[i].Name != mbox {
-					continue
-				}
-				for j := range mboxes[i].Options {
-					if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 {
-						visit(o)
-					}
+	for _, mboxes := range sections {
+		for i := range mboxes {
+			if mboxes[i].Name != mbox {
+				continue
+			}
+			for j := range mboxes[i].Options {
+				if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 {
+					last, count = o, count+1
 				}
 			}
 		}
 	}
-	each(func(o *delivery.Option) { last, count = o, count+1 })
 	if count <= 1 {
 		return last
 	}
 	var source *delivery.Option
-	each(func(o *delivery.Option) {
-		if hasKey(o.Content, flag) {
-			source = o
+	for _, mboxes := range sections {
+		for i := range mboxes {
+			if mboxes[i].Name != mbox {
+				continue
+			}
+			for j := range mboxes[i].Options {
+				if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 && hasKey(o.Content, flag) {
+					source = o
+				}
+			}
 		}
-	})
+	}
 	return source
 }
 
