@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -356,12 +356,7 @@ func TestTransportErrors(t *testing.T) {
 	})
 	t.Run("connection refused", func(t *testing.T) {
 		t.Parallel()
-		listener, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := listener.Addr().String()
-		listener.Close()
+		addr := refusedAddr(t)
 		c, err := New(WithClient("acme"), WithOrganizationID("ACME@AdobeOrg"), WithSecure(false), WithServerDomain(addr))
 		if err != nil {
 			t.Fatal(err)
@@ -908,4 +903,25 @@ func TestKeepBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusedAddr is a loopback address that refuses connections for the rest
+// of the test: a socket bound to the port and never listening, so that no
+// other test's server can take the port meanwhile and answer (as one can a
+// port whose listener was closed).
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
