@@ -127,7 +127,7 @@ func NewConsumer[T any](topic string, decode DecodeFunc[T], opts ...SourceOpt) (
 		kgo.MaxBufferedRecords(DefaultMaxBufferedRecords),
 		kgo.MaxBufferedBytes(DefaultMaxBufferedBytes),
 		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
-		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerLinger(exactlyOnceLinger),
 	)
 	if cfg.readCommitted {
 		kopts = append(kopts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))

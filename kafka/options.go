@@ -119,6 +119,9 @@ const (
 	// exactly-once consumer lingers 5ms: a transaction waits for its last
 	// records.)
 	DefaultLinger = 20 * time.Millisecond
+	// exactlyOnceLinger is the linger of an exactly-once consumer's
+	// producer: short, as a transaction waits for its last records.
+	exactlyOnceLinger = 5 * time.Millisecond
 	// DefaultDeliveryTimeout bounds how long a record may take to be
 	// acknowledged, retries included, before its failure ends the run.
 	DefaultDeliveryTimeout = time.Minute

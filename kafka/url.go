@@ -56,6 +56,9 @@ const (
 //	transactional-id  this worker's transactional id (exactly-once inputs)
 //	transaction-timeout  the brokers' bound on an open transaction (exactly-once inputs; default 10s)
 //	linger            how long a producer waits to fill a batch (outputs; default 20ms)
+//
+// CheckInput and CheckOutput refuse the parameters that a use of the
+// endpoint would ignore.
 type Endpoint struct {
 	Brokers []string
 	Topic   string
@@ -75,6 +78,10 @@ type Endpoint struct {
 	TransactionTimeout time.Duration
 	// Linger is the linger parameter (0 when absent).
 	Linger time.Duration
+
+	// given are the parameters the URL itself set, with their values, for
+	// the role checks (CheckInput, CheckOutput).
+	given url.Values
 }
 
 var urlParams = []string{"group", "tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env",
@@ -139,6 +146,7 @@ func ParseURL(raw string, getenv func(string) string) (*Endpoint, error) {
 		}
 		return ""
 	}
+	e.given = q
 	e.Group = q.Get("group")
 	e.ClientID = q.Get("client-id")
 	e.TransactionalID = q.Get("transactional-id")
@@ -230,6 +238,42 @@ func saslMechanism(param func(name, env string) string, passwordEnv string, gete
 		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism(), nil
 	}
 	return nil, &ConfigError{Field: "sasl", Value: mech, Reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"}
+}
+
+// The parameters of one use of an endpoint, beyond the connection's.
+var (
+	consumerParams = []string{"group", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout"}
+	producerParams = []string{"linger"}
+	connParams     = []string{"tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env", "client-id"}
+)
+
+// CheckInput refuses, with a *ConfigError naming it, a parameter of the
+// URL that only an output uses: an input would ignore it.
+func (e *Endpoint) CheckInput() error {
+	return e.refuse(producerParams, "a producer's parameter: an input does not use it")
+}
+
+// CheckOutput refuses, with a *ConfigError naming it, a parameter of the
+// URL that the output would ignore: one of an input's. With
+// throughInput (exactly-once: the input's client produces the output in
+// its transactions) the connection's parameters and linger are refused
+// too: they belong on the input's URL.
+func (e *Endpoint) CheckOutput(throughInput bool) error {
+	if err := e.refuse(consumerParams, "a consumer's parameter: an output does not use it"); err != nil || !throughInput {
+		return err
+	}
+	return e.refuse(append(slices.Clone(connParams), producerParams...),
+		"exactly-once produces through the input's client, in its transactions: its connection is the input URL's, and it lingers "+exactlyOnceLinger.String())
+}
+
+// refuse returns a *ConfigError for the first of names that the URL set.
+func (e *Endpoint) refuse(names []string, reason string) error {
+	for _, name := range names {
+		if e.given.Has(name) {
+			return &ConfigError{Field: name, Value: e.given.Get(name), Reason: reason}
+		}
+	}
+	return nil
 }
 
 // Options returns the connection options of the endpoint: brokers, TLS,

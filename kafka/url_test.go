@@ -137,3 +137,49 @@ func TestConfigErrorKeepsItsCause(t *testing.T) {
 		t.Fatalf("ParseURL: %v (%T); want a ConfigError for ca wrapping fs.ErrNotExist", err, err)
 	}
 }
+
+// TestEndpointRoles: a parameter that the endpoint's use would ignore is
+// refused, naming it; the connection's own, and what the environment
+// sets, are not; through the input's client (exactly-once) an output
+// takes none of its own.
+func TestEndpointRoles(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"TARGETFLOW_KAFKA_TLS": "true"}
+	tests := []struct {
+		url     string
+		check   func(*kafka.Endpoint) error
+		wantErr string // "" when accepted
+	}{
+		{"kafka://h:9092/t?group=g&commit-interval=1s&isolation=read_committed&client-id=w&tls=true", (*kafka.Endpoint).CheckInput, ""},
+		{"kafka://h:9092/t?group=g&linger=5ms", (*kafka.Endpoint).CheckInput, `linger "5ms": a producer's parameter`},
+		{"kafka://h:9092/t?linger=50ms&client-id=w&tls=true", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, ""},
+		{"kafka://h:9092/t?group=g", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, `group "g": a consumer's parameter`},
+		{"kafka://h:9092/t?transactional-id=w-1", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, `transactional-id "w-1": a consumer's parameter`},
+		{"kafka://h:9092/t?session-timeout=3s", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `session-timeout "3s": a consumer's parameter`},
+		{"kafka://h:9092/t", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, ""}, // TLS from the environment only
+		{"kafka://h:9092/t?linger=50ms", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `linger "50ms": exactly-once produces through the input's client`},
+		{"kafka://h:9092/t?sasl=PLAIN&user=u", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `sasl "PLAIN": exactly-once produces through the input's client`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
+			e, err := kafka.ParseURL(tt.url, func(k string) string {
+				if k == "TARGETFLOW_KAFKA_PASSWORD" {
+					return "pw"
+				}
+				return env[k]
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.check(e)
+			var ce *kafka.ConfigError
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.wantErr != "" && (!errors.As(err, &ce) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("error %v; want a *ConfigError with %q", err, tt.wantErr)
+			}
+		})
+	}
+}

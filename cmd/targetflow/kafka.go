@@ -35,6 +35,13 @@ func (f *runFlags) validateKafka() error {
 			continue
 		}
 		e, err := kafka.ParseURL(flagURL.url, os.Getenv)
+		if err == nil {
+			if flagURL.name == "--input" {
+				err = e.CheckInput()
+			} else {
+				err = e.CheckOutput(f.exactlyOnce && in)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", flagURL.name, err)
 		}

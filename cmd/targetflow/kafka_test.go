@@ -199,6 +199,11 @@ func TestRunKafkaUsageErrors(t *testing.T) {
 		{[]string{"--input", "kafka:///in?group=g"}, "names no broker"},
 		{[]string{"--input", k + "in?group=g&sasl=SCRAM-SHA-256&user=u&password-env=TARGETFLOW_TEST_NO_SUCH_VAR"}, "needs a password in $TARGETFLOW_TEST_NO_SUCH_VAR"},
 		{[]string{"--output", k + "bad/topic"}, "not allowed in a topic name"},
+		{[]string{"--input", k + "in?group=g&linger=50ms"}, `--input: kafka: linger "50ms": a producer's parameter`},
+		{[]string{"--output", k + "out?group=g"}, `--output: kafka: group "g": a consumer's parameter`},
+		{[]string{"--input", k + "in?group=g", "--dead-letter", k + "dlq?isolation=read_uncommitted"}, `--dead-letter: kafka: isolation "read_uncommitted": a consumer's parameter`},
+		{[]string{"--input", k + "in?group=g", "--exactly-once", "--output", k + "out?linger=50ms"}, `--output: kafka: linger "50ms": exactly-once produces through the input's client`},
+		{[]string{"--input", k + "in?group=g", "--exactly-once", "--output", k + "out?client-id=x"}, `--output: kafka: client-id "x": exactly-once produces through the input's client`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
