@@ -254,16 +254,24 @@ func (e *Endpoint) CheckInput() error {
 }
 
 // CheckOutput refuses, with a *ConfigError naming it, a parameter of the
-// URL that the output would ignore: one of an input's. With
-// throughInput (exactly-once: the input's client produces the output in
-// its transactions) the connection's parameters and linger are refused
-// too: they belong on the input's URL.
-func (e *Endpoint) CheckOutput(throughInput bool) error {
-	if err := e.refuse(consumerParams, "a consumer's parameter: an output does not use it"); err != nil || !throughInput {
+// URL that the output would ignore: one of an input's. With a through
+// endpoint (exactly-once: that input's client produces the output, in its
+// transactions) linger is refused too, and so is a connection parameter
+// that differs from the input URL's: the connection is the input's.
+func (e *Endpoint) CheckOutput(through *Endpoint) error {
+	if err := e.refuse(consumerParams, "a consumer's parameter: an output does not use it"); err != nil || through == nil {
 		return err
 	}
-	return e.refuse(append(slices.Clone(connParams), producerParams...),
-		"exactly-once produces through the input's client, in its transactions: its connection is the input URL's, and it lingers "+exactlyOnceLinger.String())
+	const reason = "exactly-once produces through the input's client, in its transactions"
+	if err := e.refuse(producerParams, reason+": it lingers "+exactlyOnceLinger.String()); err != nil {
+		return err
+	}
+	for _, name := range connParams {
+		if e.given.Has(name) && e.given.Get(name) != through.given.Get(name) {
+			return &ConfigError{Field: name, Value: e.given.Get(name), Reason: reason + ", on the input URL's connection: give the parameter there (the same on both, or on the input only)"}
+		}
+	}
+	return nil
 }
 
 // refuse returns a *ConfigError for the first of names that the URL set.

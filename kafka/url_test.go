@@ -141,10 +141,23 @@ func TestConfigErrorKeepsItsCause(t *testing.T) {
 // TestEndpointRoles: a parameter that the endpoint's use would ignore is
 // refused, naming it; the connection's own, and what the environment
 // sets, are not; through the input's client (exactly-once) an output
-// takes none of its own.
+// takes no linger, and connection parameters only as the input has them.
 func TestEndpointRoles(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"TARGETFLOW_KAFKA_TLS": "true"}
+	parse := func(raw string) *kafka.Endpoint {
+		e, err := kafka.ParseURL(raw, func(k string) string {
+			if k == "TARGETFLOW_KAFKA_PASSWORD" {
+				return "pw"
+			}
+			return env[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	input := parse("kafka://h:9092/in?group=g&tls=true&client-id=w")
 	tests := []struct {
 		url     string
 		check   func(*kafka.Endpoint) error
@@ -152,27 +165,20 @@ func TestEndpointRoles(t *testing.T) {
 	}{
 		{"kafka://h:9092/t?group=g&commit-interval=1s&isolation=read_committed&client-id=w&tls=true", (*kafka.Endpoint).CheckInput, ""},
 		{"kafka://h:9092/t?group=g&linger=5ms", (*kafka.Endpoint).CheckInput, `linger "5ms": a producer's parameter`},
-		{"kafka://h:9092/t?linger=50ms&client-id=w&tls=true", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, ""},
-		{"kafka://h:9092/t?group=g", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, `group "g": a consumer's parameter`},
-		{"kafka://h:9092/t?transactional-id=w-1", func(e *kafka.Endpoint) error { return e.CheckOutput(false) }, `transactional-id "w-1": a consumer's parameter`},
-		{"kafka://h:9092/t?session-timeout=3s", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `session-timeout "3s": a consumer's parameter`},
-		{"kafka://h:9092/t", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, ""}, // TLS from the environment only
-		{"kafka://h:9092/t?linger=50ms", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `linger "50ms": exactly-once produces through the input's client`},
-		{"kafka://h:9092/t?sasl=PLAIN&user=u", func(e *kafka.Endpoint) error { return e.CheckOutput(true) }, `sasl "PLAIN": exactly-once produces through the input's client`},
+		{"kafka://h:9092/t?linger=50ms&client-id=w&tls=true", func(e *kafka.Endpoint) error { return e.CheckOutput(nil) }, ""},
+		{"kafka://h:9092/t?group=g", func(e *kafka.Endpoint) error { return e.CheckOutput(nil) }, `group "g": a consumer's parameter`},
+		{"kafka://h:9092/t?transactional-id=w-1", func(e *kafka.Endpoint) error { return e.CheckOutput(nil) }, `transactional-id "w-1": a consumer's parameter`},
+		{"kafka://h:9092/t?session-timeout=3s", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, `session-timeout "3s": a consumer's parameter`},
+		{"kafka://h:9092/t", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, ""},                      // TLS from the environment only
+		{"kafka://h:9092/t?tls=true&client-id=w", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, ""}, // the input's own
+		{"kafka://h:9092/t?linger=50ms", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, `linger "50ms": exactly-once produces through the input's client`},
+		{"kafka://h:9092/t?client-id=other", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, `client-id "other": exactly-once produces through the input's client`},
+		{"kafka://h:9092/t?sasl=PLAIN&user=u", func(e *kafka.Endpoint) error { return e.CheckOutput(input) }, `sasl "PLAIN": exactly-once produces through the input's client`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
 			t.Parallel()
-			e, err := kafka.ParseURL(tt.url, func(k string) string {
-				if k == "TARGETFLOW_KAFKA_PASSWORD" {
-					return "pw"
-				}
-				return env[k]
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = tt.check(e)
+			err := tt.check(parse(tt.url))
 			var ce *kafka.ConfigError
 			switch {
 			case tt.wantErr == "" && err != nil:

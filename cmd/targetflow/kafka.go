@@ -39,7 +39,7 @@ func (f *runFlags) validateKafka() error {
 			if flagURL.name == "--input" {
 				err = e.CheckInput()
 			} else {
-				err = e.CheckOutput(f.exactlyOnce && in)
+				err = e.CheckOutput(nil)
 			}
 		}
 		if err != nil {
@@ -70,6 +70,13 @@ func (f *runFlags) validateKafka() error {
 			return errors.New("--exactly-once: --output must be on the brokers of --input (one transaction spans one cluster)")
 		case f.deadLetter != "" && (dlq == nil || !dlq.SameCluster(endpoints["--input"])):
 			return errors.New("--exactly-once: --dead-letter must be a Kafka topic on the brokers of --input, or absent")
+		}
+		for _, name := range []string{"--output", "--dead-letter"} {
+			if e := endpoints[name]; e != nil {
+				if err := e.CheckOutput(endpoints["--input"]); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+			}
 		}
 	}
 	return nil

@@ -204,6 +204,7 @@ func TestRunKafkaUsageErrors(t *testing.T) {
 		{[]string{"--input", k + "in?group=g", "--dead-letter", k + "dlq?isolation=read_uncommitted"}, `--dead-letter: kafka: isolation "read_uncommitted": a consumer's parameter`},
 		{[]string{"--input", k + "in?group=g", "--exactly-once", "--output", k + "out?linger=50ms"}, `--output: kafka: linger "50ms": exactly-once produces through the input's client`},
 		{[]string{"--input", k + "in?group=g", "--exactly-once", "--output", k + "out?client-id=x"}, `--output: kafka: client-id "x": exactly-once produces through the input's client`},
+		{[]string{"--input", k + "in?group=g&tls=true", "--exactly-once", "--output", k + "out?tls=false"}, `--output: kafka: tls "false": exactly-once produces through the input's client`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
