@@ -148,7 +148,7 @@ func newWorker(t testing.TB, name string, wc workerConfig) *worker {
 	if wc.exactlyOnce {
 		w.out, err = c.NewProducer(wc.out, encodeFor(name))
 		if err == nil {
-			w.dlq, err = c.NewProducer(wc.dlq, encodeFor(name), kafka.SinkOptions(pipeline.DeadLetter()))
+			w.dlq, err = c.NewProducer(wc.dlq, encodeFor(name), pipeline.DeadLetter())
 		}
 	} else {
 		sink := append([]kafka.SinkOpt{kafka.Brokers(wc.addrs...)}, wc.sink...)

@@ -13,8 +13,10 @@ import (
 
 // Options are sealed and grouped by what they apply to, as kgo's are: a
 // SourceOpt is given to NewConsumer, a SinkOpt to NewProducer, and an Opt
-// (how to reach the cluster: brokers, TLS, SASL, logging) to either. An
-// option that does not apply does not compile.
+// (how to reach the cluster: brokers, TLS, SASL, logging) to either; a
+// consumer's producer (Consumer.NewProducer), whose client is the
+// consumer's, takes pipeline sink options alone. An option that does not
+// apply does not compile.
 
 // SourceOpt configures a Consumer.
 type SourceOpt interface{ applySource(*sourceConfig) }
@@ -36,9 +38,6 @@ type clientConfig struct {
 	clientID string
 	log      *zap.Logger
 	kgoOpts  []kgo.Opt
-	// set counts the client options given, so that a producer sharing a
-	// consumer's client can refuse them.
-	set int
 }
 
 type sourceConfig struct {
@@ -232,8 +231,8 @@ func (c *clientConfig) kgo() []kgo.Opt {
 
 type clientOpt func(*clientConfig)
 
-func (o clientOpt) applySource(c *sourceConfig) { o(&c.clientConfig); c.set++ }
-func (o clientOpt) applySink(c *sinkConfig)     { o(&c.clientConfig); c.set++ }
+func (o clientOpt) applySource(c *sourceConfig) { o(&c.clientConfig) }
+func (o clientOpt) applySink(c *sinkConfig)     { o(&c.clientConfig) }
 
 // Brokers sets the seed brokers, host:port each (required).
 func Brokers(addrs ...string) Opt {

@@ -70,14 +70,10 @@ func NewProducer[T any](topic string, encode EncodeFunc[T], opts ...SinkOpt) (*P
 // NewProducer returns a producer to topic that produces through the
 // consumer's client: exactly-once, within the consumer's transactions (its
 // records are committed with the offsets of the records they came from).
-// Only SinkOptions may be given: the client, its connection and buffers are
-// the consumer's.
-func (c *Consumer[T]) NewProducer(topic string, encode EncodeFunc[T], opts ...SinkOpt) (*Producer[T], error) {
-	cfg := newSinkConfig(opts)
-	if cfg.set > 0 || cfg.maxBuffered != DefaultMaxBufferedRecords || cfg.maxBufferedSize != DefaultMaxBufferedBytes ||
-		cfg.deliveryTimeout != DefaultDeliveryTimeout || cfg.linger != DefaultLinger {
-		return nil, &ConfigError{Field: "producer options", Reason: "a producer of a consumer uses the consumer's client: only SinkOptions apply"}
-	}
+// The client, its connection, buffers and linger are the consumer's, so
+// the only options are the pipeline sink's.
+func (c *Consumer[T]) NewProducer(topic string, encode EncodeFunc[T], opts ...pipeline.SinkOption) (*Producer[T], error) {
+	cfg := newSinkConfig([]SinkOpt{SinkOptions(opts...)})
 	p, err := newProducer(topic, encode, cfg)
 	if err != nil {
 		return nil, err

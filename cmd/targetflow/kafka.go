@@ -110,10 +110,10 @@ func (r *runner) kafkaSource() (*pipeline.Source[visitor.Envelope], error) {
 func (r *runner) kafkaSink(flagName string, deadLetter bool) (*pipeline.Sink[visitor.Envelope], error) {
 	e := r.flags.kafkaEndpoints[flagName]
 	encode := encodeResult
-	var sinkOpts []kafka.SinkOpt
+	var sinkOpts []pipeline.SinkOption
 	if deadLetter {
 		encode = encodeDeadLetter
-		sinkOpts = append(sinkOpts, kafka.SinkOptions(pipeline.DeadLetter()))
+		sinkOpts = append(sinkOpts, pipeline.DeadLetter())
 	}
 	var p *kafka.Producer[visitor.Envelope]
 	var err error
@@ -124,7 +124,7 @@ func (r *runner) kafkaSink(flagName string, deadLetter bool) (*pipeline.Sink[vis
 			// What the producer holds unacknowledged is bounded by the
 			// calls in flight, not by the topic.
 			kafka.MaxBuffered(max(4*r.flags.concurrency, 1024), 8<<20))
-		p, err = kafka.NewProducer(e.Topic, encode, append(opts, sinkOpts...)...)
+		p, err = kafka.NewProducer(e.Topic, encode, append(opts, kafka.SinkOptions(sinkOpts...))...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", flagName, err)
