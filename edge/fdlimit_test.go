@@ -146,7 +146,7 @@ func serveUnderFileLimit(t *testing.T) {
 		cancel()
 		t.Fatal(err)
 	}
-	childproc.Serve(addr)
+	childproc.AnnounceAndWait(addr)
 	cancel()
 	_ = s.Wait() // in-flight slow bodies are cut short at shutdown
 }

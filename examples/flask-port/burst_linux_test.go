@@ -168,7 +168,7 @@ func serveUnderFileLimit(t *testing.T) {
 	go func() { done <- runServer(ctx, cfg, zap.NewNop(), func(a net.Addr) { listening <- a }) }()
 	select {
 	case a := <-listening:
-		childproc.Serve(a.String())
+		childproc.AnnounceAndWait(a.String())
 	case err := <-done:
 		t.Fatalf("runServer: %v", err)
 	}

@@ -10,14 +10,14 @@ import (
 	"testing"
 )
 
-// addrPrefix starts the line on which Serve tells the parent its address.
+// addrPrefix starts the line on which AnnounceAndWait tells the parent its address.
 const addrPrefix = "childproc: listening on "
 
 // Child is the test binary re-run as a child process.
 type Child struct {
 	// Pid is the child's process id.
 	Pid int
-	// Addr is the address the child served on (what it gave Serve).
+	// Addr is the address the child served on (what it gave AnnounceAndWait).
 	Addr string
 
 	cmd     *exec.Cmd
@@ -30,7 +30,7 @@ type Child struct {
 const childTimeout = "3m"
 
 // Start re-runs the test binary for the test named test alone, with the
-// variable env set to value, and returns once the child has called Serve.
+// variable env set to value, and returns once the child has called AnnounceAndWait.
 // The child's standard error is the test's. A child not stopped with Stop
 // is killed when the test ends; one that hangs ends after three minutes.
 func Start(t testing.TB, test, env, value string) *Child {
@@ -70,7 +70,7 @@ func Start(t testing.TB, test, env, value string) *Child {
 	return c
 }
 
-// Stop closes the child's standard input, which ends its Serve, and waits
+// Stop closes the child's standard input, which ends its AnnounceAndWait, and waits
 // for it to exit: the error says how it did when not cleanly.
 func (c *Child) Stop() error {
 	c.stopped = true
@@ -81,9 +81,9 @@ func (c *Child) Stop() error {
 	return nil
 }
 
-// Serve, in the child, tells the parent the address it serves on and
-// blocks until the parent calls Stop.
-func Serve(addr string) {
+// AnnounceAndWait, in the child, tells the parent the address it serves
+// on and blocks until the parent calls Stop.
+func AnnounceAndWait(addr string) {
 	fmt.Println(addrPrefix + addr)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }

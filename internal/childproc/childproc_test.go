@@ -34,7 +34,7 @@ func TestChildUnderALimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		childproc.Serve(ln.Addr().String())
+		childproc.AnnounceAndWait(ln.Addr().String())
 		return
 	}
 	child := childproc.Start(t, "TestChildUnderALimit", childVar, "64")

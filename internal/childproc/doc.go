@@ -4,14 +4,15 @@
 // (/proc on Linux), attacked by more connections than it may open.
 //
 // The test starts the child with Start, naming itself and a variable; run
-// again in the child, it finds the variable set, serves, and calls Serve
-// with its address, which blocks until the test calls Stop:
+// again in the child, it finds the variable set, serves, and calls
+// AnnounceAndWait with its address, which blocks until the test calls
+// Stop:
 //
 //	func TestUnderALimit(t *testing.T) {
 //		if os.Getenv("MY_CHILD") != "" {
 //			_ = childproc.LimitOpenFilesFromEnv("MY_CHILD")
-//			addr := startServer()     // on loopback
-//			childproc.Serve(addr)     // until the parent stops us
+//			addr := startServer()           // on loopback
+//			childproc.AnnounceAndWait(addr) // until the parent stops us
 //			return
 //		}
 //		child := childproc.Start(t, "TestUnderALimit", "MY_CHILD", "256")
