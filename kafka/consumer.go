@@ -255,9 +255,15 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 		if c.cfg.untilCaughtUp {
 			every = min(every, 20*time.Millisecond)
 		}
+		// A worker done with its own partitions asks the coordinator
+		// whether the group is, at once and then less and less often (up
+		// to every CommitInterval) while the others still work: a group
+		// of many workers done early would otherwise ask 50 times a
+		// second each.
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		last := time.Now()
+		var groupWait time.Duration // since the last ask, while done locally
 		for {
 			select {
 			case <-tick.C:
@@ -265,13 +271,18 @@ func (c *Consumer[T]) runAtLeastOnce(pollCtx context.Context, stop context.Cance
 				return
 			}
 			local := c.cfg.untilCaughtUp && c.doneLocally(true)
-			if !local && time.Since(last) < c.cfg.commitInterval {
+			if !local {
+				groupWait = 0
+			}
+			if since := time.Since(last); since < c.cfg.commitInterval && (!local || since < groupWait) {
 				continue
 			}
 			last = time.Now()
 			c.commitAssigned()
 			if c.cfg.untilCaughtUp && c.checkCaughtUp(pollCtx) {
 				stop()
+			} else if local {
+				groupWait = min(max(2*groupWait, every), c.cfg.commitInterval)
 			}
 		}
 	})

@@ -5,9 +5,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
 	"github.com/targetflow/targetflow/internal/kafkatest"
@@ -139,4 +142,53 @@ func rawN(raw string) int {
 	s, _, _ = strings.Cut(s, ",")
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// TestDoneWorkerAsksTheGroupLessAndLess: a worker done with its own
+// partitions while another member still holds some (a member that never
+// commits, so the group cannot catch up) asks the coordinator for the
+// group's offsets at once and then less and less often, up to every
+// commit interval, not every 20 ms.
+func TestDoneWorkerAsksTheGroupLessAndLess(t *testing.T) {
+	t.Parallel()
+	c, addrs := cluster(t, 6, inOutDLQ)
+	produceInputs(t, addrs, "in", 0, 300, 50, nil)
+
+	stalled, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	joinCtx, joined := context.WithTimeout(t.Context(), 10*time.Second)
+	stalled.PollFetches(joinCtx) // joins, takes records, and commits nothing
+	joined()
+
+	var asks atomic.Int64
+	c.ControlKey(kmsg.OffsetFetch.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		asks.Add(1)
+		return nil, nil, false
+	})
+	var wg sync.WaitGroup
+	w := newWorker(t, "w1", workerConfig{addrs: addrs, in: "in", out: "out", dlq: "dlq", group: "g", concurrency: 8,
+		source: []kafka.SourceOpt{kafka.UntilCaughtUp(), kafka.CommitInterval(time.Second)}})
+	ctx, cancel := context.WithCancel(t.Context())
+	w.start(ctx, &wg)
+	time.Sleep(3 * time.Second) // the window the asks are counted in
+	n := asks.Load()
+	cancel()
+	wg.Wait()
+	if w.consumer.CaughtUp() {
+		t.Fatal("the group caught up, with a member that commits nothing")
+	}
+	if w.consumer.Stats().Consumed == 0 {
+		t.Fatal("the worker was given no partition")
+	}
+	// At 20 ms, 3 s would be 150 asks; doubling up to 1 s, about 10 (and
+	// the joins' own).
+	if n > 30 {
+		t.Errorf("%d offset fetches in 3 s; want the asks to back off to one a commit interval", n)
+	}
+	t.Logf("%d offset fetches in 3 s", n)
 }
