@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/targetflow/targetflow/edge"
 	"github.com/targetflow/targetflow/internal/demo"
 	"github.com/targetflow/targetflow/internal/edgetest"
+	"github.com/targetflow/targetflow/internal/stalled"
 )
 
 // otlpReceiver is an OTLP/HTTP receiver: it decodes what exporters post to
@@ -391,27 +391,10 @@ func TestDecideExportsByOTLP(t *testing.T) {
 }
 
 // TestUnreachableCollector: telemetry that cannot be exported is a warning,
-// not a failed run, and the flush at exit is bounded. The collector is a
-// listener that closes every connection at once (a port closed beforehand
-// is not safe: another test's server may take it meanwhile, and answer).
+// not a failed run, and the flush at exit is bounded. The collector closes
+// every connection at once.
 func TestUnreachableCollector(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dropped := make(chan struct{})
-	go func() {
-		defer close(dropped)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); <-dropped })
-	closed := "http://" + ln.Addr().String()
+	closed := stalled.HangUpURL(t)
 	input := writeFile(t, "v.jsonl", visitorLines(20, func(i int) string { return fmt.Sprintf(`{"id":{"tntId":"u-%d"}}`, i) }))
 	code, out, stderr := runCLI(t, t.Context(), []string{"--input", input, "--execute", "hero", "--otlp-endpoint", closed}, nil, false)
 	if code != exitOK || len(parseResults(t, out)) != 20 {

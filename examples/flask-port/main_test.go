@@ -24,6 +24,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/stalled"
 )
 
 func TestMain(m *testing.M) {
@@ -477,30 +478,14 @@ func TestTargetFailureAnswers500(t *testing.T) {
 }
 
 // TestUnreachableEdgeAnswers500 points the app at a server domain whose
-// every connection is closed at once. (A port closed beforehand is not
-// safe: another test's server may take it meanwhile, and answer.)
+// every connection is closed at once.
 func TestUnreachableEdgeAnswers500(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dropped := make(chan struct{})
-	go func() {
-		defer close(dropped)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { _ = ln.Close(); <-dropped })
+	closed := strings.TrimPrefix(stalled.HangUpURL(t), "http://")
 
 	cfg := offlineConfig()
 	cfg.Decisioning = delivery.DecisioningServerSide
-	cfg.ServerDomain = ln.Addr().String()
+	cfg.ServerDomain = closed
 	cfg.Insecure = true
 	ta := startApp(t, cfg)
 	ta.get("/executeMbox?mbox=hero").jsonError(t, http.StatusInternalServerError, "Exception during get_offers call")

@@ -35,3 +35,27 @@ func TestURLNeverAnswers(t *testing.T) {
 		t.Fatalf("error %v; want the request's deadline", err)
 	}
 }
+
+// A request to the peer that hangs up fails at once, well before its
+// context would end it.
+func TestHangUpURLClosesEveryConnection(t *testing.T) {
+	url := stalled.HangUpURL(t)
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for range 3 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/rules.json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := transport.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("the peer that hangs up answered %d", resp.StatusCode)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error %v; want a closed connection, not the deadline", err)
+		}
+	}
+}
