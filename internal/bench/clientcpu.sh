@@ -16,24 +16,14 @@ rounds=${1:-5}
 visitors=${2:-60000}
 conc=${3:-256}
 port=${PORT:-18090}
-org=7A1B2C3D4E5F60718293A4B5@AdobeOrg
-
-dir=$(mktemp -d)
-standin=
-cleanup() {
-	[ -n "$standin" ] && kill "$standin" 2>/dev/null && { wait "$standin" 2>/dev/null || true; }
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
 
 go build -o "$dir/targetflow" ./cmd/targetflow
 go build -o "$dir/standin" ./internal/bench/cmd/standin
 go build -o "$dir/bareloop" ./internal/bench/cmd/bareloop
-seq "$visitors" | awk '{printf "{\"id\":{\"tntId\":\"%032x\"}}\n", $1}' >"$dir/visitors.jsonl"
+generate_visitors "$visitors" "$dir/visitors.jsonl"
 
-"$dir/standin" --addr "127.0.0.1:$port" --latency 20ms 2>"$dir/standin.log" &
-standin=$!
-sleep 1
+serve "$dir/standin.log" "$dir/standin" --addr "127.0.0.1:$port" --latency 20ms
 
 # measure NAME COMMAND...: one run, one line.
 measure() {

@@ -19,18 +19,10 @@ new=$(realpath "$1")
 old=$(realpath "$2")
 rounds=${3:-3}
 port=${PORT:-18081}
-org=7A1B2C3D4E5F60718293A4B5@AdobeOrg
-
-dir=$(mktemp -d)
-edge=
-cleanup() {
-	[ -n "$edge" ] && kill "$edge" 2>/dev/null && { wait "$edge" 2>/dev/null || true; }
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
 cd "$dir"
 
-seq 1000000 | awk '{printf "{\"id\":{\"tntId\":\"%032x\"}}\n", $1}' >v1m.jsonl
+generate_visitors 1000000 v1m.jsonl
 head -100000 v1m.jsonl >v100k.jsonl
 head -20000 v1m.jsonl >v20k.jsonl
 "$new" decide --artifact demo --generate 100000 --output req.jsonl
@@ -75,9 +67,7 @@ measure 100k+ck "$new" $(ondevice v100k.jsonl) --output out.jsonl --checkpoint c
 rm -f out.jsonl ck
 
 echo "== remote, 20 ms edge, 20,000 visitors"
-"$new" edge --addr "127.0.0.1:$port" --latency 20ms --log-level warn >edge.log 2>&1 &
-edge=$!
-sleep 1
+serve edge.log "$new" edge --addr "127.0.0.1:$port" --latency 20ms --log-level warn
 for _ in $(seq "$rounds"); do
 	for who in old new; do
 		bin=$old
