@@ -95,12 +95,7 @@ func (s *Source[T]) run(rt *runtime[T]) {
 				return false
 			}
 		}
-		s.counters.in.Add(1)
-		if failed {
-			s.counters.failed.Add(1)
-		} else {
-			s.counters.ok.Add(1)
-		}
+		s.counters.passed(!failed, &s.counters.failed)
 		return true
 	}
 	err := s.call(rt.stopCtx, emit)

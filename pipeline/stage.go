@@ -98,12 +98,7 @@ func (s *Stage[T]) bypass(it *Item[T]) bool {
 	if !passedUntouched && !s.skip(it) {
 		return false
 	}
-	s.counters.in.Add(1)
-	if passedUntouched {
-		s.counters.skipped.Add(1)
-	} else {
-		s.counters.ok.Add(1)
-	}
+	s.counters.passed(!passedUntouched, &s.counters.skipped)
 	return true
 }
 

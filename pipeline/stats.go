@@ -26,6 +26,18 @@ type counters struct {
 	latency                                                                  lazyHistogram
 }
 
+// passed counts an item that went through a component without being
+// processed there (a source emitting it, a stage bypassing it): in, and ok
+// or else under otherwise.
+func (c *counters) passed(ok bool, otherwise *atomic.Int64) {
+	c.in.Add(1)
+	if ok {
+		c.ok.Add(1)
+	} else {
+		otherwise.Add(1)
+	}
+}
+
 // lazyHistogram allocates its sketch on first use.
 type lazyHistogram struct{ h atomic.Pointer[histogram] }
 
