@@ -383,17 +383,18 @@ func (c *detailCache) get(key detailKey, build func() openfeature.ProviderResolu
 		// Prepend to the list loaded; when another evaluation changed it
 		// meanwhile, this detail is simply made again next time.
 		e := &detailEntry{key: key, detail: d, next: head}
-		if (head == nil && storeNew(&c.entries, ids, e)) || (head != nil && c.entries.CompareAndSwap(ids, head, e)) {
+		var stored bool
+		if head == nil {
+			_, loaded := c.entries.LoadOrStore(ids, e)
+			stored = !loaded
+		} else {
+			stored = c.entries.CompareAndSwap(ids, head, e)
+		}
+		if stored {
 			c.count.Add(1)
 		}
 	}
 	return d
-}
-
-// storeNew stores e under ids when ids has no entry yet.
-func storeNew(m *sync.Map, ids detailIDs, e *detailEntry) bool {
-	_, loaded := m.LoadOrStore(ids, e)
-	return !loaded
 }
 
 // reasonOf is the reason of a value an activity of type activityType gave:
@@ -485,7 +486,9 @@ func sourceOption(resp *target.Response, mbox, flag string) *delivery.Option {
 	if ex := resp.Response.Execute; ex != nil {
 		sections[1] = ex.Mboxes
 	}
-	var last *delivery.Option
+	// source is the last option seen that has the key, looked for only
+	// from the second option on (the first is looked into then).
+	var last, source *delivery.Option
 	count := 0
 	for _, mboxes := range sections {
 		for i := range mboxes {
@@ -493,27 +496,22 @@ func sourceOption(resp *target.Response, mbox, flag string) *delivery.Option {
 				continue
 			}
 			for j := range mboxes[i].Options {
-				if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 {
-					last, count = o, count+1
+				o := &mboxes[i].Options[j]
+				if o.Type != delivery.OptionJSON || len(o.Content) == 0 {
+					continue
 				}
+				if count++; count == 2 && hasKey(last.Content, flag) {
+					source = last
+				}
+				if count >= 2 && hasKey(o.Content, flag) {
+					source = o
+				}
+				last = o
 			}
 		}
 	}
 	if count <= 1 {
 		return last
-	}
-	var source *delivery.Option
-	for _, mboxes := range sections {
-		for i := range mboxes {
-			if mboxes[i].Name != mbox {
-				continue
-			}
-			for j := range mboxes[i].Options {
-				if o := &mboxes[i].Options[j]; o.Type == delivery.OptionJSON && len(o.Content) > 0 && hasKey(o.Content, flag) {
-					source = o
-				}
-			}
-		}
 	}
 	return source
 }
