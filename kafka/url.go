@@ -84,8 +84,13 @@ type Endpoint struct {
 	given url.Values
 }
 
-var urlParams = []string{"group", "tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env",
-	"client-id", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout", "linger"}
+// The parameters of a URL: its connection's, and those of one use of it.
+var (
+	connParams     = []string{"tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env", "client-id"}
+	consumerParams = []string{"group", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout"}
+	producerParams = []string{"linger"}
+	urlParams      = slices.Concat(connParams, consumerParams, producerParams)
+)
 
 // IsURL reports whether s is a Kafka URL (starts with kafka://).
 func IsURL(s string) bool { return strings.HasPrefix(s, Scheme+"://") }
@@ -239,13 +244,6 @@ func saslMechanism(param func(name, env string) string, passwordEnv string, gete
 	}
 	return nil, &ConfigError{Field: "sasl", Value: mech, Reason: "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"}
 }
-
-// The parameters of one use of an endpoint, beyond the connection's.
-var (
-	consumerParams = []string{"group", "commit-interval", "session-timeout", "rebalance-timeout", "isolation", "transactional-id", "transaction-timeout"}
-	producerParams = []string{"linger"}
-	connParams     = []string{"tls", "ca", "cert", "key", "server-name", "sasl", "user", "password-env", "client-id"}
-)
 
 // CheckInput refuses, with a *ConfigError naming it, a parameter of the
 // URL that only an output uses: an input would ignore it.
