@@ -251,9 +251,9 @@ func readCSV(ctx context.Context, r io.Reader, cfg config, sk *skipper, verify f
 		}
 		it := &visitor.Item{Pos: pos}
 		if bad != nil {
-			it.Value.Raw, it.Value.RawLength = truncate(row.raw, visitor.MaxRawBytes), row.length
-			if row.length == 0 && len(it.Value.Raw) < len(row.raw) {
-				it.Value.RawLength = len(row.raw)
+			it.Value.KeepRaw(row.raw)
+			if row.length > 0 { // the reader had cut the row: its length
+				it.Value.RawLength = row.length
 			}
 			it.Err = visitor.Invalid(cfg.name, row.line, fmt.Errorf("invalid CSV row: %w", bad))
 		} else {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 
@@ -178,6 +179,30 @@ func TestCSV(t *testing.T) {
 	for i, want := range wantVisitors {
 		if !reflect.DeepEqual(items[i].Value.Record, want) {
 			t.Errorf("row %d: %+v, want %+v", i, items[i].Value.Record, want)
+		}
+	}
+}
+
+// TestCSVBadRowKeepsItsStart: an invalid row keeps at most MaxRawBytes of
+// itself, cut at a character boundary, with its whole length: a row the
+// reader read whole, and one longer than MaxLineBytes that the reader cut.
+func TestCSVBadRowKeepsItsStart(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{visitor.MaxRawBytes + 1001, source.MaxLineBytes + 1001} {
+		bad := "a," + strings.Repeat("é", size/2) // one field too few, in 2-byte characters
+		input := "tntId,page,profile.tier\n" + bad + "\nb,home,gold\n"
+		items, err := collect(t, source.CSV(strings.NewReader(input)))
+		if err != nil {
+			t.Fatalf("%d bytes: Run: %v", len(bad), err)
+		}
+		if len(items) != 2 || items[0].Err == nil || items[1].Err != nil {
+			t.Fatalf("%d bytes: %d items; want the bad row and the row after it", len(bad), len(items))
+		}
+		got := items[0].Value
+		if got.RawLength != len(bad) || len(got.Raw) > visitor.MaxRawBytes || len(got.Raw) < visitor.MaxRawBytes-1 ||
+			!strings.HasPrefix(bad, string(got.Raw)) || !utf8.Valid(got.Raw) {
+			t.Errorf("%d bytes: kept %d bytes (valid UTF-8: %v), length %d; want the first %d or so of them, whole characters, and the row's length",
+				len(bad), len(got.Raw), utf8.Valid(got.Raw), got.RawLength, visitor.MaxRawBytes)
 		}
 	}
 }

@@ -18,7 +18,7 @@ func TestKeepRaw(t *testing.T) {
 	}{
 		{"short", []byte(`{"id":`), 0, 6},
 		{"cut at a character boundary", long, len(long), visitor.MaxRawBytes},
-		{"binary, cut where the limit falls", bytes.Repeat([]byte{0x80}, visitor.MaxRawBytes+10), visitor.MaxRawBytes + 10, visitor.MaxRawBytes - 3},
+		{"binary: at most 3 bytes back", bytes.Repeat([]byte{0x80}, visitor.MaxRawBytes+10), visitor.MaxRawBytes + 10, visitor.MaxRawBytes - 3},
 	}
 	for _, tt := range tests {
 		var e visitor.Envelope
