@@ -190,7 +190,7 @@ func (s *quickScanner) responseTokens(dst *ResponseTokens) bool {
 		return ok && len(tokens) > before // a name twice is left to the engine
 	})
 	if ok && s.tokens != nil && s.pos == end {
-		s.tokens.Add(raw, text, tokens)
+		s.tokens.add(raw, text, tokens)
 	}
 	return ok
 }

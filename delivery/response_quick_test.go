@@ -164,7 +164,7 @@ func TestSharedObjectsBounded(t *testing.T) {
 	filler := strings.Repeat("x", 1000)
 	for i := range 3 * maxBytes / len(filler) {
 		raw := []byte(fmt.Sprintf(`{"i":%d,"s":%q}`, i, filler))
-		shared.Add(raw, "", map[string]any{"i": i})
+		shared.Add(raw, map[string]any{"i": i})
 		if shared.bytes > maxBytes {
 			t.Fatalf("after %d objects %d bytes held, more than %d", i+1, shared.bytes, maxBytes)
 		}
@@ -173,7 +173,7 @@ func TestSharedObjectsBounded(t *testing.T) {
 		}
 	}
 	huge := []byte(`{"s":"` + strings.Repeat("y", maxBytes) + `"}`)
-	shared.Add(huge, "", map[string]any{})
+	shared.Add(huge, map[string]any{})
 	if shared.Lookup(huge) != nil {
 		t.Error("an object longer than the bound was kept")
 	}

@@ -45,10 +45,13 @@ func (s *SharedObjects) Len() int {
 	return len(s.objects)
 }
 
-// Add remembers object, decoded from raw; it takes raw's bytes as the key,
-// or key when it holds them already (a string of raw's bytes; "" for none),
-// saving a copy. An object longer than the byte bound is not kept.
-func (s *SharedObjects) Add(raw []byte, key string, object map[string]any) {
+// Add remembers object, decoded from raw, for the next Lookup of raw's
+// bytes. An object longer than the byte bound is not kept.
+func (s *SharedObjects) Add(raw []byte, object map[string]any) { s.add(raw, "", object) }
+
+// add is Add with key, a string of raw's bytes when the caller made one
+// already ("" for none): it is kept as the key, saving a copy.
+func (s *SharedObjects) add(raw []byte, key string, object map[string]any) {
 	if len(raw) > s.maxBytes {
 		return
 	}

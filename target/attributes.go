@@ -159,7 +159,7 @@ func (s *sharedOffers) decode(raw json.RawMessage) (map[string]any, error) {
 	}
 	content, err := decodeJSONObject(raw)
 	if err == nil && content != nil && s.objects != nil && flatObject(content) {
-		s.objects.Add(raw, "", content)
+		s.objects.Add(raw, content)
 	}
 	return content, err
 }
