@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/targetflow/targetflow/internal/rlimit"
 )
 
 // connLimiter is the listener of Start's server: it serves at most limit
@@ -170,7 +172,7 @@ func connectionLimit(configured int) int {
 	if configured > 0 {
 		return configured
 	}
-	soft, ok := openFileLimit()
+	soft, ok := rlimit.OpenFiles()
 	return automaticConnectionLimit(soft, ok)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/race"
 )
 
 // safetyNet bounds every read of these tests, so that a server that never
@@ -281,7 +282,7 @@ func heapAfterGC() uint64 {
 // ids and the budget are a sixteenth of that (500 ids of 64 KB).
 func TestNotificationBytesAreBounded(t *testing.T) {
 	budget, idBytes := 8<<20, 1<<20
-	if raceDetector {
+	if race.Enabled {
 		budget, idBytes = budget/16, idBytes/16
 		t.Logf("race detector: ids of %d bytes, a budget of %d", idBytes, budget)
 	}

@@ -18,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/targetflow/targetflow/internal/childproc"
+	"github.com/targetflow/targetflow/internal/race"
+	"github.com/targetflow/targetflow/internal/rlimit"
 )
 
 // burstChild names the variable that makes the test binary the app of
@@ -42,11 +44,11 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	}
 	t.Parallel()
 	burst := 3000
-	if raceDetector {
+	if race.Enabled {
 		burst = 1500 // the race detector's app is ten times slower: still more than its files
 	}
-	if own, err := childproc.OpenFileLimit(); err != nil || own < uint64(burst)+256 {
-		t.Skipf("this process may open %d files (%v), too few for a burst of %d connections (raise ulimit -n)", own, err, burst)
+	if own, ok := rlimit.OpenFiles(); !ok || own < uint64(burst)+256 {
+		t.Skipf("this process may open %d files (read: %v), too few for a burst of %d connections (raise ulimit -n)", own, ok, burst)
 	}
 	child := childproc.Start(t, "TestBurstUnderAFileLimit", burstChild, strconv.Itoa(childFileLimit))
 	addr, pid := child.Addr, child.Pid
@@ -130,7 +132,7 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	margin := 24 << 10 // kB
 	files, rss := openFiles(t, pid), residentKB(t, pid)
 	for range 200 {
-		if files <= baseFiles && (raceDetector || rss <= baseRSS+margin) {
+		if files <= baseFiles && (race.Enabled || rss <= baseRSS+margin) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -140,7 +142,7 @@ func TestBurstUnderAFileLimit(t *testing.T) {
 	if files > baseFiles {
 		t.Errorf("the app still has %d files open after the burst, %d before", files, baseFiles)
 	}
-	if !raceDetector && rss > baseRSS+margin {
+	if !race.Enabled && rss > baseRSS+margin {
 		t.Errorf("the app's RSS is %d kB after the burst, %d kB before it (peak %d kB)", rss, baseRSS, peakRSS)
 	}
 	if err := child.Stop(); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/targetflow/targetflow/internal/rlimit"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -81,7 +82,7 @@ func connectionLimit(configured int) int {
 	if configured > 0 {
 		return configured
 	}
-	soft, known := openFileLimit()
+	soft, known := rlimit.OpenFiles()
 	return automaticConnectionLimit(soft, known)
 }
 

@@ -27,15 +27,6 @@ func LimitOpenFilesFromEnv(env string) error {
 	return LimitOpenFiles(n)
 }
 
-// OpenFileLimit is this process's soft limit of open files.
-func OpenFileLimit() (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("reading RLIMIT_NOFILE: %w", err)
-	}
-	return rl.Cur, nil
-}
-
 // OpenFiles counts the files process pid has open (/proc/PID/fd).
 func OpenFiles(pid int) (int, error) {
 	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
