@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/net/netutil"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/targetflow/targetflow/internal/rlimit"
 	"github.com/targetflow/targetflow/target"
@@ -49,31 +50,28 @@ const (
 var errOverloaded = errors.New("the server is busy: every Target call is in use")
 
 // callSlots bounds the Target calls in flight.
-type callSlots chan struct{}
+type callSlots struct{ sem *semaphore.Weighted }
 
-func newCallSlots(n int) callSlots { return make(callSlots, n) }
+func newCallSlots(n int) callSlots { return callSlots{semaphore.NewWeighted(int64(n))} }
 
 // acquire takes a call slot, waiting at most callWait; release gives it
 // back. It fails with errOverloaded, or ctx's error.
 func (c callSlots) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case c <- struct{}{}:
-		return c.release, nil
-	default:
+	if !c.sem.TryAcquire(1) {
+		wait, cancel := context.WithTimeout(ctx, callWait)
+		err := c.sem.Acquire(wait, 1)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			return nil, errOverloaded
+		}
 	}
-	timer := time.NewTimer(callWait)
-	defer timer.Stop()
-	select {
-	case c <- struct{}{}:
-		return c.release, nil
-	case <-timer.C:
-		return nil, errOverloaded
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return c.release, nil
 }
 
-func (c callSlots) release() { <-c }
+func (c callSlots) release() { c.sem.Release(1) }
 
 // connectionLimit is the inbound connection limit: the configured one, else
 // defaultMaxConnections, lowered so that the app's files fit within three
