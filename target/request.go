@@ -88,7 +88,10 @@ func (c *Client) completeRequest(opts callOptions, deviceID string, sdid *Supple
 		r.EnvironmentID = c.cfg.environmentID
 	}
 	added := new(completion)
-	r.ID = completeVisitorID(&added.id, r.ID, deviceID, opts.customerIDs)
+	if r.ID == nil {
+		r.ID = &added.id // else the clone's own, completed in place
+	}
+	r.ID = completeVisitorID(r.ID, deviceID, opts.customerIDs)
 	c.applyVisitorCookie(r, opts.visitorCookie)
 	r.Property = c.completeProperty(r.Property)
 	r.Context = completeContext(added, r.Context, now)
@@ -109,12 +112,9 @@ type completion struct {
 	analytics       delivery.AnalyticsRequest
 }
 
-// completeVisitorID completes a copy of id in v and returns v, or nil when
-// the call has no visitor id at all.
-func completeVisitorID(v, id *delivery.VisitorID, deviceID string, customerIDs []delivery.CustomerID) *delivery.VisitorID {
-	if id != nil {
-		*v = *id
-	}
+// completeVisitorID completes v, the request's own copy, and returns it,
+// or nil when the call has no visitor id at all.
+func completeVisitorID(v *delivery.VisitorID, deviceID string, customerIDs []delivery.CustomerID) *delivery.VisitorID {
 	if v.TntID == "" {
 		v.TntID = deviceID
 	}
