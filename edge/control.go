@@ -186,9 +186,7 @@ func (c *controls) remove(ctl *control) {
 // answerAs carries out a control function's answer; it reports whether
 // the request is answered (false: the edge answers it itself).
 func (s *Server) answerAs(w http.ResponseWriter, r *http.Request, a Answer) bool {
-	s.extendWrite(w, r, a.Delay)
-	if !sleep(r.Context(), a.Delay) {
-		labelStatus(w, statusCanceled)
+	if !s.delayAnswer(w, r, a.Delay) {
 		return true
 	}
 	switch {

@@ -52,9 +52,7 @@ func (s *Server) serveDelivery(w http.ResponseWriter, r *http.Request) {
 		if fate.fault != FaultNone {
 			s.metrics.faults.WithLabelValues(string(fate.fault)).Inc()
 		}
-		s.extendWrite(w, r, fate.delay)
-		if !sleep(ctx, fate.delay) {
-			labelStatus(w, statusCanceled)
+		if !s.delayAnswer(w, r, fate.delay) {
 			return
 		}
 		switch fate.fault {

@@ -318,12 +318,18 @@ func (s *Server) serveReserved(w *statusWriter, r *http.Request) {
 	writeError(w, http.StatusServiceUnavailable, "the edge is at its connection limit (%d connections): retry later", connInfoOf(r).limit)
 }
 
-// extendWrite gives a request whose answer is delayed on purpose its delay
-// on top of the write timeout.
-func (s *Server) extendWrite(w http.ResponseWriter, r *http.Request, delay time.Duration) {
+// delayAnswer holds a request's answer back on purpose for delay, giving
+// it the delay on top of the write timeout. It reports false, labelled
+// canceled, when the request ended meanwhile: there is nothing to answer.
+func (s *Server) delayAnswer(w http.ResponseWriter, r *http.Request, delay time.Duration) bool {
 	if info := connInfoOf(r); delay > 0 && info != nil {
 		info.setWriteDeadline(w, time.Now().Add(delay+s.writeTimeout))
 	}
+	if !sleep(r.Context(), delay) {
+		labelStatus(w, statusCanceled)
+		return false
+	}
+	return true
 }
 
 func (s *Server) routes() *http.ServeMux {
