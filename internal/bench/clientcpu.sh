@@ -2,7 +2,10 @@
 # Client CPU per visitor (issue 15, item 7): `targetflow run --execute
 # hero,cart --concurrency 256` against the bare net/http loop, alternated
 # round by round, both against one Delivery API stand-in at 20 ms latency
-# (a process of its own, so its CPU is in neither figure). Each line: who,
+# (a process of its own, so its CPU is in neither figure). Between them runs
+# clientloop, target.Client's GetOffers alone from as many goroutines,
+# which tells the client's share of the difference from the pipeline's
+# (bareloop and clientloop exit non-zero when a visitor failed). Each line: who,
 # wall-clock rate, process CPU (user + system, from /usr/bin/time) per
 # visitor, max RSS; the last lines give the ratios of each round.
 #
@@ -21,6 +24,7 @@ port=${PORT:-18090}
 go build -o "$dir/targetflow" ./cmd/targetflow
 go build -o "$dir/standin" ./internal/bench/cmd/standin
 go build -o "$dir/bareloop" ./internal/bench/cmd/bareloop
+go build -o "$dir/clientloop" ./internal/bench/cmd/clientloop
 generate_visitors "$visitors" "$dir/visitors.jsonl"
 
 serve "$dir/standin.log" "$dir/standin" --addr "127.0.0.1:$port" --latency 20ms
@@ -34,7 +38,7 @@ measure() {
 		cat "$dir/err" >&2
 		exit 1
 	fi
-	if [ "$name" != bare ] && ! grep -q "ok $visitors " "$dir/err"; then
+	if [ "$name" != bare ] && [ "$name" != client ] && ! grep -q "ok $visitors " "$dir/err"; then
 		echo "$name: not every visitor ok:" >&2
 		cat "$dir/err" >&2
 		exit 1
@@ -53,15 +57,17 @@ run_targetflow() {
 for round in $(seq "$rounds"); do
 	echo "round $round"
 	measure bare "$dir/bareloop" --url "http://127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org"
+	measure client "$dir/clientloop" --server-domain "127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org"
 	run_targetflow targetflow "$dir/targetflow"
 	if [ -n "${BASELINE:-}" ]; then
 		run_targetflow baseline "$BASELINE"
 	fi
 done
 
-echo "ratios per round (targetflow / bare): rate, CPU per visitor"
+echo "ratios per round (to bare): rate, CPU per visitor"
 awk '
 	$1 == "bare" { rate = $2; cpu = $4 }
+	$1 == "client" { printf "  client      rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
 	$1 == "targetflow" { printf "  targetflow  rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
 	$1 == "baseline" { printf "  baseline    rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
 ' "$dir/results"

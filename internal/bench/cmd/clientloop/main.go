@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sourcegraph/conc"
+
+	"github.com/targetflow/targetflow/delivery"
+	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/target"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "clientloop:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the loop calls, where and how many at once.
+type config struct {
+	serverDomain, client, organizationID string
+	visitors, concurrency                int
+	mboxes                               []string
+	timeout                              time.Duration
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("clientloop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.serverDomain, "server-domain", "127.0.0.1:8090", "the stand-in's host:port (plain HTTP, as targetflow run --insecure)")
+	fs.StringVar(&cfg.client, "client", "targetflow-demo", "Target client code")
+	fs.StringVar(&cfg.organizationID, "organization-id", "7A1B2C3D4E5F60718293A4B5@AdobeOrg", "Experience Cloud organization id")
+	fs.IntVar(&cfg.visitors, "visitors", 60000, "calls to make, one per visitor")
+	fs.IntVar(&cfg.concurrency, "concurrency", 256, "goroutines calling")
+	fs.DurationVar(&cfg.timeout, "timeout", 3*time.Second, "per-call timeout, as targetflow run's --timeout")
+	execute := fs.String("execute", "hero,cart", "executed mboxes (comma-separated)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.mboxes = strings.Split(*execute, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	transport := edge.RoutingTransport(cfg.serverDomain)
+	defer transport.CloseIdleConnections()
+	client, err := target.New(target.WithClient(cfg.client), target.WithOrganizationID(cfg.organizationID),
+		target.WithServerDomain(cfg.serverDomain), target.WithSecure(false), target.WithTimeout(cfg.timeout),
+		target.WithTransport(transport))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	cpuStart := processCPU()
+	start := time.Now()
+	ok, failed, first := loop(ctx, client, cfg)
+	wall := time.Since(start)
+	cpu := processCPU() - cpuStart
+	done := ok + failed
+	fmt.Fprintf(stdout, "clientloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
+		done, ok, failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
+		float64(cpu.Microseconds())/float64(max(done, 1)))
+	if first != nil {
+		fmt.Fprintln(stderr, "clientloop: first failure:", first)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case failed > 0:
+		return fmt.Errorf("%d of %d visitors failed", failed, done)
+	}
+	return nil
+}
+
+// loop makes cfg.visitors calls from cfg.concurrency goroutines, visitor n
+// with the tntId "%032x" of n (the README's visitors files), and returns
+// when all are done or ctx ended.
+func loop(ctx context.Context, client *target.Client, cfg config) (ok, failed int64, first error) {
+	var (
+		next, oks, fails atomic.Int64
+		firstOnce        sync.Once
+		wg               conc.WaitGroup
+	)
+	for range cfg.concurrency {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				n := next.Add(1)
+				if n > int64(cfg.visitors) {
+					return
+				}
+				if err := call(ctx, client, cfg, n); err != nil {
+					fails.Add(1)
+					firstOnce.Do(func() { first = err })
+					continue
+				}
+				oks.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return oks.Load(), fails.Load(), first
+}
+
+// call makes visitor n's call: the request stages.BuildRequest makes of
+// the record {"id":{"tntId":…}} for --execute, under the per-call timeout
+// of stages.Deliver.
+func call(ctx context.Context, client *target.Client, cfg config, n int64) error {
+	mboxes := make([]delivery.MboxRequest, len(cfg.mboxes))
+	for i, name := range cfg.mboxes {
+		mboxes[i] = delivery.MboxRequest{Index: i, Name: name}
+	}
+	request := &delivery.DeliveryRequest{
+		ID:      &delivery.VisitorID{TntID: fmt.Sprintf("%032x", n)},
+		Context: &delivery.Context{Channel: delivery.ChannelWeb},
+		Execute: &delivery.ExecuteRequest{Mboxes: mboxes},
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	_, err := client.GetOffers(ctx, target.GetOffersOptions{Request: request})
+	return err
+}
+
+// processCPU is the process's user and system time so far.
+func processCPU() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		return 0
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
