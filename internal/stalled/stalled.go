@@ -12,37 +12,22 @@ import (
 // ends.
 func URL(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("stalled: listen: %v", err)
-	}
 	var (
 		mu    sync.Mutex
 		conns []net.Conn
-		done  = make(chan struct{})
 	)
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return // closed at the end of the test
-			}
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
+	t.Cleanup(func() { // runs after serve's cleanup: no connection comes any more
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {
 			_ = c.Close()
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return serve(t, func(conn net.Conn) {
+		mu.Lock()
+		conns = append(conns, conn)
+		mu.Unlock()
+	})
 }
 
 // HangUpURL starts a listener on 127.0.0.1 that closes every connection as
@@ -50,6 +35,14 @@ func URL(t testing.TB) string {
 // fails at once with a reset or an EOF. The listener is closed, and its
 // goroutine ended, when the test ends.
 func HangUpURL(t testing.TB) string {
+	t.Helper()
+	return serve(t, func(conn net.Conn) { _ = conn.Close() })
+}
+
+// serve listens on 127.0.0.1 and hands every connection it accepts to
+// accepted, in its one goroutine, until the test ends: then it closes the
+// listener and waits for that goroutine. It returns http://host:port.
+func serve(t testing.TB, accepted func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,7 +56,7 @@ func HangUpURL(t testing.TB) string {
 			if err != nil {
 				return // closed at the end of the test
 			}
-			_ = conn.Close()
+			accepted(conn)
 		}
 	}()
 	t.Cleanup(func() {
