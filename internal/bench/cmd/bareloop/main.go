@@ -54,11 +54,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cpuStart := processCPU()
+	cpuStart := standin.ProcessCPU()
 	start := time.Now()
 	res, err := standin.Loop(ctx, cfg)
 	wall := time.Since(start)
-	cpu := processCPU() - cpuStart
+	cpu := standin.ProcessCPU() - cpuStart
 	done := res.OK + res.Failed
 	fmt.Fprintf(stdout, "bareloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
 		done, res.OK, res.Failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
@@ -73,13 +73,4 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d of %d visitors failed", res.Failed, done)
 	}
 	return nil
-}
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU() time.Duration {
-	var usage syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
-		return 0
-	}
-	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
+	"github.com/targetflow/targetflow/internal/bench/standin"
 	"github.com/targetflow/targetflow/target"
 )
 
@@ -67,11 +68,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer client.Close()
 
-	cpuStart := processCPU()
+	cpuStart := standin.ProcessCPU()
 	start := time.Now()
 	ok, failed, first := loop(ctx, client, cfg)
 	wall := time.Since(start)
-	cpu := processCPU() - cpuStart
+	cpu := standin.ProcessCPU() - cpuStart
 	done := ok + failed
 	fmt.Fprintf(stdout, "clientloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
 		done, ok, failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
@@ -134,13 +135,4 @@ func call(ctx context.Context, client *target.Client, cfg config, n int64) error
 	defer cancel()
 	_, err := client.GetOffers(ctx, target.GetOffersOptions{Request: request})
 	return err
-}
-
-// processCPU is the process's user and system time so far.
-func processCPU() time.Duration {
-	var usage syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
-		return 0
-	}
-	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
