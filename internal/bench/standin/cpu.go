@@ -1,6 +1,8 @@
 package standin
 
 import (
+	"fmt"
+	"io"
 	"syscall"
 	"time"
 )
@@ -14,4 +16,31 @@ func ProcessCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+// Measure runs loop, the loop of the command name (bareloop, clientloop),
+// and writes its line to stdout: the visitors done, the rate, and the
+// process CPU per visitor while loop ran; the first failure, if any, goes
+// to stderr. It returns loop's error, else an error counting the visitors
+// that failed.
+func Measure(stdout, stderr io.Writer, name string, loop func() (LoopResult, error)) error {
+	cpuStart := ProcessCPU()
+	start := time.Now()
+	res, err := loop()
+	wall := time.Since(start)
+	cpu := ProcessCPU() - cpuStart
+	done := res.OK + res.Failed
+	fmt.Fprintf(stdout, "%s: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
+		name, done, res.OK, res.Failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
+		float64(cpu.Microseconds())/float64(max(done, 1)))
+	if res.FirstError != nil {
+		fmt.Fprintf(stderr, "%s: first failure: %v\n", name, res.FirstError)
+	}
+	switch {
+	case err != nil:
+		return err
+	case res.Failed > 0:
+		return fmt.Errorf("%d of %d visitors failed", res.Failed, done)
+	}
+	return nil
 }

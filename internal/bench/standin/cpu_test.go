@@ -1,7 +1,10 @@
 package standin_test
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
+	"sync"
 	"testing"
 
 	"github.com/targetflow/targetflow/internal/bench/standin"
@@ -17,5 +20,31 @@ func TestProcessCPU(t *testing.T) {
 	}
 	if after := standin.ProcessCPU(); after <= before || before <= 0 {
 		t.Fatalf("ProcessCPU went from %v to %v over 100,000 hashes (%x)", before, after, sum[:4])
+	}
+}
+
+// Visit calls every visitor once, whatever the concurrency, and counts
+// successes and failures, keeping a failure.
+func TestVisit(t *testing.T) {
+	for _, concurrency := range []int{0, 1, 7} {
+		var mu sync.Mutex
+		seen := map[int64]int{}
+		res := standin.Visit(t.Context(), 100, concurrency, func(_ context.Context, n int64) error {
+			mu.Lock()
+			seen[n]++
+			mu.Unlock()
+			if n%2 == 0 {
+				return errors.New("even")
+			}
+			return nil
+		})
+		if res.OK != 50 || res.Failed != 50 || res.FirstError == nil || len(seen) != 100 {
+			t.Errorf("concurrency %d: %+v over %d visitors; want 50 ok, 50 failed, a first error, 100 visitors", concurrency, res, len(seen))
+		}
+		for n, calls := range seen {
+			if calls != 1 || n < 1 || n > 100 {
+				t.Errorf("concurrency %d: visitor %d called %d times", concurrency, n, calls)
+			}
+		}
 	}
 }

@@ -14,7 +14,12 @@
 // to its end and doing nothing else: no answer decoding, no cookies, no
 // telemetry, no output.
 //
-// The commands internal/bench/cmd/standin and internal/bench/cmd/bareloop
-// run them as processes of their own, and internal/bench/clientcpu.sh
-// alternates targetflow run and the bare loop against one stand-in.
+// Visit and Measure are what the loop commands share: visitors called from
+// a number of goroutines and counted, and the line a command prints of
+// them (the rate and the process CPU per visitor).
+//
+// The commands internal/bench/cmd/standin, internal/bench/cmd/bareloop and
+// internal/bench/cmd/clientloop run them as processes of their own, and
+// internal/bench/clientcpu.sh alternates the bare loop, the client loop and
+// targetflow run against one stand-in.
 package standin

@@ -65,29 +65,32 @@ func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
 	client := &http.Client{Transport: transport}
 	endpoint := cfg.BaseURL + "/rest/v1/delivery?imsOrgId=" + url.QueryEscape(cfg.OrganizationID) + "&sessionId="
 
+	res := Visit(ctx, cfg.Visitors, cfg.Concurrency, func(ctx context.Context, n int64) error {
+		return post(ctx, client, endpoint, n, cfg.Mboxes)
+	})
+	return res, ctx.Err()
+}
+
+// Visit calls call for visitors 1 to visitors, each once, from concurrency
+// goroutines, until all are done or ctx ended, and counts the calls that
+// succeeded and failed. Its goroutines end before it returns.
+func Visit(ctx context.Context, visitors, concurrency int, call func(ctx context.Context, n int64) error) LoopResult {
 	var (
 		next, ok, failed atomic.Int64
-		firstMu          sync.Mutex
+		firstOnce        sync.Once
 		first            error
 		wg               conc.WaitGroup
 	)
-	fail := func(err error) {
-		failed.Add(1)
-		firstMu.Lock()
-		defer firstMu.Unlock()
-		if first == nil {
-			first = err
-		}
-	}
-	for range cfg.Concurrency {
+	for range max(concurrency, 1) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				n := next.Add(1)
-				if n > int64(cfg.Visitors) {
+				if n > int64(visitors) {
 					return
 				}
-				if err := post(ctx, client, endpoint, n, cfg.Mboxes); err != nil {
-					fail(err)
+				if err := call(ctx, n); err != nil {
+					failed.Add(1)
+					firstOnce.Do(func() { first = err })
 					continue
 				}
 				ok.Add(1)
@@ -95,7 +98,7 @@ func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
 		})
 	}
 	wg.Wait()
-	return LoopResult{OK: ok.Load(), Failed: failed.Load(), FirstError: first}, ctx.Err()
+	return LoopResult{OK: ok.Load(), Failed: failed.Load(), FirstError: first}
 }
 
 // post makes the call of visitor n.

@@ -11,7 +11,6 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/targetflow/targetflow/internal/bench/standin"
 )
@@ -54,23 +53,5 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cpuStart := standin.ProcessCPU()
-	start := time.Now()
-	res, err := standin.Loop(ctx, cfg)
-	wall := time.Since(start)
-	cpu := standin.ProcessCPU() - cpuStart
-	done := res.OK + res.Failed
-	fmt.Fprintf(stdout, "bareloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
-		done, res.OK, res.Failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
-		float64(cpu.Microseconds())/float64(max(done, 1)))
-	if res.FirstError != nil {
-		fmt.Fprintln(stderr, "bareloop: first failure:", res.FirstError)
-	}
-	if err != nil {
-		return err
-	}
-	if res.Failed > 0 {
-		return fmt.Errorf("%d of %d visitors failed", res.Failed, done)
-	}
-	return nil
+	return standin.Measure(stdout, stderr, "bareloop", func() (standin.LoopResult, error) { return standin.Loop(ctx, cfg) })
 }

@@ -9,12 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/sourcegraph/conc"
 
 	"github.com/targetflow/targetflow/delivery"
 	"github.com/targetflow/targetflow/edge"
@@ -68,54 +64,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer client.Close()
 
-	cpuStart := standin.ProcessCPU()
-	start := time.Now()
-	ok, failed, first := loop(ctx, client, cfg)
-	wall := time.Since(start)
-	cpu := standin.ProcessCPU() - cpuStart
-	done := ok + failed
-	fmt.Fprintf(stdout, "clientloop: %d visitors (%d ok, %d failed) in %s: %.0f visitors/s, %.1f µs CPU per visitor\n",
-		done, ok, failed, wall.Round(time.Millisecond), float64(done)/wall.Seconds(),
-		float64(cpu.Microseconds())/float64(max(done, 1)))
-	if first != nil {
-		fmt.Fprintln(stderr, "clientloop: first failure:", first)
-	}
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case failed > 0:
-		return fmt.Errorf("%d of %d visitors failed", failed, done)
-	}
-	return nil
-}
-
-// loop makes cfg.visitors calls from cfg.concurrency goroutines, visitor n
-// with the tntId "%032x" of n (the README's visitors files), and returns
-// when all are done or ctx ended.
-func loop(ctx context.Context, client *target.Client, cfg config) (ok, failed int64, first error) {
-	var (
-		next, oks, fails atomic.Int64
-		firstOnce        sync.Once
-		wg               conc.WaitGroup
-	)
-	for range cfg.concurrency {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				n := next.Add(1)
-				if n > int64(cfg.visitors) {
-					return
-				}
-				if err := call(ctx, client, cfg, n); err != nil {
-					fails.Add(1)
-					firstOnce.Do(func() { first = err })
-					continue
-				}
-				oks.Add(1)
-			}
+	return standin.Measure(stdout, stderr, "clientloop", func() (standin.LoopResult, error) {
+		// Visitor n has the tntId "%032x" of n (the README's visitors files).
+		res := standin.Visit(ctx, cfg.visitors, cfg.concurrency, func(ctx context.Context, n int64) error {
+			return call(ctx, client, cfg, n)
 		})
-	}
-	wg.Wait()
-	return oks.Load(), fails.Load(), first
+		return res, ctx.Err()
+	})
 }
 
 // call makes visitor n's call: the request stages.BuildRequest makes of
