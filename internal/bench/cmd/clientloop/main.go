@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -47,8 +48,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.concurrency, "concurrency", 256, "goroutines calling")
 	fs.DurationVar(&cfg.timeout, "timeout", 3*time.Second, "per-call timeout, as targetflow run's --timeout")
 	execute := fs.String("execute", "hero,cart", "executed mboxes (comma-separated)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the loop to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		file, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		if err := pprof.StartCPUProfile(file); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg.mboxes = strings.Split(*execute, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -53,6 +53,8 @@ func Example_usage() {
 	//     	Target client code (default "targetflow-demo")
 	//   -concurrency int
 	//     	goroutines calling (default 256)
+	//   -cpuprofile string
+	//     	write a CPU profile of the loop to this file (go tool pprof)
 	//   -execute string
 	//     	executed mboxes (comma-separated) (default "hero,cart")
 	//   -organization-id string
