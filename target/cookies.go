@@ -172,28 +172,39 @@ func encodeURIComponent(s string) string {
 	return s
 }
 
-// appendURIComponent appends s to b escaped as encodeURIComponent escapes it.
+// appendURIComponent appends s to b escaped as encodeURIComponent escapes it,
+// each run of unreserved bytes (most of a cookie's ids) in one append.
 func appendURIComponent(b []byte, s string) []byte {
 	const hexDigits = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if uriUnreserved(c) {
-			b = append(b, c)
-			continue
+	for {
+		i := 0
+		for i < len(s) && uriUnreserved(s[i]) {
+			i++
 		}
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			return b
+		}
+		c := s[i]
 		b = append(b, '%', hexDigits[c>>4], hexDigits[c&0x0f])
+		s = s[i+1:]
 	}
-	return b
 }
 
+// uriUnreserved reports whether encodeURIComponent leaves c as it is: an
+// ASCII letter or digit, or one of -_.!~*'(). The set is two 64-bit masks,
+// of the bytes below 64 and of those from 64 to 127, so that the test
+// inlines into the loops above.
 func uriUnreserved(c byte) bool {
+	const (
+		below64 = 1<<'!' | 1<<'\'' | 1<<'(' | 1<<')' | 1<<'*' | 1<<'-' | 1<<'.' | (1<<10-1)<<'0'
+		from64  = (1<<26-1)<<('A'-64) | 1<<('_'-64) | (1<<26-1)<<('a'-64) | 1<<('~'-64)
+	)
 	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '_', '.', '!', '~', '*', '\'', '(', ')':
-		return true
+	case c < 64:
+		return below64>>c&1 != 0
+	case c < 128:
+		return from64>>(c-64)&1 != 0
 	}
 	return false
 }

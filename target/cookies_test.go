@@ -1,6 +1,7 @@
 package target
 
 import (
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -117,6 +118,24 @@ func TestEncodeURIComponentMatchesJavaScript(t *testing.T) {
 	for in, want := range tests {
 		if got := encodeURIComponent(in); got != want {
 			t.Errorf("encodeURIComponent(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Every byte value is escaped or kept as encodeURIComponent does: kept are
+// exactly the ASCII letters and digits and -_.!~*'().
+func TestURIUnreservedEveryByte(t *testing.T) {
+	t.Parallel()
+	for c := range 256 {
+		b := byte(c)
+		want := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("-_.!~*'()", b) >= 0
+		if got := uriUnreserved(b); got != want {
+			t.Errorf("uriUnreserved(%#02x %q) = %v, want %v", b, b, got, want)
+		}
+		in := "a" + string([]byte{b}) + "b"
+		escaped := string(appendURIComponent(nil, in))
+		if want && escaped != in || !want && escaped != fmt.Sprintf("a%%%02Xb", b) {
+			t.Errorf("appendURIComponent(%q) = %q", in, escaped)
 		}
 	}
 }
