@@ -2,7 +2,9 @@
 # Client CPU per visitor (issue 15, item 7): `targetflow run --execute
 # hero,cart --concurrency 256` against the bare net/http loop, alternated
 # round by round, both against one Delivery API stand-in at 20 ms latency
-# (a process of its own, so its CPU is in neither figure). Between them runs
+# (a process of its own, so its CPU is in neither figure). Between them run
+# the floor, the bare loop with what targetflow run cannot skip (a timeout
+# context per call, every answer decoded by the client's own decoder), and
 # clientloop, target.Client's GetOffers alone from as many goroutines,
 # which tells the client's share of the difference from the pipeline's
 # (bareloop and clientloop exit non-zero when a visitor failed). Each line: who,
@@ -38,7 +40,7 @@ measure() {
 		cat "$dir/err" >&2
 		exit 1
 	fi
-	if [ "$name" != bare ] && [ "$name" != client ] && ! grep -q "ok $visitors " "$dir/err"; then
+	if [ "$name" != bare ] && [ "$name" != floor ] && [ "$name" != client ] && ! grep -q "ok $visitors " "$dir/err"; then
 		echo "$name: not every visitor ok:" >&2
 		cat "$dir/err" >&2
 		exit 1
@@ -57,6 +59,8 @@ run_targetflow() {
 for round in $(seq "$rounds"); do
 	echo "round $round"
 	measure bare "$dir/bareloop" --url "http://127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org"
+	measure floor "$dir/bareloop" --url "http://127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org" \
+		--timeout 3s --decode
 	measure client "$dir/clientloop" --server-domain "127.0.0.1:$port" --visitors "$visitors" --concurrency "$conc" --organization-id "$org"
 	run_targetflow targetflow "$dir/targetflow"
 	if [ -n "${BASELINE:-}" ]; then
@@ -64,10 +68,11 @@ for round in $(seq "$rounds"); do
 	fi
 done
 
-echo "ratios per round (to bare): rate, CPU per visitor"
+echo "ratios per round (to bare): rate, CPU per visitor; and CPU per visitor to the floor's"
 awk '
 	$1 == "bare" { rate = $2; cpu = $4 }
-	$1 == "client" { printf "  client      rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
-	$1 == "targetflow" { printf "  targetflow  rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
-	$1 == "baseline" { printf "  baseline    rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
+	$1 == "floor" { floor = $4; printf "  floor       rate %.2f×  CPU %.2f×\n", $2 / rate, $4 / cpu }
+	$1 == "client" || $1 == "targetflow" || $1 == "baseline" {
+		printf "  %-10s  rate %.2f×  CPU %.2f×  (%.2f× the floor)\n", $1, $2 / rate, $4 / cpu, $4 / floor
+	}
 ' "$dir/results"

@@ -12,7 +12,11 @@
 // of the same shape and size as targetflow's (ids, context, Analytics, two
 // mboxes, a telemetry entry) from a number of goroutines, reading each answer
 // to its end and doing nothing else: no answer decoding, no cookies, no
-// telemetry, no output.
+// telemetry, no output. With LoopConfig.Timeout and LoopConfig.Decode it is
+// the floor of what targetflow run cannot skip beyond net/http: a timeout
+// context per call, and every answer decoded by the client's own decoder
+// (delivery.DecodeResponse), so that what the client spends beyond that
+// floor is its own.
 //
 // Visit and Measure are what the loop commands share: visitors called from
 // a number of goroutines and counted, and the line a command prints of

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sourcegraph/conc"
+
+	"github.com/targetflow/targetflow/delivery"
 )
 
 // LoopConfig is what Loop posts, where and how many at once.
@@ -29,6 +31,14 @@ type LoopConfig struct {
 	Concurrency int
 	// Mboxes are the executed mboxes (default hero and cart).
 	Mboxes []string
+	// Timeout, when positive, gives every call a context of its own that
+	// ends after it, as targetflow run's --timeout does (one per attempt).
+	Timeout time.Duration
+	// Decode decodes every answer into the Delivery API model as the client
+	// does (delivery.DecodeResponse over a recycled buffer holding the
+	// whole answer, response tokens shared between answers), instead of
+	// discarding it.
+	Decode bool
 }
 
 // LoopResult counts the answers of a Loop.
@@ -43,7 +53,8 @@ type LoopResult struct {
 
 // Loop posts cfg.Visitors Delivery API requests to cfg.BaseURL from
 // cfg.Concurrency goroutines over one keep-alive net/http client, reads
-// every answer to its end and discards it. It returns when every request
+// every answer to its end and discards it (or, with cfg.Decode, decodes
+// it; with cfg.Timeout each call has a timeout of its own). It returns when every request
 // was answered or ctx ended (then with ctx's error); its goroutines end
 // before it returns.
 func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
@@ -62,12 +73,15 @@ func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport}
-	endpoint := cfg.BaseURL + "/rest/v1/delivery?imsOrgId=" + url.QueryEscape(cfg.OrganizationID) + "&sessionId="
-
-	res := Visit(ctx, cfg.Visitors, cfg.Concurrency, func(ctx context.Context, n int64) error {
-		return post(ctx, client, endpoint, n, cfg.Mboxes)
-	})
+	p := &poster{
+		client:   &http.Client{Transport: transport},
+		endpoint: cfg.BaseURL + "/rest/v1/delivery?imsOrgId=" + url.QueryEscape(cfg.OrganizationID) + "&sessionId=",
+		cfg:      cfg,
+	}
+	if cfg.Decode {
+		p.tokens = delivery.NewSharedObjects(64, 1<<20)
+	}
+	res := Visit(ctx, cfg.Visitors, cfg.Concurrency, p.post)
 	return res, ctx.Err()
 }
 
@@ -83,6 +97,11 @@ func Visit(ctx context.Context, visitors, concurrency int, call func(ctx context
 	)
 	for range max(concurrency, 1) {
 		wg.Go(func() {
+			// A context per goroutine, as each of the pipeline's workers
+			// has: what a call derives from it registers there, not with
+			// the one ctx of every goroutine under its lock.
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
 			for ctx.Err() == nil {
 				n := next.Add(1)
 				if n > int64(visitors) {
@@ -101,11 +120,25 @@ func Visit(ctx context.Context, visitors, concurrency int, call func(ctx context
 	return LoopResult{OK: ok.Load(), Failed: failed.Load(), FirstError: first}
 }
 
+// poster makes the calls of a Loop.
+type poster struct {
+	client   *http.Client
+	endpoint string
+	cfg      LoopConfig
+	tokens   *delivery.SharedObjects // with cfg.Decode
+	buffers  sync.Pool               // of *bytes.Buffer, with cfg.Decode
+}
+
 // post makes the call of visitor n.
-func post(ctx context.Context, client *http.Client, endpoint string, n int64, mboxes []string) error {
+func (p *poster) post(ctx context.Context, n int64) error {
+	if p.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
+		defer cancel()
+	}
 	requestID := id(n, 1)
-	body := AppendRequest(make([]byte, 0, 768), n, requestID, mboxes)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+id(n, 2)+"&version=0.1.0", bytes.NewReader(body))
+	body := AppendRequest(make([]byte, 0, 768), n, requestID, p.cfg.Mboxes)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint+id(n, 2)+"&version=0.1.0", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -116,18 +149,37 @@ func post(ctx context.Context, client *http.Client, endpoint string, n int64, mb
 		"X-Exc-Sdk-Version": {"0.1.0"},
 		"X-Request-Id":      {requestID},
 	}
-	resp, err := client.Do(req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+	if err := p.read(resp.Body); err != nil {
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return errors.New("standin: answered " + resp.Status)
 	}
 	return nil
+}
+
+// read reads an answer to its end: discarded, or with cfg.Decode decoded.
+func (p *poster) read(body io.Reader) error {
+	if !p.cfg.Decode {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	}
+	buf, ok := p.buffers.Get().(*bytes.Buffer)
+	if !ok {
+		buf = new(bytes.Buffer)
+	}
+	defer p.buffers.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return err
+	}
+	_, _, err := delivery.DecodeResponse(buf.Bytes(), p.tokens)
+	return err
 }
 
 // id is a UUID-shaped identifier of visitor n, distinct per salt.

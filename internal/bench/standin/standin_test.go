@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -77,26 +78,39 @@ func TestHandler(t *testing.T) {
 
 func TestLoopCountsEveryVisitor(t *testing.T) {
 	t.Parallel()
+	notJSON := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "<html>") })
 	for _, tc := range []struct {
 		name       string
 		handler    http.Handler
+		timeout    time.Duration
+		decode     bool
 		ok, failed int64
+		firstError string
 	}{
-		{"answered", Handler(0), 300, 0},
-		{"refused", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		{name: "answered", handler: Handler(0), ok: 300},
+		{name: "refused", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "no", http.StatusServiceUnavailable)
-		}), 0, 300},
+		}), failed: 300, firstError: "503"},
+		{name: "decoded", handler: Handler(0), decode: true, ok: 300},
+		{name: "not JSON, discarded", handler: notJSON, ok: 300},
+		{name: "not JSON, decoded", handler: notJSON, decode: true, failed: 300, firstError: "answer"},
+		{name: "within the timeout", handler: Handler(time.Millisecond), timeout: 10 * time.Second, decode: true, ok: 300},
+		{name: "past the timeout", handler: Handler(time.Minute), timeout: 20 * time.Millisecond, failed: 300, firstError: "deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tc.handler)
 			t.Cleanup(srv.Close)
-			res, err := Loop(context.Background(), LoopConfig{BaseURL: srv.URL, OrganizationID: "ACME@AdobeOrg", Visitors: 300, Concurrency: 16})
+			res, err := Loop(context.Background(), LoopConfig{BaseURL: srv.URL, OrganizationID: "ACME@AdobeOrg", Visitors: 300, Concurrency: 16,
+				Timeout: tc.timeout, Decode: tc.decode})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.OK != tc.ok || res.Failed != tc.failed || (tc.failed > 0) != (res.FirstError != nil) {
 				t.Errorf("Loop = %+v, want %d ok and %d failed", res, tc.ok, tc.failed)
+			}
+			if tc.firstError != "" && (res.FirstError == nil || !strings.Contains(res.FirstError.Error(), tc.firstError)) {
+				t.Errorf("first error %v, want one naming %q", res.FirstError, tc.firstError)
 			}
 		})
 	}

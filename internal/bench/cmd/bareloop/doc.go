@@ -5,4 +5,8 @@
 // rate and the process CPU per visitor.
 //
 //	go run ./internal/bench/cmd/bareloop --url http://127.0.0.1:8090 --visitors 60000 --concurrency 256
+//
+// With --timeout 3s --decode it is the floor of what targetflow run cannot
+// skip: the same loop with a timeout context per call and every answer
+// decoded by the client's own decoder (delivery.DecodeResponse).
 package main

@@ -33,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.OrganizationID, "organization-id", "7A1B2C3D4E5F60718293A4B5@AdobeOrg", "imsOrgId of the query")
 	fs.IntVar(&cfg.Visitors, "visitors", 60000, "requests to post, one per visitor")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 256, "goroutines posting")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "per-call timeout context, as targetflow run's --timeout (0: none)")
+	fs.BoolVar(&cfg.Decode, "decode", false, "decode every answer as the client does, instead of discarding it")
 	execute := fs.String("execute", "hero,cart", "executed mboxes (comma-separated)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the loop to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {

@@ -37,10 +37,14 @@ func Example_usage() {
 	//     	goroutines posting (default 256)
 	//   -cpuprofile string
 	//     	write a CPU profile of the loop to this file (go tool pprof)
+	//   -decode
+	//     	decode every answer as the client does, instead of discarding it
 	//   -execute string
 	//     	executed mboxes (comma-separated) (default "hero,cart")
 	//   -organization-id string
 	//     	imsOrgId of the query (default "7A1B2C3D4E5F60718293A4B5@AdobeOrg")
+	//   -timeout duration
+	//     	per-call timeout context, as targetflow run's --timeout (0: none)
 	//   -url string
 	//     	the stand-in's base URL (default "http://127.0.0.1:8090")
 	//   -visitors int
