@@ -53,10 +53,10 @@ type LoopResult struct {
 
 // Loop posts cfg.Visitors Delivery API requests to cfg.BaseURL from
 // cfg.Concurrency goroutines over one keep-alive net/http client, reads
-// every answer to its end and discards it (or, with cfg.Decode, decodes
-// it; with cfg.Timeout each call has a timeout of its own). It returns when every request
-// was answered or ctx ended (then with ctx's error); its goroutines end
-// before it returns.
+// every answer to its end and discards it (with cfg.Decode, decodes it;
+// with cfg.Timeout, each call has a timeout of its own). It returns when
+// every request was answered or ctx ended (then with ctx's error); its
+// goroutines end before it returns.
 func Loop(ctx context.Context, cfg LoopConfig) (LoopResult, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 256
@@ -154,13 +154,11 @@ func (p *poster) post(ctx context.Context, n int64) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if err := p.read(resp.Body); err != nil {
-		return err
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = io.Copy(io.Discard, resp.Body)
 		return errors.New("standin: answered " + resp.Status)
 	}
-	return nil
+	return p.read(resp.Body)
 }
 
 // read reads an answer to its end: discarded, or with cfg.Decode decoded.

@@ -92,6 +92,9 @@ func TestLoopCountsEveryVisitor(t *testing.T) {
 			http.Error(w, "no", http.StatusServiceUnavailable)
 		}), failed: 300, firstError: "503"},
 		{name: "decoded", handler: Handler(0), decode: true, ok: 300},
+		{name: "refused, decoding", handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+		}), decode: true, failed: 300, firstError: "503"},
 		{name: "not JSON, discarded", handler: notJSON, ok: 300},
 		{name: "not JSON, decoded", handler: notJSON, decode: true, failed: 300, firstError: "answer"},
 		{name: "within the timeout", handler: Handler(time.Millisecond), timeout: 10 * time.Second, decode: true, ok: 300},
