@@ -164,17 +164,12 @@ func (s *quickScanner) plain() ([]byte, bool) {
 	if !s.next('"') {
 		return nil, false
 	}
-	for i := s.pos; i < len(s.data); i++ {
-		switch c := s.data[i]; {
-		case c == '"':
-			text := s.data[s.pos:i]
-			s.pos = i + 1
-			return text, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, false
-		}
+	if i := s.pos + plainPrefix(s.data[s.pos:]); i < len(s.data) && s.data[i] == '"' {
+		text := s.data[s.pos:i]
+		s.pos = i + 1
+		return text, true
 	}
-	return nil, false
+	return nil, false // an escape, a byte outside printable ASCII, or no end
 }
 
 // str reads a plain string into a string of any string type.

@@ -399,6 +399,10 @@ func (s *quickScanner) jsonString() bool {
 		return false
 	}
 	for i := s.pos + 1; i < len(s.data); {
+		// Plain bytes stand for themselves: skipped a word at a time.
+		if i += plainPrefix(s.data[i:]); i == len(s.data) {
+			return false
+		}
 		switch c := s.data[i]; {
 		case c == '"':
 			s.pos = i + 1
@@ -423,9 +427,7 @@ func (s *quickScanner) jsonString() bool {
 			default:
 				return false
 			}
-		case c < utf8.RuneSelf:
-			i++
-		default:
+		default: // 0x80 or more
 			r, size := utf8.DecodeRune(s.data[i:])
 			if r == utf8.RuneError && size <= 1 {
 				return false
