@@ -3,6 +3,8 @@ package standin
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -43,4 +45,25 @@ func Measure(stdout, stderr io.Writer, name string, loop func() (LoopResult, err
 		return fmt.Errorf("%d of %d visitors failed", res.Failed, done)
 	}
 	return nil
+}
+
+// StartCPUProfile profiles the process's CPU into the file at path until
+// stop is called (the loop commands' --cpuprofile); with no path it does
+// nothing.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(file); err != nil {
+		file.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		file.Close()
+	}, nil
 }

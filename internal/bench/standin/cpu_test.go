@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -46,5 +48,26 @@ func TestVisit(t *testing.T) {
 				t.Errorf("concurrency %d: visitor %d called %d times", concurrency, n, calls)
 			}
 		}
+	}
+}
+
+// A profile is written where asked, only then, and a path that cannot be
+// created is an error.
+func TestStartCPUProfile(t *testing.T) {
+	stop, err := standin.StartCPUProfile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	if stop, err = standin.StartCPUProfile(path); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if info, err := os.Stat(path); err != nil || info.Size() == 0 {
+		t.Errorf("profile at %s: %v, %v", path, info, err)
+	}
+	if _, err := standin.StartCPUProfile(filepath.Join(t.TempDir(), "missing", "cpu.prof")); err == nil {
+		t.Error("no error for a path in a missing directory")
 	}
 }
