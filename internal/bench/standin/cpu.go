@@ -1,9 +1,11 @@
 package standin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -47,10 +49,24 @@ func Measure(stdout, stderr io.Writer, name string, loop func() (LoopResult, err
 	return nil
 }
 
-// StartCPUProfile profiles the process's CPU into the file at path until
-// stop is called (the loop commands' --cpuprofile); with no path it does
-// nothing.
-func StartCPUProfile(path string) (stop func(), err error) {
+// StartLoop starts what a loop command's loop runs under: the CPU profile
+// asked for (--cpuprofile; none for ""), and a context that SIGINT and
+// SIGTERM end. stop ends both.
+func StartLoop(cpuProfile string) (ctx context.Context, stop func(), err error) {
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return ctx, func() {
+		stopSignals()
+		stopProfile()
+	}, nil
+}
+
+// startCPUProfile profiles the process's CPU into the file at path until
+// stop is called; with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}

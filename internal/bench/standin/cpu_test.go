@@ -53,21 +53,24 @@ func TestVisit(t *testing.T) {
 
 // A profile is written where asked, only then, and a path that cannot be
 // created is an error.
-func TestStartCPUProfile(t *testing.T) {
-	stop, err := standin.StartCPUProfile("")
+func TestStartLoop(t *testing.T) {
+	ctx, stop, err := standin.StartLoop("")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ctx.Err() != nil {
+		t.Errorf("the loop's context ended at once: %v", ctx.Err())
+	}
 	stop()
 	path := filepath.Join(t.TempDir(), "cpu.prof")
-	if stop, err = standin.StartCPUProfile(path); err != nil {
+	if _, stop, err = standin.StartLoop(path); err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	if info, err := os.Stat(path); err != nil || info.Size() == 0 {
 		t.Errorf("profile at %s: %v, %v", path, info, err)
 	}
-	if _, err := standin.StartCPUProfile(filepath.Join(t.TempDir(), "missing", "cpu.prof")); err == nil {
+	if _, _, err := standin.StartLoop(filepath.Join(t.TempDir(), "missing", "cpu.prof")); err == nil {
 		t.Error("no error for a path in a missing directory")
 	}
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/targetflow/targetflow/internal/bench/standin"
 )
@@ -39,13 +36,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stopProfile, err := standin.StartCPUProfile(*cpuProfile)
+	cfg.Mboxes = strings.Split(*execute, ",")
+	ctx, stop, err := standin.StartLoop(*cpuProfile)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
-	cfg.Mboxes = strings.Split(*execute, ",")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	return standin.Measure(stdout, stderr, "bareloop", func() (standin.LoopResult, error) { return standin.Loop(ctx, cfg) })

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/targetflow/targetflow/delivery"
@@ -51,13 +49,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stopProfile, err := standin.StartCPUProfile(*cpuProfile)
+	cfg.mboxes = strings.Split(*execute, ",")
+	ctx, stop, err := standin.StartLoop(*cpuProfile)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
-	cfg.mboxes = strings.Split(*execute, ",")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	transport := edge.RoutingTransport(cfg.serverDomain)
